@@ -1,0 +1,1 @@
+"""Accounts use django.contrib.auth's User; case roles live on cases.Membership."""

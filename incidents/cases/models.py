@@ -1,0 +1,459 @@
+"""Cases (incidents), their members and their timeline.
+
+Every state change of a case is a method here that runs in one transaction
+and writes its timeline entry; views only call these methods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import IntegrityError, models, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.cases.markdown import render_markdown
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from incidents.hypotheses.models import Hypothesis
+
+REFERENCE_PREFIX = "INC"
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            "“%(value)s” is not a known time zone; use an IANA name such as Asia/Almaty.",
+            params={"value": value},
+        ) from None
+
+
+def choices_constraint(
+    field: str, choices: type[models.Choices], model: str
+) -> models.CheckConstraint:
+    """A named database constraint that keeps FIELD inside CHOICES, even for .update()."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__in": choices.values}), name=f"{model}_{field}_valid"
+    )
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=50, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IncidentQuerySet(models.QuerySet["Incident"]):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> IncidentQuerySet:
+        """The cases USER may see: every case for staff, their own cases for members."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff:
+            return self
+        return self.filter(Exists(Membership.objects.filter(incident=OuterRef("pk"), user=user)))
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    INVESTIGATING = "investigating", "Investigating"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED_INCONCLUSIVE = "closed_inconclusive", "Closed, inconclusive"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in {self.RESOLVED, self.CLOSED_INCONCLUSIVE}
+
+
+class IncidentSeverity(models.TextChoices):
+    LOW = "low", "Low"
+    MODERATE = "moderate", "Moderate"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class Incident(models.Model):
+    Status = IncidentStatus
+    Severity = IncidentSeverity
+    # Legal case moves; reopening goes back to "investigating".
+    TRANSITIONS: dict[str, tuple[str, ...]] = {
+        Status.OPEN: (Status.INVESTIGATING,),
+        Status.INVESTIGATING: (Status.RESOLVED, Status.CLOSED_INCONCLUSIVE),
+        Status.RESOLVED: (Status.INVESTIGATING,),
+        Status.CLOSED_INCONCLUSIVE: (Status.INVESTIGATING,),
+    }
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, max_length=20000)
+    occurred_at = models.DateTimeField(null=True, blank=True, help_text="Best estimate, in UTC.")
+    occurred_uncertainty = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="Plus or minus this much around the best estimate; empty when unknown.",
+    )
+    place_name = models.CharField(max_length=200, blank=True)
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="IANA time zone of the place, e.g. Asia/Almaty.",
+    )
+    severity = models.CharField(max_length=16, choices=Severity, default=Severity.MODERATE)
+    status = models.CharField(max_length=24, choices=Status, default=Status.OPEN, editable=False)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_incidents"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="incidents")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_activity_at", "-id"]
+        constraints = [
+            choices_constraint("status", IncidentStatus, "incident"),
+            choices_constraint("severity", IncidentSeverity, "incident"),
+            models.CheckConstraint(
+                condition=Q(reference__regex=r"^INC-[0-9]{4}-[0-9]{4,}$"),
+                name="incident_reference_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name="incident_coordinates_together",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-last_activity_at", "-id"], name="incident_activity_idx"),
+            models.Index(fields=["-occurred_at", "-id"], name="incident_occurred_idx"),
+            models.Index(fields=["status", "-last_activity_at"], name="incident_status_idx"),
+            models.Index(fields=["lead", "-last_activity_at"], name="incident_lead_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("cases:detail", args=[self.reference])
+
+    # -- creation ---------------------------------------------------------
+
+    @classmethod
+    def next_reference(cls, year: int) -> str:
+        prefix = f"{REFERENCE_PREFIX}-{year:04d}-"
+        last = (
+            cls.objects.filter(reference__startswith=prefix)
+            .order_by("-reference")
+            .values_list("reference", flat=True)
+            .first()
+        )
+        number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+        return f"{prefix}{number:04d}"
+
+    @classmethod
+    def open_case(cls, *, by: Any, title: str, tags: Iterable[str] = (), **fields: Any) -> Incident:
+        """Open a new case led by BY, with a fresh reference and its first timeline entry."""
+        fields.setdefault("lead", by)
+        for attempt in range(5):
+            try:
+                with transaction.atomic():
+                    now = timezone.now()
+                    incident = cls(
+                        title=title,
+                        created_by=by,
+                        reference=cls.next_reference(timezone.localdate(now).year),
+                        **fields,
+                    )
+                    incident.full_clean(exclude=["reference", "lead", "created_by"])
+                    incident.save()
+                    incident.set_tags(tags)
+                    Membership.objects.create(
+                        incident=incident, user=incident.lead, role=Membership.Role.LEAD
+                    )
+                    if by != incident.lead and getattr(by, "pk", None):
+                        Membership.objects.get_or_create(
+                            incident=incident,
+                            user=by,
+                            defaults={"role": Membership.Role.INVESTIGATOR},
+                        )
+                    StatusUpdate.objects.post(
+                        incident,
+                        kind=StatusUpdate.Kind.CASE_STATUS,
+                        by=by,
+                        body=f"Case {incident.reference} opened.",
+                    )
+                    return incident
+            except IntegrityError:
+                # Two cases opened at the same instant took the same number: try again.
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def set_tags(self, names: Iterable[str]) -> None:
+        from django.utils.text import slugify
+
+        wanted = {slugify(n, allow_unicode=True) for n in names if n and n.strip()}
+        wanted.discard("")
+        tags = [Tag.objects.get_or_create(name=n)[0] for n in sorted(wanted)]
+        self.tags.set(tags)
+
+    # -- local time ---------------------------------------------------------
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def occurred_local(self) -> dt.datetime | None:
+        return self.occurred_at.astimezone(self.zone) if self.occurred_at else None
+
+    # -- status -------------------------------------------------------------
+
+    def allowed_statuses(self) -> tuple[str, ...]:
+        return self.TRANSITIONS.get(self.status, ())
+
+    @property
+    def is_closed(self) -> bool:
+        return self.Status(self.status).is_closed
+
+    def resolution_blockers(self, hypotheses: Iterable[Hypothesis] | None = None) -> list[str]:
+        """Why the case cannot be resolved now; empty when it can."""
+        from incidents.hypotheses.models import Hypothesis
+
+        hyps = list(hypotheses if hypotheses is not None else self.hypotheses.all())
+        confirmed = [h for h in hyps if h.status == Hypothesis.Status.CONFIRMED]
+        problems: list[str] = []
+        if not confirmed:
+            problems.append("No hypothesis is confirmed: confirm exactly one first.")
+        elif len(confirmed) > 1:
+            names = ", ".join(f"“{h.statement}”" for h in confirmed)
+            problems.append(
+                f"{len(confirmed)} hypotheses are confirmed ({names}): keep exactly one."
+            )
+        for h in hyps:
+            if h.status not in Hypothesis.CONCLUDED_STATUSES:
+                problems.append(
+                    f"“{h.statement}” is still {h.get_status_display().lower()}: "
+                    "refute or withdraw it."
+                )
+        return problems
+
+    def move_to(self, status: str, *, by: Any, reason: str) -> StatusUpdate:
+        """Move the case to STATUS, with a reason, on the timeline."""
+        reason = (reason or "").strip()
+        with transaction.atomic():
+            locked = Incident.objects.select_for_update().get(pk=self.pk)
+            if status not in Incident.Status.values:
+                raise ValidationError({"status": f"“{status}” is not a case status."})
+            if status not in locked.allowed_statuses():
+                allowed = ", ".join(
+                    Incident.Status(s).label.lower() for s in locked.allowed_statuses()
+                )
+                raise ValidationError(
+                    {
+                        "status": f"A case that is {locked.get_status_display().lower()} "
+                        f"cannot become {Incident.Status(status).label.lower()}"
+                        + (f"; it can become {allowed}." if allowed else ".")
+                    }
+                )
+            if not reason:
+                raise ValidationError({"reason": "Give a reason for this change of status."})
+            if status == Incident.Status.RESOLVED:
+                blockers = locked.resolution_blockers()
+                if blockers:
+                    raise ValidationError({"status": blockers})
+            old = locked.get_status_display()
+            locked.status = status
+            locked.version += 1
+            locked.updated_at = timezone.now()
+            locked.save(update_fields=["status", "version", "updated_at"])
+            self.status, self.version, self.updated_at = (
+                locked.status,
+                locked.version,
+                locked.updated_at,
+            )
+            return StatusUpdate.objects.post(
+                locked,
+                kind=StatusUpdate.Kind.CASE_STATUS,
+                by=by,
+                body=f"Case status: {old} → {locked.get_status_display()}.\n\n{reason}",
+            )
+
+    # -- members ------------------------------------------------------------
+
+    def role_of(self, user: Any) -> str | None:
+        if not getattr(user, "is_authenticated", False):
+            return None
+        return self.memberships.filter(user=user).values_list("role", flat=True).first()
+
+
+class MembershipRole(models.TextChoices):
+    LEAD = "lead", "Lead"
+    INVESTIGATOR = "investigator", "Investigator"
+    OBSERVER = "observer", "Observer"
+
+    @property
+    def can_write(self) -> bool:
+        return self in {self.LEAD, self.INVESTIGATOR}
+
+    @property
+    def can_lead(self) -> bool:
+        return self == self.LEAD
+
+
+class Membership(models.Model):
+    Role = MembershipRole
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role, default=Role.INVESTIGATOR)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["incident", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="membership_once_per_case"),
+            choices_constraint("role", MembershipRole, "membership"),
+        ]
+        indexes = [models.Index(fields=["user", "incident"], name="membership_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) in {self.incident.reference}"
+
+
+class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
+    def post(
+        self,
+        incident: Incident,
+        *,
+        kind: str,
+        body: str,
+        by: Any = None,
+        hypothesis: Any = None,
+        evidence: Any = None,
+    ) -> StatusUpdate:
+        """Add an entry to INCIDENT's timeline and mark the case as active now."""
+        body = (body or "").strip()
+        if not body:
+            raise ValidationError({"body": "Write something before posting."})
+        now = timezone.now()
+        update = self.create(
+            incident=incident,
+            kind=kind,
+            body=body,
+            body_html=render_markdown(body),
+            author=by if getattr(by, "pk", None) else None,
+            hypothesis=hypothesis,
+            evidence=evidence,
+            created_at=now,
+        )
+        Incident.objects.filter(pk=incident.pk).update(last_activity_at=now)
+        return update
+
+
+class StatusUpdateKind(models.TextChoices):
+    NOTE = "note", "Note"
+    FINDING = "finding", "Finding"
+    OFFICIAL_STATEMENT = "official_statement", "Official statement"
+    CASE_STATUS = "case_status", "Case status changed"
+    HYPOTHESIS_ADDED = "hypothesis_added", "Hypothesis added"
+    HYPOTHESIS_MOVED = "hypothesis_moved", "Hypothesis moved"
+    CONFIDENCE_CHANGED = "confidence_changed", "Confidence changed"
+    EVIDENCE_ADDED = "evidence_added", "Evidence added"
+    MEMBERS_CHANGED = "members_changed", "Members changed"
+
+    @classmethod
+    def written(cls) -> list[tuple[str, str]]:
+        """The kinds a person may post by hand."""
+        return [(k.value, k.label) for k in (cls.NOTE, cls.FINDING, cls.OFFICIAL_STATEMENT)]
+
+    @property
+    def is_automatic(self) -> bool:
+        return self not in {self.NOTE, self.FINDING, self.OFFICIAL_STATEMENT}
+
+
+class StatusUpdate(models.Model):
+    """An entry on a case's timeline: written by a person, or automatic."""
+
+    Kind = StatusUpdateKind
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    kind = models.CharField(max_length=24, choices=Kind, default=Kind.NOTE)
+    body = models.TextField(max_length=20000)
+    body_html = models.TextField(editable=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="status_updates",
+    )
+    hypothesis = models.ForeignKey(
+        "hypotheses.Hypothesis",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="timeline_entries",
+    )
+    evidence = models.ForeignKey(
+        "evidence.EvidenceItem",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="timeline_entries",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = StatusUpdateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [choices_constraint("kind", StatusUpdateKind, "statusupdate")]
+        indexes = [
+            models.Index(fields=["incident", "-created_at", "-id"], name="update_timeline_idx"),
+            models.Index(fields=["incident", "kind", "-created_at"], name="update_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} on {self.incident_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        )
+
+    @property
+    def is_automatic(self) -> bool:
+        return self.Kind(self.kind).is_automatic

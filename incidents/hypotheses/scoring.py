@@ -1,0 +1,188 @@
+"""Analysis of Competing Hypotheses: weighted inconsistency scoring.
+
+Follows PARC ACH (see docs/architecture.md):
+
+- rating value: II = -2, I = -1, every other rating 0;
+- credibility weight of an item from its Admiralty grade: high (√2) when the
+  source is A or B and the information 1 or 2; low (1/√2) when the source is
+  D or E or the information 4 or 5; medium (1) otherwise;
+- relevance weight of a cell: low 1/√2, medium 1, high √2;
+- inconsistency of a hypothesis = Σ credibility × relevance × rating value;
+- hypotheses ranked least inconsistent first (ties share a rank);
+- diagnosticity of an item = population standard deviation of its
+  consistency values (CC +2, C +1, N 0, I -1, II -2; NA left out) across the
+  hypotheses it is rated against; 0 means non-diagnostic.
+
+The arithmetic is pure (``compute``) so it can be tested on hand-made
+matrices; ``score_case`` loads a whole case in three queries.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+SQRT2 = math.sqrt(2)
+
+RATING_VALUE = {"II": -2, "I": -1}
+CONSISTENCY_VALUE = {"CC": 2, "C": 1, "N": 0, "I": -1, "II": -2}
+RELEVANCE_WEIGHT = {"low": 1 / SQRT2, "medium": 1.0, "high": SQRT2}
+WEIGHT_LABELS = {SQRT2: "high", 1.0: "medium", 1 / SQRT2: "low"}
+
+FORMULA = (
+    "score(h) = Σ over items rated against h of "
+    "credibility weight × relevance weight × rating value "
+    "(II = −2, I = −1, others 0). Nearer 0 is better."
+)
+
+
+def credibility_weight(reliability: str, credibility: int | str) -> tuple[float, str]:
+    """The weight and its band (high / medium / low) for an Admiralty grade."""
+    cred = int(credibility)
+    if reliability in {"A", "B"} and cred in {1, 2}:
+        return SQRT2, "high"
+    if reliability in {"D", "E"} or cred in {4, 5}:
+        return 1 / SQRT2, "low"
+    return 1.0, "medium"
+
+
+def rating_value(rating: str) -> int:
+    return RATING_VALUE.get(rating, 0)
+
+
+def diagnosticity(ratings: Iterable[str]) -> float:
+    values = [CONSISTENCY_VALUE[r] for r in ratings if r in CONSISTENCY_VALUE]
+    if len(values) < 2:
+        return 0.0
+    return statistics.pstdev(values)
+
+
+@dataclass(frozen=True)
+class Cell:
+    evidence_id: int
+    hypothesis_id: int
+    rating: str
+    relevance: str
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    reliability: str
+    credibility: int
+
+
+@dataclass
+class Contribution:
+    """One cell's part in a hypothesis's score, for the explanation."""
+
+    evidence_id: int
+    rating: str
+    credibility_weight: float
+    credibility_band: str
+    relevance: str
+    relevance_weight: float
+    value: float
+
+
+@dataclass
+class HypothesisScore:
+    hypothesis_id: int
+    score: float = 0.0
+    rank: int = 0
+    rated_items: int = 0
+    contributions: list[Contribution] = field(default_factory=list)
+
+
+@dataclass
+class ItemScore:
+    evidence_id: int
+    credibility_weight: float
+    credibility_band: str
+    diagnosticity: float = 0.0
+    rated: int = 0
+
+    @property
+    def is_diagnostic(self) -> bool:
+        return self.diagnosticity > 1e-9
+
+
+@dataclass
+class CaseScores:
+    hypotheses: dict[int, HypothesisScore]
+    items: dict[int, ItemScore]
+    formula: str = FORMULA
+
+    def ranking(self) -> list[HypothesisScore]:
+        return sorted(self.hypotheses.values(), key=lambda s: (s.rank, s.hypothesis_id))
+
+
+def compute(
+    hypothesis_ids: Iterable[int], items: Iterable[Item], cells: Iterable[Cell]
+) -> CaseScores:
+    hyp_scores = {hid: HypothesisScore(hid) for hid in hypothesis_ids}
+    item_scores: dict[int, ItemScore] = {}
+    for item in items:
+        weight, band = credibility_weight(item.reliability, item.credibility)
+        item_scores[item.id] = ItemScore(item.id, weight, band)
+    ratings_by_item: dict[int, list[str]] = {iid: [] for iid in item_scores}
+    for cell in cells:
+        item_score = item_scores.get(cell.evidence_id)
+        hyp = hyp_scores.get(cell.hypothesis_id)
+        if item_score is None or hyp is None:
+            continue
+        rel_weight = RELEVANCE_WEIGHT[cell.relevance]
+        value = item_score.credibility_weight * rel_weight * rating_value(cell.rating)
+        hyp.score += value
+        hyp.rated_items += 1
+        hyp.contributions.append(
+            Contribution(
+                evidence_id=cell.evidence_id,
+                rating=cell.rating,
+                credibility_weight=item_score.credibility_weight,
+                credibility_band=item_score.credibility_band,
+                relevance=cell.relevance,
+                relevance_weight=rel_weight,
+                value=value,
+            )
+        )
+        ratings_by_item[cell.evidence_id].append(cell.rating)
+        item_score.rated += 1
+    for iid, ratings in ratings_by_item.items():
+        item_scores[iid].diagnosticity = diagnosticity(ratings)
+    # Competition ranking ("1, 1, 3"), least inconsistent (highest score) first;
+    # scores are rounded so floating-point noise never splits a tie.
+    ordered = sorted(hyp_scores.values(), key=lambda s: -round(s.score, 9))
+    previous: float | None = None
+    for position, score in enumerate(ordered, start=1):
+        rounded = round(score.score, 9)
+        if rounded != previous:
+            score.rank = position
+            previous = rounded
+        else:
+            score.rank = ordered[position - 2].rank
+    return CaseScores(hypotheses=hyp_scores, items=item_scores)
+
+
+def score_case(incident: Any) -> CaseScores:
+    """Score every hypothesis and item of INCIDENT in three queries."""
+    from incidents.evidence.models import EvidenceItem
+    from incidents.hypotheses.models import Assessment, Hypothesis
+
+    hypothesis_ids = list(Hypothesis.objects.filter(incident=incident).values_list("id", flat=True))
+    items = [
+        Item(id=i, reliability=r, credibility=c)
+        for i, r, c in EvidenceItem.objects.filter(incident=incident).values_list(
+            "id", "reliability", "credibility"
+        )
+    ]
+    cells = [
+        Cell(e, h, r, rel)
+        for e, h, r, rel in Assessment.objects.filter(hypothesis__incident=incident).values_list(
+            "evidence_id", "hypothesis_id", "rating", "relevance"
+        )
+    ]
+    return compute(hypothesis_ids, items, cells)

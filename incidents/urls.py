@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from incidents import views
+from incidents.cases.views import listing
+
+admin.site.site_header = "Inquest administration"
+admin.site.site_title = "Inquest admin"
+
+urlpatterns = [
+    path("", listing.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("cases/", include("incidents.cases.urls")),
+    path("cases/<str:reference>/hypotheses/", include("incidents.hypotheses.urls")),
+    path("", include("incidents.evidence.urls")),
+]

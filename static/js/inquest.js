@@ -1,0 +1,1 @@
+// Inquest behaviour (no inline handlers: the CSP forbids them).

@@ -1,0 +1,99 @@
+"""Shared fixtures: named users per role (as healthchecks' alice, bob, charlie)."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from incidents.cases.models import Incident, Membership
+
+PASSWORD = "correct-horse-battery-staple"
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any) -> Any:
+    """Each test writes uploaded files to its own throwaway folder."""
+    with tempfile.TemporaryDirectory(prefix="inquest-media-") as folder:
+        settings.MEDIA_ROOT = folder
+        yield folder
+
+
+def make_user(username: str, **extra: Any) -> Any:
+    return get_user_model().objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.org", **extra
+    )
+
+
+@pytest.fixture
+def lead(db: Any) -> Any:
+    """Alice leads the case."""
+    return make_user("alice")
+
+
+@pytest.fixture
+def investigator(db: Any) -> Any:
+    """Bob investigates it."""
+    return make_user("bob")
+
+
+@pytest.fixture
+def observer(db: Any) -> Any:
+    """Charlie may only read it."""
+    return make_user("charlie")
+
+
+@pytest.fixture
+def outsider(db: Any) -> Any:
+    """Mallory belongs to no case."""
+    return make_user("mallory")
+
+
+@pytest.fixture
+def staff(db: Any) -> Any:
+    return make_user("stella", is_staff=True)
+
+
+@pytest.fixture
+def superuser(db: Any) -> Any:
+    return get_user_model().objects.create_superuser(
+        username="root", password=PASSWORD, email="root@example.org"
+    )
+
+
+@pytest.fixture
+def incident(lead: Any, investigator: Any, observer: Any) -> Incident:
+    """A case with one member of each role."""
+    case = Incident.open_case(
+        by=lead,
+        title="Flag shown on an LED screen",
+        summary="A public screen showed an unexpected flag.",
+        time_zone="Asia/Almaty",
+    )
+    Membership.objects.create(incident=case, user=investigator, role=Membership.Role.INVESTIGATOR)
+    Membership.objects.create(incident=case, user=observer, role=Membership.Role.OBSERVER)
+    return case
+
+
+# -- Playwright: Debian's Chromium, never a downloaded browser -------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }

@@ -1,0 +1,13 @@
+"""Loaded first by pytest (``-p tests.environment`` in pyproject): test-run settings.
+
+Settings are read from the environment when Django starts, so the defaults
+for a test run are set here, before pytest-django imports them.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("SECRET_KEY", "inquest-test-secret-key-not-for-production")
+# Playwright's sync API runs an event loop in the test thread; Django's ORM
+# calls from live-server tests are safe there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
