@@ -110,14 +110,14 @@ HYPOTHESES: dict[str, dict[str, str]] = {
 # -- the sources --------------------------------------------------------------------
 
 LOG_TEXT = """\
-# Illustrative extract written for the Inquest demo; not a real log.
-2024-11-27 20:02:11 +05 scheduler  playlist "evening-city" item 14/32 started
-2024-11-27 20:13:48 +05 auth       operator account op-07 signed in from workstation WS-3 (office LAN)
-2024-11-27 20:14:05 +05 content    manual playlist override by op-07: item "custom-0412.png" inserted, 20 s
-2024-11-27 20:14:26 +05 content    override ended, playlist "evening-city" resumed
-2024-11-27 20:16:40 +05 auth       op-07 signed out
-2024-11-27 20:31:02 +05 scheduler  screen output disabled by supervisor
-2024-11-27 21:00:00 +05 summary    no remote (VPN) sessions between 19:00 and 21:00
+# Illustrative extract written for the Inquest demo; not a real log. Times +05.
+2024-11-27 20:02:11 scheduler playlist "evening-city" item 14/32 started
+2024-11-27 20:13:48 auth      account op-07 signed in from workstation WS-3 (office LAN)
+2024-11-27 20:14:05 content   manual playlist override by op-07: item "custom-0412.png" inserted
+2024-11-27 20:14:26 content   override ended after 20 s, playlist "evening-city" resumed
+2024-11-27 20:16:40 auth      op-07 signed out
+2024-11-27 20:31:02 scheduler screen output disabled by supervisor
+2024-11-27 21:00:00 summary   no remote (VPN) sessions between 19:00 and 21:00
 """
 
 NEWS_EN = (
