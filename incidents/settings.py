@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text search on PostgreSQL (harmless on SQLite)
     "django_htmx",
     "incidents.accounts",
     "incidents.cases",

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
@@ -141,6 +142,10 @@ class Incident(models.Model):
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Full-text search (PostgreSQL only): reference, title, summary and the
+    # statements of the case's hypotheses, kept current by database triggers
+    # (migration cases/0003_incident_search); always NULL on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = IncidentQuerySet.as_manager()
 
@@ -164,6 +169,10 @@ class Incident(models.Model):
             models.Index(fields=["-occurred_at", "-id"], name="incident_occurred_idx"),
             models.Index(fields=["status", "-last_activity_at"], name="incident_status_idx"),
             models.Index(fields=["lead", "-last_activity_at"], name="incident_lead_idx"),
+            # Keyset pagination of the case list sorted by severity, one severity at a time.
+            models.Index(
+                fields=["severity", "-last_activity_at", "-id"], name="incident_severity_idx"
+            ),
         ]
 
     def __str__(self) -> str:
