@@ -1,4 +1,9 @@
+from django.urls import path
+
+from incidents.evidence import views
 
 app_name = "evidence"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("cases/<str:reference>/evidence/new/", views.attach, name="attach"),
+]
