@@ -93,8 +93,7 @@ def reanchor(text: str, annotation: Annotation) -> Anchor:
     if exact and start is not None and end is not None and text[start:end] == exact:
         prefix, suffix = _context(text, start, end)
         if (prefix, suffix) == (annotation.quote_prefix, annotation.quote_suffix) or (
-            annotation.anchor_state == AnnotationAnchor.ANCHORED
-            and text.count(exact) == 1
+            annotation.anchor_state == AnnotationAnchor.ANCHORED and text.count(exact) == 1
         ):
             return Anchor(start, end, annotation.anchor_state, exact, prefix, suffix)
     if exact:
@@ -213,7 +212,9 @@ def render_highlights(text: str, annotations: Iterable[Annotation]) -> SafeStrin
 # -- Export -------------------------------------------------------------------
 
 
-def as_web_annotation(annotation: Annotation, *, item_url: str, file_url: str, absolute: Any) -> dict:
+def as_web_annotation(
+    annotation: Annotation, *, item_url: str, file_url: str, absolute: Any
+) -> dict:
     """One annotation in the W3C Web Annotation Data Model."""
     bodies: list[dict[str, Any]] = [
         {
@@ -239,8 +240,10 @@ def as_web_annotation(annotation: Annotation, *, item_url: str, file_url: str, a
         bodies.append(
             {
                 "type": "SpecificResource",
-                "source": absolute(f"{annotation.item.incident.get_absolute_url()}"
-                                   f"#hypothesis-{annotation.hypothesis_id}"),
+                "source": absolute(
+                    f"{annotation.item.incident.get_absolute_url()}"
+                    f"#hypothesis-{annotation.hypothesis_id}"
+                ),
                 "purpose": "linking",
             }
         )

@@ -13,6 +13,7 @@ them inside its transactions.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -168,12 +169,19 @@ def hash_stored(storage: Storage, name: str) -> tuple[str, int]:
 # -- Type detection ----------------------------------------------------------
 
 _MARKUP_SNIFF = (
-    (re.compile(rb"^\s*<\?xml[^>]*>\s*(<!--.*?-->\s*)*(<!doctype\s+svg|<svg\b)", re.I | re.S),
-     "image/svg+xml"),
+    (
+        re.compile(rb"^\s*<\?xml[^>]*>\s*(<!--.*?-->\s*)*(<!doctype\s+svg|<svg\b)", re.I | re.S),
+        "image/svg+xml",
+    ),
     (re.compile(rb"^\s*(<!--.*?-->\s*)*(<!doctype\s+svg|<svg\b)", re.I | re.S), "image/svg+xml"),
-    (re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|script|iframe|"
-                rb"meta|title|style|div|p|a|img|table|h1|br|b|font)\b", re.I | re.S),
-     "text/html"),
+    (
+        re.compile(
+            rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|script|iframe|"
+            rb"meta|title|style|div|p|a|img|table|h1|br|b|font)\b",
+            re.I | re.S,
+        ),
+        "text/html",
+    ),
     (re.compile(rb"^\s*<\?xml\b", re.I), "application/xml"),
 )
 
@@ -274,7 +282,9 @@ def text_metadata(storage: Storage, name: str) -> Extracted:
     truncated = len(data) > MAX_TEXT_CHARS * 4
     best = from_bytes(data[: MAX_TEXT_CHARS * 4]).best()
     if best is None:
-        return Extracted({"text": {"encoding": None, "note": "The encoding could not be detected."}})
+        return Extracted(
+            {"text": {"encoding": None, "note": "The encoding could not be detected."}}
+        )
     text = normalise_text(str(best))[:MAX_TEXT_CHARS]
     meta = {
         "encoding": best.encoding,
@@ -421,8 +431,17 @@ def video_metadata(storage: Storage, name: str) -> dict[str, Any]:
         return {"available": False, "note": "Not available: the file is not on a local disk."}
     try:
         result = subprocess.run(  # noqa: S603 (fixed argv, no shell)
-            [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-             "--", path],
+            [
+                ffprobe,
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+                "--",
+                path,
+            ],
             capture_output=True,
             timeout=30,
             check=True,
@@ -432,10 +451,8 @@ def video_metadata(storage: Storage, name: str) -> dict[str, Any]:
         return {"available": False, "note": "Not available: ffprobe could not read the file."}
     fmt = probe.get("format", {})
     meta: dict[str, Any] = {"available": True}
-    try:
+    with contextlib.suppress(KeyError, TypeError, ValueError):
         meta["duration_seconds"] = round(float(fmt["duration"]), 3)
-    except (KeyError, TypeError, ValueError):
-        pass
     tags = {k.lower(): v for k, v in (fmt.get("tags") or {}).items()}
     if created := tags.get("creation_time"):
         meta["created_at"] = str(created)[:40]

@@ -209,8 +209,7 @@ class EvidenceItem(models.Model):
                     item,
                     action=CustodyEntry.Action.COLLECTED,
                     by=by,
-                    reason=reason
-                    or f"Collected from {item.obtained_from or 'an unnamed source'}.",
+                    reason=reason or f"Collected from {item.obtained_from or 'an unnamed source'}.",
                     at=item.collected_at,
                 )
                 if item.file:
@@ -270,7 +269,9 @@ class EvidenceItem(models.Model):
             self.extracted_metadata = metadata
             if extracted.text and not self.text_body.strip():
                 self.text_body = extracted.text
-            if self.kind == EvidenceItemKind.OTHER and (kind := files.kind_for_type(self.file_type)):
+            if self.kind == EvidenceItemKind.OTHER and (
+                kind := files.kind_for_type(self.file_type)
+            ):
                 self.kind = kind
             if self.incident_id:
                 self.duplicate_of = (
@@ -485,7 +486,9 @@ class CustodyEntryQuerySet(models.QuerySet["CustodyEntry"]):
                 )
             previous = entry.entry_hash
             last = entry
-        head = EvidenceItem.objects.filter(pk=item.pk).values_list("custody_head", flat=True).first()
+        head = (
+            EvidenceItem.objects.filter(pk=item.pk).values_list("custody_head", flat=True).first()
+        )
         if head and head != previous:
             after = f" after entry #{last.pk}" if last else ""
             return f"the chain ends early{after}: its last entries were deleted."
@@ -737,8 +740,12 @@ class Annotation(models.Model):
                 annotation.region = anchoring.validate_region(item, region)
             else:
                 anchor = anchoring.validate_quote(
-                    item.annotation_text, exact=exact, prefix=prefix, suffix=suffix,
-                    start=start, end=end,
+                    item.annotation_text,
+                    exact=exact,
+                    prefix=prefix,
+                    suffix=suffix,
+                    start=start,
+                    end=end,
                 )
                 annotation.quote_exact = anchor.exact
                 annotation.quote_prefix, annotation.quote_suffix = anchor.prefix, anchor.suffix
@@ -772,9 +779,7 @@ class Annotation(models.Model):
         slugs = sorted({slugify(n, allow_unicode=True)[:50] for n in names} - {""})
         self.tags.set([Tag.objects.get_or_create(name=slug)[0] for slug in slugs])
 
-    def edit(
-        self, *, by: Any, body: str, tags: list[str], stance: str, hypothesis: Any
-    ) -> None:
+    def edit(self, *, by: Any, body: str, tags: list[str], stance: str, hypothesis: Any) -> None:
         """The author changes the note, its tags or its stance (the anchor stays)."""
         if by.pk != self.author_id or self.is_deleted:
             raise PermissionDenied("Only its author may change this annotation.")

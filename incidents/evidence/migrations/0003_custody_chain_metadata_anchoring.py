@@ -7,46 +7,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0002_initial'),
-        ('evidence', '0002_initial'),
-        ('hypotheses', '0001_initial'),
+        ("cases", "0002_initial"),
+        ("evidence", "0002_initial"),
+        ("hypotheses", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='custodyentry',
-            options={'ordering': ['item', 'id'], 'verbose_name_plural': 'custody entries'},
+            name="custodyentry",
+            options={"ordering": ["item", "id"], "verbose_name_plural": "custody entries"},
         ),
         migrations.AddField(
-            model_name='annotation',
-            name='anchor_state',
-            field=models.CharField(choices=[('anchored', 'Anchored'), ('reanchored', 'Re-anchored by its quote'), ('orphaned', 'Orphaned: its passage is no longer in the text')], default='anchored', editable=False, max_length=16),
+            model_name="annotation",
+            name="anchor_state",
+            field=models.CharField(
+                choices=[
+                    ("anchored", "Anchored"),
+                    ("reanchored", "Re-anchored by its quote"),
+                    ("orphaned", "Orphaned: its passage is no longer in the text"),
+                ],
+                default="anchored",
+                editable=False,
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='evidenceitem',
-            name='custody_head',
-            field=models.CharField(blank=True, editable=False, help_text='Hash of the last custody entry: a deleted last entry is detectable.', max_length=64),
+            model_name="evidenceitem",
+            name="custody_head",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                help_text="Hash of the last custody entry: a deleted last entry is detectable.",
+                max_length=64,
+            ),
         ),
         migrations.AddField(
-            model_name='evidenceitem',
-            name='duplicate_of',
-            field=models.ForeignKey(blank=True, editable=False, help_text='An earlier item of the same case with the same file (same SHA-256).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='duplicates', to='evidence.evidenceitem'),
+            model_name="evidenceitem",
+            name="duplicate_of",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                help_text="An earlier item of the same case with the same file (same SHA-256).",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="duplicates",
+                to="evidence.evidenceitem",
+            ),
         ),
         migrations.AddField(
-            model_name='evidenceitem',
-            name='event_latitude',
-            field=models.DecimalField(blank=True, decimal_places=6, help_text='Where what it shows happened (WGS 84).', max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)]),
+            model_name="evidenceitem",
+            name="event_latitude",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=6,
+                help_text="Where what it shows happened (WGS 84).",
+                max_digits=9,
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(-90),
+                    django.core.validators.MaxValueValidator(90),
+                ],
+            ),
         ),
         migrations.AddField(
-            model_name='evidenceitem',
-            name='event_longitude',
-            field=models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)]),
+            model_name="evidenceitem",
+            name="event_longitude",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=6,
+                max_digits=9,
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(-180),
+                    django.core.validators.MaxValueValidator(180),
+                ],
+            ),
         ),
         migrations.AddConstraint(
-            model_name='annotation',
-            constraint=models.CheckConstraint(condition=models.Q(('anchor_state__in', ['anchored', 'reanchored', 'orphaned'])), name='annotation_anchor_state_valid'),
+            model_name="annotation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("anchor_state__in", ["anchored", "reanchored", "orphaned"])),
+                name="annotation_anchor_state_valid",
+            ),
         ),
     ]
