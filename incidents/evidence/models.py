@@ -250,9 +250,14 @@ class EvidenceItem(models.Model):
             raise files.too_large(limit)
         hashing = files.HashingFile(upload, limit=limit)
         storage = self.file.storage
-        name = storage.save(
-            evidence_upload_to(self, ""), hashing, max_length=self.file.field.max_length
-        )
+        target = evidence_upload_to(self, "")  # a fresh UUID: nobody else writes there
+        try:
+            name = storage.save(target, hashing, max_length=self.file.field.max_length)
+        except BaseException:
+            # Stopped mid-stream (too large, disk full): remove the partial file.
+            if storage.exists(target):
+                storage.delete(target)
+            raise
         try:
             self.file.name = name
             self.original_name = files.sanitise_name(getattr(upload, "name", ""))
