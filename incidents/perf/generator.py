@@ -146,14 +146,14 @@ class Writer:
                 for i, n in enumerate(columns)
                 if isinstance(model._meta.get_field(n), models.JSONField)
             ]
-            with self.connection.cursor() as cursor:
-                with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        if json_at:
-                            row = list(row)
-                            for i in json_at:
-                                row[i] = json.dumps(row[i])
-                        copy.write_row(tuple(row) + tail)
+            sql = f"COPY {table} ({cols}) FROM STDIN"
+            with self.connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+                for row in rows:
+                    if json_at:
+                        row = list(row)
+                        for i in json_at:
+                            row[i] = json.dumps(row[i])
+                    copy.write_row(tuple(row) + tail)
         else:
             objs = [model(**dict(zip(names, tuple(row) + tail, strict=True))) for row in rows]
             model.objects.using(self.using).bulk_create(objs, batch_size=500)
