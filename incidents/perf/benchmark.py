@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
+import math
 import os
 import platform
 import re
@@ -174,7 +175,7 @@ class Result:
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
     return ordered[rank - 1]
 
 

@@ -495,15 +495,17 @@ class Generator:
         ids = list(
             manager.filter(username__startswith=prefix).order_by("id").values_list("id", flat=True)
         )
-        password = make_password(BENCH_PASSWORD)
         member, _ = manager.get_or_create(
             username=MEMBER_USERNAME, defaults={"email": "member@example.org"}
         )
         staff, _ = manager.get_or_create(
-            username=STAFF_USERNAME, defaults={"email": "staff@example.org"}
+            username=STAFF_USERNAME, defaults={"email": "staff@example.org", "is_staff": True}
         )
-        manager.filter(pk=member.pk).update(password=password, is_active=True)
-        manager.filter(pk=staff.pk).update(password=password, is_staff=True, is_active=True)
+        for user in (member, staff):
+            # Only when needed: a new hash would sign out existing sessions.
+            if not user.check_password(BENCH_PASSWORD):
+                user.set_password(BENCH_PASSWORD)
+                user.save(update_fields=["password"])
         self.member_id = member.pk
         self.staff_id = staff.pk
         return ids
