@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "incidents.hypotheses",
     "incidents.evidence",
     "incidents.audit",
+    "incidents.perf",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +109,12 @@ MIDDLEWARE = [
     # Login throttling; django-axes wants to be last.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Benchmark mode (docs/performance.md): X-Query-Count headers and the floor views.
+# Never on in production.
+INQUEST_BENCH_FLOOR = env_bool("INQUEST_BENCH_FLOOR", False)
+if INQUEST_BENCH_FLOOR:
+    MIDDLEWARE.insert(0, "incidents.perf.middleware.QueryCountMiddleware")
 
 ROOT_URLCONF = "incidents.urls"
 WSGI_APPLICATION = "incidents.wsgi.application"
