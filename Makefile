@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres test-sqlite chromium lint check
+.PHONY: install run test test-postgres test-sqlite chromium lint check bench
 
 ## install: the Python packages of the lock file (uv, then `uv sync`)
 install:
@@ -54,3 +54,9 @@ lint: install
 check: install
 	DEBUG=true $(RUN) python manage.py check
 	DEBUG=true $(RUN) python manage.py makemigrations --check --dry-run
+
+## bench: benchmark on a throwaway PostgreSQL under gunicorn: make bench SIZE=S|M|L
+# (BENCH_OUT=dir for the reports; see docs/performance.md). Not part of `test`.
+SIZE ?= S
+bench: install
+	SIZE=$(SIZE) .ci/bench-run
