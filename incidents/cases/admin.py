@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from incidents.audit.versioning import VersionedAdminMixin
 from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Hypothesis
@@ -175,7 +175,7 @@ class EvidenceInline(ReadOnlyInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "title",
@@ -240,12 +240,10 @@ class IncidentAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None) -> Any:
         if obj is None:  # the reference and status do not exist yet
             return [fs for fs in self.fieldsets if fs[0] in (None, "When and where")]
-        return self.fieldsets
+        return super().get_fieldsets(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
-            obj.updated_at = timezone.now()
+        if change:  # a stale copy is refused (VersionedAdminMixin)
             super().save_model(request, obj, form, change)
             return
         fields = model_fields(form, exclude=["title"])

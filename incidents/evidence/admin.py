@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from incidents.audit.versioning import VersionedAdminMixin
 from incidents.cases.admin import adopt, model_fields
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
@@ -116,7 +117,7 @@ class EvidenceItemForm(forms.ModelForm):
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(admin.ModelAdmin):
+class EvidenceItemAdmin(VersionedAdminMixin, admin.ModelAdmin):
     form = EvidenceItemForm
     list_display = [
         "title",
@@ -184,9 +185,10 @@ class EvidenceItemAdmin(admin.ModelAdmin):
     ]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        if obj is None:
-            return self.fieldsets
-        return [*self.fieldsets, ("Derived (read-only)", {"fields": self.derived})]
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.append(("Derived (read-only)", {"fields": self.derived}))
+        return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
@@ -201,8 +203,7 @@ class EvidenceItemAdmin(admin.ModelAdmin):
         return {"collected_by": request.user.pk, **super().get_changeform_initial_data(request)}
 
     def save_model(self, request: HttpRequest, obj: EvidenceItem, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
+        if change:  # a stale copy is refused (VersionedAdminMixin)
             super().save_model(request, obj, form, change)
             return
         fields = model_fields(form, exclude=["incident", "file", "original_name"])
@@ -321,7 +322,7 @@ class AnnotationForm(forms.ModelForm):
 
 
 @admin.register(Annotation)
-class AnnotationAdmin(admin.ModelAdmin):
+class AnnotationAdmin(VersionedAdminMixin, admin.ModelAdmin):
     form = AnnotationForm
     list_display = ["excerpt", "item", "quote", "stance", "hypothesis", "author", "is_deleted"]
     list_filter = ["stance", ("deleted_at", admin.EmptyFieldListFilter)]
@@ -339,11 +340,6 @@ class AnnotationAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
-
-    def save_model(self, request: HttpRequest, obj: Annotation, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
 
     @admin.display(description="Note")
     def excerpt(self, obj: Annotation) -> str:
