@@ -426,3 +426,33 @@ def test_a_stale_change_form_is_refused(admin_client: Any, incident: Incident) -
     assert "after you loaded it" in response.content.decode()
     incident.refresh_from_db()
     assert incident.title != "My stale edit"
+
+
+def test_an_annotation_cannot_take_a_stance_toward_another_case(
+    admin_client: Any, incident: Incident
+) -> None:
+    from incidents.evidence.models import Annotation
+
+    item = EvidenceItemFactory(incident=incident, text_body="The screen showed a flag.")
+    note = Annotation.create_for(
+        item, by=incident.lead, body="Note.", exact="flag", start=21, end=25
+    )
+    foreign = HypothesisFactory()
+    data = form_data(admin_client.get(url(Annotation, "change", note.pk)))
+    data.update(stance="supports", hypothesis=str(foreign.pk))
+    response = admin_client.post(url(Annotation, "change", note.pk), data)
+    assert response.status_code == 200
+    assert "belongs to another case" in response.content.decode()
+    note.refresh_from_db()
+    assert note.hypothesis is None
+
+
+def test_a_source_cannot_lose_its_last_content(admin_client: Any, incident: Incident) -> None:
+    item = EvidenceItemFactory(incident=incident, text_body="", url="https://example.org/a")
+    data = form_data(admin_client.get(url(EvidenceItem, "change", item.pk)))
+    data["url"] = ""
+    response = admin_client.post(url(EvidenceItem, "change", item.pk), data)
+    assert response.status_code == 200
+    assert "at least one of" in response.content.decode()
+    item.refresh_from_db()
+    assert item.url == "https://example.org/a"

@@ -101,19 +101,22 @@ class EvidenceItemForm(forms.ModelForm):
             "credibility",
             "event_at",
             "event_uncertainty",
+            "event_latitude",
+            "event_longitude",
             "collected_at",
             "collected_by",
             "obtained_from",
         ]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        has_file = bool(data.get("file") or (self.instance.pk and self.instance.file))
-        if not (data.get("url") or has_file or (data.get("text_body") or "").strip()):
-            raise forms.ValidationError(
-                "A source needs at least one of: a URL, a file, or a text body."
-            )
-        return data
+    # The checks run in _post_clean, after the model's own validation: the
+    # admin's version mixin replaces clean() on change forms.
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        data, item = self.cleaned_data, self.instance
+        url = data.get("url", item.url)
+        text = data.get("text_body", item.text_body) or ""
+        if not (url or data.get("file") or item.file or text.strip()):
+            self.add_error(None, "A source needs at least one of: a URL, a file, or a text body.")
 
 
 @admin.register(EvidenceItem)
@@ -159,8 +162,10 @@ class EvidenceItemAdmin(VersionedAdminMixin, admin.ModelAdmin):
         "file_sha256",
         "file_size",
         "file_type",
+        "duplicate_of",
         "verification",
         "last_verified_at",
+        "custody_head",
         "extracted_metadata",
         "version",
         "created_at",
@@ -176,6 +181,7 @@ class EvidenceItemAdmin(VersionedAdminMixin, admin.ModelAdmin):
                 "fields": [
                     "event_at",
                     "event_uncertainty",
+                    ("event_latitude", "event_longitude"),
                     "collected_at",
                     "collected_by",
                     "obtained_from",
@@ -193,8 +199,9 @@ class EvidenceItemAdmin(VersionedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        # A stored file is never replaced: attach a new item instead.
-        return ["incident", "file", *self.derived]
+        # A stored file is never replaced (attach a new item instead), and the
+        # text is edited on the evidence page, where annotations re-anchor to it.
+        return ["incident", "file", "text_body", *self.derived]
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         return list(self.inlines) if obj is not None else []
@@ -311,21 +318,22 @@ class AnnotationForm(forms.ModelForm):
             "region",
         ]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        item, hypothesis = data.get("item"), data.get("hypothesis")
+    def _post_clean(self) -> None:  # see EvidenceItemForm._post_clean
+        super()._post_clean()
+        data = self.cleaned_data
+        item = data.get("item") or getattr(self.instance, "item", None)
+        hypothesis = data.get("hypothesis")
         if item and hypothesis and item.incident_id != hypothesis.incident_id:
             self.add_error("hypothesis", "This hypothesis belongs to another case.")
         if data.get("stance") and not hypothesis:
             self.add_error("hypothesis", "A stance needs the hypothesis it is taken toward.")
-        return data
 
 
 @admin.register(Annotation)
 class AnnotationAdmin(VersionedAdminMixin, admin.ModelAdmin):
     form = AnnotationForm
     list_display = ["excerpt", "item", "quote", "stance", "hypothesis", "author", "is_deleted"]
-    list_filter = ["stance", ("deleted_at", admin.EmptyFieldListFilter)]
+    list_filter = ["stance", "anchor_state", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["body", "quote_exact", "item__title", "item__incident__reference"]
     list_select_related = ["item", "hypothesis", "author"]
     autocomplete_fields = ["item", "hypothesis", "author", "tags"]
@@ -336,7 +344,7 @@ class AnnotationAdmin(VersionedAdminMixin, admin.ModelAdmin):
         # Once anchored, an annotation keeps its target; annotate the new passage instead.
         if obj is None:
             return self.record
-        return ["item", *self.selectors, "region", *self.record]
+        return ["item", *self.selectors, "region", "anchor_state", *self.record]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
