@@ -456,3 +456,47 @@ def test_a_source_cannot_lose_its_last_content(admin_client: Any, incident: Inci
     assert "at least one of" in response.content.decode()
     item.refresh_from_db()
     assert item.url == "https://example.org/a"
+
+
+def membership_rows(data: dict[str, Any]) -> dict[str, str]:
+    """username id -> row prefix, from the incident change form's data."""
+    total = int(data["memberships-TOTAL_FORMS"])
+    return {data[f"memberships-{i}-user"]: f"memberships-{i}" for i in range(total)}
+
+
+def test_members_change_through_the_model(
+    admin_client: Any, incident: Incident, lead: Any, investigator: Any, observer: Any
+) -> None:
+    data = form_data(admin_client.get(url(Incident, "change", incident.pk)))
+    rows = membership_rows(data)
+    data[f"{rows[str(observer.pk)]}-role"] = "investigator"
+    data[f"{rows[str(investigator.pk)]}-DELETE"] = "on"
+    response = admin_client.post(url(Incident, "change", incident.pk), data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    roles = dict(incident.memberships.values_list("user__username", "role"))
+    assert roles == {lead.username: "lead", observer.username: "investigator"}
+    bodies = list(
+        incident.updates.filter(kind=StatusUpdate.Kind.MEMBERS_CHANGED).values_list(
+            "body", flat=True
+        )
+    )
+    assert any("observer → investigator" in b for b in bodies)
+    assert any("removed from the case" in b for b in bodies)
+
+
+def test_the_last_lead_cannot_go(admin_client: Any, incident: Incident, lead: Any) -> None:
+    data = form_data(admin_client.get(url(Incident, "change", incident.pk)))
+    data[f"{membership_rows(data)[str(lead.pk)]}-DELETE"] = "on"
+    response = admin_client.post(url(Incident, "change", incident.pk), data)
+    assert response.status_code == 200
+    assert "The case needs a lead" in response.content.decode()
+    assert incident.memberships.filter(user=lead, role="lead").exists()
+
+
+def test_memberships_are_read_only_outside_their_case(
+    admin_client: Any, incident: Incident
+) -> None:
+    membership = incident.memberships.first()
+    assert admin_client.get(url(Membership, "add")).status_code == 403
+    response = admin_client.post(url(Membership, "change", membership.pk), {"role": "observer"})
+    assert response.status_code == 403
