@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_unicode_slug
 from django.utils.text import slugify
 
 from incidents.cases.models import Incident, validate_time_zone
@@ -39,7 +38,6 @@ class CaseFilterForm(forms.Form):
     tag = forms.CharField(
         required=False,
         max_length=50,
-        validators=[validate_unicode_slug],
         widget=forms.TextInput(attrs={"placeholder": "e.g. astana", "autocomplete": "off"}),
     )
     lead = forms.CharField(
@@ -80,7 +78,11 @@ class CaseFilterForm(forms.Form):
     )
 
     def clean_tag(self) -> str:
-        return slugify(self.cleaned_data["tag"], allow_unicode=True)
+        raw = self.cleaned_data["tag"]
+        tag = slugify(raw, allow_unicode=True)
+        if raw.strip() and not tag:
+            raise ValidationError("A tag is made of letters, numbers and hyphens.")
+        return tag
 
     def clean_lead(self) -> str:
         return self.cleaned_data["lead"].strip()
