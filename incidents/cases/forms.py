@@ -62,7 +62,12 @@ class CaseFilterForm(forms.Form):
         choices=[("", "Any"), ("yes", "Has one"), ("no", "Has none")],
         required=False,
     )
-    sort = forms.ChoiceField(choices=list(SORTS.items()), required=False)
+    sort = forms.ChoiceField(
+        choices=[("", "Default: best match when searching, else last activity")]
+        + [(k, v) for k, v in SORTS.items() if k != "relevance"]
+        + [("relevance", SORTS["relevance"])],
+        required=False,
+    )
     after = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
     before = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
