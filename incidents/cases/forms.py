@@ -58,12 +58,12 @@ class CaseFilterForm(forms.Form):
         help_text="UTC date, inclusive",
     )
     confirmed = forms.ChoiceField(
-        label="Confirmed hypothesis",
-        choices=[("", "Any"), ("yes", "Has one"), ("no", "Has none")],
+        label="Hypotheses",
+        choices=[("", "Any"), ("yes", "One confirmed"), ("no", "None confirmed")],
         required=False,
     )
     sort = forms.ChoiceField(
-        choices=[("", "Default: best match when searching, else last activity")]
+        choices=[("", "Best match, else last activity")]
         + [(k, v) for k, v in SORTS.items() if k != "relevance"]
         + [("relevance", SORTS["relevance"])],
         required=False,

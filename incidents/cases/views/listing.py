@@ -31,7 +31,7 @@ from incidents.cases.search import (
 from incidents.hypotheses.models import Hypothesis
 
 HOME_CASES = 20
-HOME_ACTIVITY = 15
+HOME_ACTIVITY = 10
 
 
 class HtmxHttpRequest(HttpRequest):
