@@ -127,7 +127,13 @@ class CaseFilterForm(forms.Form):
 
     @property
     def is_filtered(self) -> bool:
+        """Search text or any filter is set."""
         return self.is_bound and any(self.data.get(name) for name in self.FILTER_FIELDS)
+
+    @property
+    def has_filters(self) -> bool:
+        """A filter other than the search text is set."""
+        return self.is_bound and any(self.data.get(name) for name in self.FILTER_FIELDS[1:])
 
 
 @cache
