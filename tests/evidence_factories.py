@@ -53,7 +53,8 @@ def pdf_bytes(text: str = "Operator log: content pushed at 21:14", title: str = 
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        f"<< /Title ({title}) /Author (Screen operator) /CreationDate (D:20260512211403+05'00) >>".encode(),
+        f"<< /Title ({title}) /Author (Screen operator) "
+        f"/CreationDate (D:20260512211403+05'00) >>".encode(),
     ]
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
@@ -66,7 +67,8 @@ def pdf_bytes(text: str = "Operator log: content pushed at 21:14", title: str = 
     for offset in offsets:
         out.write(f"{offset:010d} 00000 n \n".encode())
     out.write(
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\n"
+        f"startxref\n{xref}\n%%EOF\n".encode()
     )
     return out.getvalue()
 
