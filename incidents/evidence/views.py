@@ -73,7 +73,7 @@ def _filtered(items: list[Annotation], filters: dict[str, str]) -> list[Annotati
 def _context(
     request: HttpRequest, item: EvidenceItem, access: CaseAccess, **bound: Any
 ) -> dict[str, Any]:
-    hypotheses = item.incident.hypotheses.order_by("created_at", "id")
+    hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
     every = list(_annotations(item))
     live = [a for a in every if not a.is_deleted]
     deleted = [a for a in every if a.is_deleted]
@@ -311,7 +311,7 @@ def edit_text(request: HttpRequest, pk: int) -> HttpResponse:
 def annotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Add an annotation to a passage (re-validated against the stored text) or an image region."""
     item, access = _item(request, pk, Need.WRITE)
-    hypotheses = item.incident.hypotheses.all()
+    hypotheses = list(item.incident.hypotheses.all())
     form = AnnotationForm(request.POST, hypotheses=hypotheses, prefix="new")
     if form.is_valid():
         data = form.cleaned_data
@@ -352,7 +352,7 @@ def _own_annotation(
 def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpResponse:
     item, access, annotation = _own_annotation(request, pk, annotation_pk)
     form = AnnotationEditForm(
-        request.POST, hypotheses=item.incident.hypotheses.all(), prefix=f"a{annotation.pk}"
+        request.POST, hypotheses=list(item.incident.hypotheses.all()), prefix=f"a{annotation.pk}"
     )
     if form.is_valid():
         data = form.cleaned_data
