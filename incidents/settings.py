@@ -174,7 +174,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT") or VAR_DIR / "staticfiles")
 MEDIA_ROOT = Path(env("MEDIA_ROOT") or VAR_DIR / "media")
-MEDIA_URL = None  # evidence files are never served directly, only through access-checked views
+# Evidence files are never served directly, only through access-checked views: no URL
+# pattern serves this prefix. (None would break Django's live test server.)
+MEDIA_URL = "/media-not-served/"
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
