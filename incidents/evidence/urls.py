@@ -5,6 +5,7 @@ from incidents.evidence import views
 app_name = "evidence"
 
 urlpatterns = [
+    path("cases/<str:reference>/evidence/new/", views.attach, name="attach"),
     path("evidence/<int:pk>/", views.detail, name="detail"),
     path("evidence/<int:pk>/download/", views.download, name="download"),
     path("evidence/<int:pk>/thumbnail.png", views.thumbnail, name="thumbnail"),

@@ -17,14 +17,17 @@ from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from incidents.accounts.access import CaseAccess, Need, check_case_access, get_case_for_user
 from incidents.cases.models import Tag
+from incidents.cases.views.case import after_invalid, after_write
 from incidents.evidence import annotations as anno
 from incidents.evidence import files
+from incidents.evidence.forms import AttachForm
 from incidents.evidence.item_forms import (
     AnnotationEditForm,
     AnnotationForm,
@@ -32,6 +35,38 @@ from incidents.evidence.item_forms import (
     TransferForm,
 )
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
+from incidents.hypotheses.forms import apply_model_errors
+
+
+@require_POST
+@login_required
+def attach(request: HttpRequest, reference: str) -> HttpResponse:
+    """Attach a URL, a file or a pasted text to the case (``EvidenceItem.attach``).
+
+    Times in the form are read in the case's local time zone.
+    """
+    access = get_case_for_user(request, reference, Need.WRITE)
+    incident = access.incident
+    form = AttachForm(request.POST, request.FILES)
+    with timezone.override(incident.zone):
+        valid = form.is_valid()
+    if valid:
+        try:
+            item = EvidenceItem.attach(
+                incident, by=request.user, upload=form.upload, **form.attach_fields()
+            )
+        except ValidationError as exc:
+            apply_model_errors(form, exc)
+        else:
+            return after_write(
+                request,
+                access,
+                "evidence",
+                ("matrix-changed", "timeline-changed"),
+                f"Attached “{item.title}” ({item.grade}).",
+            )
+    return after_invalid(request, access, "evidence", bound={"attach": form})
+
 
 # -- Evidence item page and its helpers ------------------------------------------
 
