@@ -172,7 +172,11 @@ def _page(
     template = "evidence/detail.html"
     if request.htmx:  # type: ignore[attr-defined]
         template += f"#{region}"
-    response = render(request, template, _context(request, item, access, **bound), status=status)
+    # Times read in the case's local time zone, as on the case page.
+    with timezone.override(item.incident.zone):
+        response = render(
+            request, template, _context(request, item, access, **bound), status=status
+        )
     for event in events:
         trigger_client_event(response, event)
     return response
@@ -477,15 +481,16 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
     author = request.GET.get("author", "").strip()[:150]
     if author:
         rows = rows.filter(author__in=get_user_model().objects.filter(username=author))
-    return render(
-        request,
-        "evidence/case_annotations.html",
-        {
-            "access": access,
-            "incident": incident,
-            "rows": rows,
-            "filters": filters,
-            "hypotheses": incident.hypotheses.order_by("created_at", "id"),
-            "counts": Annotation.objects.stance_counts(incident),
-        },
-    )
+    with timezone.override(incident.zone):
+        return render(
+            request,
+            "evidence/case_annotations.html",
+            {
+                "access": access,
+                "incident": incident,
+                "rows": rows,
+                "filters": filters,
+                "hypotheses": incident.hypotheses.order_by("created_at", "id"),
+                "counts": Annotation.objects.stance_counts(incident),
+            },
+        )
