@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text search on PostgreSQL (harmless on SQLite)
     "django_htmx",
     "axes",
     "incidents.accounts",
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "incidents.hypotheses",
     "incidents.evidence",
     "incidents.audit",
+    "incidents.perf",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +109,12 @@ MIDDLEWARE = [
     # Login throttling; django-axes wants to be last.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Benchmark mode (docs/performance.md): X-Query-Count headers and the floor views.
+# Never on in production.
+INQUEST_BENCH_FLOOR = env_bool("INQUEST_BENCH_FLOOR", False)
+if INQUEST_BENCH_FLOOR:
+    MIDDLEWARE.insert(0, "incidents.perf.middleware.QueryCountMiddleware")
 
 ROOT_URLCONF = "incidents.urls"
 WSGI_APPLICATION = "incidents.wsgi.application"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -19,3 +20,6 @@ urlpatterns = [
     path("cases/<str:reference>/hypotheses/", include("incidents.hypotheses.urls")),
     path("", include("incidents.evidence.urls")),
 ]
+
+if settings.INQUEST_BENCH_FLOOR:  # benchmark floor views (docs/performance.md); never in production
+    urlpatterns.append(path("_bench/", include("incidents.perf.urls")))

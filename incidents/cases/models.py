@@ -12,10 +12,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils import timezone
 
@@ -140,6 +142,10 @@ class Incident(models.Model):
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Full-text search (PostgreSQL only): reference, title, summary and the
+    # statements of the case's hypotheses, kept current by database triggers
+    # (migration cases/0003_incident_search); always NULL on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = IncidentQuerySet.as_manager()
 
@@ -163,6 +169,10 @@ class Incident(models.Model):
             models.Index(fields=["-occurred_at", "-id"], name="incident_occurred_idx"),
             models.Index(fields=["status", "-last_activity_at"], name="incident_status_idx"),
             models.Index(fields=["lead", "-last_activity_at"], name="incident_lead_idx"),
+            # Keyset pagination of the case list sorted by severity, one severity at a time.
+            models.Index(
+                fields=["severity", "-last_activity_at", "-id"], name="incident_severity_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -175,10 +185,15 @@ class Incident(models.Model):
 
     @classmethod
     def next_reference(cls, year: int) -> str:
+        """The next free reference of YEAR: INC-YYYY-NNNN, numbered from 0001.
+
+        Longer references sort after shorter ones, so INC-2026-10000 follows
+        INC-2026-9999 (plain string order would put it first).
+        """
         prefix = f"{REFERENCE_PREFIX}-{year:04d}-"
         last = (
             cls.objects.filter(reference__startswith=prefix)
-            .order_by("-reference")
+            .order_by(Length("reference").desc(), "-reference")
             .values_list("reference", flat=True)
             .first()
         )
@@ -186,8 +201,20 @@ class Incident(models.Model):
         return f"{prefix}{number:04d}"
 
     @classmethod
-    def open_case(cls, *, by: Any, title: str, tags: Iterable[str] = (), **fields: Any) -> Incident:
-        """Open a new case led by BY, with a fresh reference and its first timeline entry."""
+    def open_case(
+        cls,
+        *,
+        by: Any,
+        title: str,
+        tags: Iterable[str] = (),
+        year: int | None = None,
+        **fields: Any,
+    ) -> Incident:
+        """Open a new case led by BY, with a fresh reference and its first timeline entry.
+
+        The reference carries the current year unless YEAR is given (a case
+        recorded after the fact, such as the demo case of 2024).
+        """
         fields.setdefault("lead", by)
         for attempt in range(5):
             try:
@@ -196,7 +223,7 @@ class Incident(models.Model):
                     incident = cls(
                         title=title,
                         created_by=by,
-                        reference=cls.next_reference(timezone.localdate(now).year),
+                        reference=cls.next_reference(year or timezone.localdate(now).year),
                         **fields,
                     )
                     incident.full_clean(exclude=["reference", "lead", "created_by"])

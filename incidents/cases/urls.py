@@ -9,6 +9,8 @@ urlpatterns = [
     path("", listing.case_list, name="list"),
     path("new/", listing.case_new, name="new"),
     path("<str:reference>/", case.case_detail, name="detail"),
+    path("<str:reference>/status/", case.case_status, name="status"),
+    path("<str:reference>/timeline/", case.post_update, name="timeline"),
     path("<str:reference>/members/", accounts_views.members, name="members"),
     path("<str:reference>/history/", accounts_views.history, name="history"),
 ]

@@ -126,6 +126,9 @@ class Hypothesis(models.Model):
     def propose(
         cls, incident: Incident, *, by: Any, statement: str, kind: str, description: str = ""
     ) -> Hypothesis:
+        """Add a hypothesis to INCIDENT (status proposed), on the timeline."""
+        if incident.is_closed:
+            raise ValidationError("The case is closed: reopen it before adding hypotheses to it.")
         with transaction.atomic():
             hypothesis = cls(
                 incident=incident,
