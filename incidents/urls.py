@@ -8,6 +8,9 @@ from incidents.cases.views import listing
 admin.site.site_header = "Inquest administration"
 admin.site.site_title = "Inquest admin"
 
+# Friendly error pages (templates/400.html, 403.html, 404.html); 500 and 503 in incidents.errors.
+handler500 = "incidents.errors.server_error"
+
 urlpatterns = [
     path("", listing.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

@@ -1,1 +1,31 @@
-// Inquest behaviour (no inline handlers: the CSP forbids them).
+// Inquest behaviour shared by every page. No inline handlers: the CSP forbids them.
+(function () {
+  "use strict";
+
+  // Forms marked data-drop-empty send only the fields that have a value, so
+  // the URL pushed to the address bar stays short and readable.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var source = event.detail.elt;
+    var form = source && source.closest ? source.closest("[data-drop-empty]") : null;
+    if (!form || (event.detail.verb || "").toLowerCase() !== "get") return;
+    var params = event.detail.parameters;
+    var names = [];
+    if (params && typeof params.keys === "function") {
+      for (var key of params.keys()) names.push(key);
+    } else {
+      names = Object.keys(params || {});
+    }
+    names.forEach(function (name) {
+      var value = params.getAll ? params.getAll(name) : [params[name]];
+      if (value.every(function (v) { return v === "" || v === null || v === undefined; })) {
+        if (params.delete) params.delete(name); else delete params[name];
+      }
+    });
+  });
+
+  // After a page with form errors loads, put the cursor in the first wrong field.
+  document.addEventListener("DOMContentLoaded", function () {
+    var wrong = document.querySelector("form [aria-invalid='true']");
+    if (wrong && typeof wrong.focus === "function") wrong.focus();
+  });
+})();

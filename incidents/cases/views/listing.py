@@ -2,25 +2,126 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
+from django.db.models.query import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
 
-from incidents.cases.models import Incident
+from incidents.cases.forms import CaseFilterForm, NewCaseForm
+from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
+from incidents.cases.search import (
+    PAGE_SIZE,
+    SEARCH_CAP,
+    SORTS,
+    apply_filters,
+    capped_count,
+    matching,
+    paginate,
+    rank_candidates,
+    segments_for,
+    uses_postgres_search,
+)
+from incidents.hypotheses.models import Hypothesis
+
+HOME_CASES = 20
+HOME_ACTIVITY = 15
 
 
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def wants_partial(request: HtmxHttpRequest) -> bool:
+    """An HTMX swap of one region; a history restore needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+@require_GET
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    cases = Incident.objects.visible_to(request.user).select_related("lead")[:20]
-    return render(request, "cases/home.html", {"cases": cases})
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    """My cases (with my role) and the latest timeline entries across them."""
+    user = request.user
+    mine = Membership.objects.filter(incident=OuterRef("pk"), user=user)
+    cases = list(
+        Incident.objects.visible_to(user)
+        .filter(Exists(mine))
+        .annotate(my_role=Subquery(mine.values("role")[:1]))
+        .select_related("lead")
+        .order_by("-last_activity_at", "-id")[:HOME_CASES]
+    )
+    # The latest entries across my cases are on my most recently active cases:
+    # every post moves its case's last_activity_at, so looking at those is enough.
+    activity = (
+        list(
+            StatusUpdate.objects.filter(incident__in=[c.pk for c in cases])
+            .select_related("incident", "author")
+            .order_by("-created_at", "-id")[:HOME_ACTIVITY]
+        )
+        if cases
+        else []
+    )
+    return render(request, "cases/home.html", {"cases": cases, "activity": activity})
 
 
+def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, Any]:
+    context: dict[str, Any] = {"form": form, "sorts": SORTS, "page_size": PAGE_SIZE}
+    if not form.is_valid():
+        return context
+    data = form.cleaned_data
+    text, sort = data["q"], data["sort"]
+    qs = apply_filters(matching(Incident.objects.visible_to(request.user), text), data)
+    if text:
+        total = capped_count(qs)
+        context["total"] = min(total, SEARCH_CAP)
+        context["total_capped"] = total > SEARCH_CAP
+    if sort == "relevance" and text and uses_postgres_search():
+        qs = rank_candidates(qs, text)
+    qs = qs.select_related("lead").annotate(
+        has_confirmed=Exists(
+            Hypothesis.objects.filter(incident=OuterRef("pk"), status=Hypothesis.Status.CONFIRMED)
+        )
+    )
+    page = paginate(qs, segments_for(sort), after=data["after"], before=data["before"])
+    prefetch_related_objects(page.rows, Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    context.update(page=page, cases=page.rows, sort=sort, sort_label=SORTS[sort])
+    return context
+
+
+@require_GET
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 @login_required
-def case_list(request: HttpRequest) -> HttpResponse:
-    cases = Incident.objects.visible_to(request.user).select_related("lead")[:50]
-    return render(request, "cases/list.html", {"cases": cases})
+def case_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Search, filter, sort and page the cases the user may see.
+
+    The whole state is in the query string, so every view of the list is a
+    link; an HTMX request gets only the results region.
+    """
+    form = CaseFilterForm(request.GET)
+    context = _list_context(request, form)
+    template = "cases/list.html#results" if wants_partial(request) else "cases/list.html"
+    return render(request, template, context)
 
 
+@require_http_methods(["GET", "POST"])
 @login_required
-def case_new(request: HttpRequest) -> HttpResponse:
-    raise NotImplementedError  # built in the workspace issue
+def case_new(request: HtmxHttpRequest) -> HttpResponse:
+    """Open a case: whoever opens it leads it."""
+    if request.method == "POST":
+        form = NewCaseForm(request.POST)
+        if form.is_valid():
+            fields = form.case_fields()
+            try:
+                incident = Incident.open_case(by=request.user, **fields)
+            except ValidationError as error:
+                form.add_model_errors(error)
+            else:
+                return redirect(incident)
+        return render(request, "cases/new.html", {"form": form}, status=422)
+    return render(request, "cases/new.html", {"form": NewCaseForm()})

@@ -1,0 +1,252 @@
+"""Forms of the case list (filters) and of opening a case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_unicode_slug
+from django.utils.text import slugify
+
+from incidents.cases.models import Incident, validate_time_zone
+from incidents.cases.search import SORTS, BadCursor, Cursor, segments_for
+
+ANY = [("", "Any")]
+
+
+class CaseFilterForm(forms.Form):
+    """The query string of /cases/: search text, filters, sort and page cursor."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Reference, title, summary or hypothesis… e.g. screen -glitch",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    status = forms.ChoiceField(choices=ANY + list(Incident.Status.choices), required=False)
+    severity = forms.ChoiceField(choices=ANY + list(Incident.Severity.choices), required=False)
+    tag = forms.CharField(
+        required=False,
+        max_length=50,
+        validators=[validate_unicode_slug],
+        widget=forms.TextInput(attrs={"placeholder": "e.g. astana", "autocomplete": "off"}),
+    )
+    lead = forms.CharField(
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"placeholder": "username", "autocomplete": "off"}),
+    )
+    occurred_from = forms.DateField(
+        label="Occurred from",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="UTC date",
+    )
+    occurred_to = forms.DateField(
+        label="Occurred to",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="UTC date, inclusive",
+    )
+    confirmed = forms.ChoiceField(
+        label="Confirmed hypothesis",
+        choices=[("", "Any"), ("yes", "Has one"), ("no", "Has none")],
+        required=False,
+    )
+    sort = forms.ChoiceField(choices=list(SORTS.items()), required=False)
+    after = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
+    before = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
+
+    FILTER_FIELDS = (
+        "q",
+        "status",
+        "severity",
+        "tag",
+        "lead",
+        "occurred_from",
+        "occurred_to",
+        "confirmed",
+    )
+
+    def clean_tag(self) -> str:
+        return slugify(self.cleaned_data["tag"], allow_unicode=True)
+
+    def clean_lead(self) -> str:
+        return self.cleaned_data["lead"].strip()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("occurred_from"), data.get("occurred_to")
+        if start and end and start > end:
+            self.add_error("occurred_to", "The end date is before the start date.")
+        utc = dt.UTC
+        if start:
+            data["occurred_from"] = dt.datetime.combine(start, dt.time.min, tzinfo=utc)
+        if end:
+            data["occurred_before"] = dt.datetime.combine(
+                end + dt.timedelta(days=1), dt.time.min, tzinfo=utc
+            )
+        text = (data.get("q") or "").strip()
+        data["q"] = text
+        sort = data.get("sort") or ("relevance" if text else "activity")
+        if sort == "relevance" and not text:
+            sort = "activity"
+        data["sort"] = sort
+        segments = segments_for(sort)
+        for name in ("after", "before"):
+            token = data.get(name)
+            if not token:
+                data[name] = None
+                continue
+            try:
+                data[name] = Cursor.decode(token, segments)
+            except BadCursor:
+                data[name] = None
+                self.add_error(
+                    None, "That page link is not valid any more: start again from the first page."
+                )
+        return data
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.is_bound and any(self.data.get(name) for name in self.FILTER_FIELDS)
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
+    return [(z, z.replace("_", " ")) for z in zones]
+
+
+class NaiveDateTimeField(forms.DateTimeField):
+    """A wall-clock date and time, without a zone: the form attaches the chosen one."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        result = super().to_python(value)
+        return result.replace(tzinfo=None) if result else None
+
+
+class NewCaseForm(forms.Form):
+    title = forms.CharField(max_length=200, help_text="What happened, in a few words.")
+    summary = forms.CharField(
+        required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    occurred_at = NaiveDateTimeField(
+        label="Occurred at (local time)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Best estimate, as a clock at the place showed it.",
+    )
+    uncertainty_minutes = forms.IntegerField(
+        label="Give or take (minutes)",
+        required=False,
+        min_value=0,
+        max_value=60 * 24 * 366,
+        help_text="How far off the estimate may be; leave empty if unknown.",
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone of the place",
+        choices=time_zone_choices,
+        initial="UTC",
+        help_text="IANA name, e.g. Asia/Almaty.",
+    )
+    place_name = forms.CharField(label="Place", required=False, max_length=200)
+    severity = forms.ChoiceField(
+        choices=Incident.Severity.choices, initial=Incident.Severity.MODERATE
+    )
+    tags = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="Comma-separated, e.g. astana, led-screen.",
+    )
+    latitude = forms.DecimalField(
+        required=False,
+        min_value=Decimal(-90),
+        max_value=Decimal(90),
+        decimal_places=6,
+        max_digits=9,
+    )
+    longitude = forms.DecimalField(
+        required=False,
+        min_value=Decimal(-180),
+        max_value=Decimal(180),
+        decimal_places=6,
+        max_digits=9,
+    )
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"]
+        validate_time_zone(value)
+        return value
+
+    def clean_tags(self) -> list[str]:
+        names = [slugify(n, allow_unicode=True) for n in self.cleaned_data["tags"].split(",")]
+        names = [n for n in names if n]
+        if any(len(n) > 50 for n in names):
+            raise ValidationError("Each tag must be at most 50 characters.")
+        return names
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        lat, lon = data.get("latitude"), data.get("longitude")
+        if (lat is None) != (lon is None) and not (
+            self.has_error("latitude") or self.has_error("longitude")
+        ):
+            self.add_error(
+                "longitude" if lon is None else "latitude",
+                "Give both latitude and longitude, or neither.",
+            )
+        local, zone_name = data.get("occurred_at"), data.get("time_zone")
+        if local and zone_name:
+            zone = zoneinfo.ZoneInfo(zone_name)
+            aware = local.replace(tzinfo=zone)
+            # A wall time skipped by a clock change does not survive the round trip.
+            if aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != local:
+                self.add_error(
+                    "occurred_at",
+                    f"{local:%Y-%m-%d %H:%M} did not exist in {zone_name} "
+                    "(the clocks changed): pick another time.",
+                )
+            else:
+                data["occurred_at_utc"] = aware.astimezone(dt.UTC)
+        if data.get("uncertainty_minutes") is not None and not local:
+            self.add_error("uncertainty_minutes", "Give the time of occurrence first.")
+        return data
+
+    def case_fields(self) -> dict[str, Any]:
+        """Keyword arguments for ``Incident.open_case``."""
+        data = self.cleaned_data
+        minutes = data.get("uncertainty_minutes")
+        return {
+            "title": data["title"].strip(),
+            "summary": data["summary"],
+            "occurred_at": data.get("occurred_at_utc"),
+            "occurred_uncertainty": dt.timedelta(minutes=minutes) if minutes is not None else None,
+            "time_zone": data["time_zone"],
+            "place_name": data["place_name"].strip(),
+            "severity": data["severity"],
+            "latitude": data.get("latitude"),
+            "longitude": data.get("longitude"),
+            "tags": data["tags"],
+        }
+
+    def add_model_errors(self, error: ValidationError) -> None:
+        """Show errors raised by the model next to the matching field."""
+        names = {"occurred_uncertainty": "uncertainty_minutes"}
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field_name, errors in error.error_dict.items():
+            target = names.get(field_name, field_name)
+            self.add_error(target if target in self.fields else None, errors)

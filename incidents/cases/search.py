@@ -1,0 +1,310 @@
+"""Searching, filtering and paging the case list.
+
+Built to stay fast at 100,000 cases (issue 6):
+
+- Full text: on PostgreSQL the stored ``Incident.search_vector`` (GIN index,
+  kept current by triggers, see migration cases/0003) queried with
+  ``websearch_to_tsquery``; on SQLite, icontains over the same fields.
+- Paging is keyset ("seek") pagination, never OFFSET: a page is "the N rows
+  after this cursor in this order". Each condition is written so PostgreSQL
+  can use the sort index as an index condition: the redundant ``key <= x``
+  sits next to ``key < x OR (key = x AND id < y)``.
+- No exact COUNT over the table. A search counts its matches only up to
+  ``SEARCH_CAP`` (+1, to say "1,000+"), and ranks by relevance only within
+  that capped candidate set.
+- A sort is a list of *segments* walked in order; each segment is a filtered
+  slice of the table with its own index-friendly keyset. "Occurred" is two
+  segments (dated cases, then undated ones, which never mix with NULLs in a
+  comparison); "severity" is one per severity, critical first, each walked by
+  last activity on the index (severity, -last_activity_at, -id). A page
+  that ends a segment continues into the next one with one more query.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from incidents.cases.models import Incident, IncidentSeverity
+from incidents.hypotheses.models import Hypothesis
+
+PAGE_SIZE = 25
+SEARCH_CAP = 1000
+SEARCH_CONFIG = "english"
+
+
+def uses_postgres_search() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def search_query(text: str) -> SearchQuery:
+    return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+
+
+def matching(qs: QuerySet[Incident], text: str) -> QuerySet[Incident]:
+    """Cases whose reference, title, summary or hypothesis statements match TEXT."""
+    text = text.strip()
+    if not text:
+        return qs
+    if uses_postgres_search():
+        return qs.filter(Q(search_vector=search_query(text)) | Q(reference=text.upper()))
+    statements = Hypothesis.objects.filter(incident=OuterRef("pk"), statement__icontains=text)
+    return qs.filter(
+        Q(reference__icontains=text)
+        | Q(title__icontains=text)
+        | Q(summary__icontains=text)
+        | Exists(statements)
+    )
+
+
+def apply_filters(qs: QuerySet[Incident], data: dict[str, Any]) -> QuerySet[Incident]:
+    """Narrow QS by the cleaned filter form DATA (empty values are ignored)."""
+    if data.get("status"):
+        qs = qs.filter(status=data["status"])
+    if data.get("severity"):
+        qs = qs.filter(severity=data["severity"])
+    if data.get("tag"):
+        qs = qs.filter(
+            Exists(
+                Incident.tags.through.objects.filter(incident=OuterRef("pk"), tag__name=data["tag"])
+            )
+        )
+    if data.get("lead"):
+        qs = qs.filter(lead__username=data["lead"])
+    if data.get("occurred_from"):
+        qs = qs.filter(occurred_at__gte=data["occurred_from"])
+    if data.get("occurred_before"):
+        qs = qs.filter(occurred_at__lt=data["occurred_before"])
+    if data.get("confirmed") in {"yes", "no"}:
+        confirmed = Exists(
+            Hypothesis.objects.filter(incident=OuterRef("pk"), status=Hypothesis.Status.CONFIRMED)
+        )
+        qs = qs.filter(confirmed if data["confirmed"] == "yes" else ~confirmed)
+    return qs
+
+
+# -- keyset pagination -----------------------------------------------------------
+
+
+class BadCursor(ValueError):
+    """A page link that cannot be decoded (edited by hand, or from an older version)."""
+
+
+Parser = Callable[[Any], Any]
+
+
+def _parse_datetime(value: Any) -> dt.datetime:
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None or parsed.tzinfo is None:
+        raise BadCursor("bad time")
+    return parsed
+
+
+def _parse_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadCursor("bad integer")
+    return value
+
+
+def _parse_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadCursor("bad number")
+    return float(value)
+
+
+def _parse_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise BadCursor("bad text")
+    return value
+
+
+PARSERS: dict[str, Parser] = {
+    "last_activity_at": _parse_datetime,
+    "occurred_at": _parse_datetime,
+    "id": _parse_int,
+    "reference": _parse_str,
+    "rank": _parse_float,
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A slice of the ordered list: rows matching WHERE, ordered by KEYS (the last unique)."""
+
+    keys: tuple[str, ...]
+    descending: bool = True
+    where: Q = field(default_factory=Q)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    segment: int
+    values: tuple[Any, ...]
+
+    def encode(self) -> str:
+        raw = [
+            self.segment,
+            [v.isoformat() if isinstance(v, dt.datetime) else v for v in self.values],
+        ]
+        return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode()
+
+    @classmethod
+    def decode(cls, token: str, segments: Sequence[Segment]) -> Cursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(token.encode() + b"==="))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise BadCursor("undecodable") from None
+        if not (isinstance(raw, list) and len(raw) == 2 and isinstance(raw[1], list)):
+            raise BadCursor("bad shape")
+        index = raw[0]
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(segments):
+            raise BadCursor("bad segment")
+        keys = segments[index].keys
+        if len(raw[1]) != len(keys):
+            raise BadCursor("bad length")
+        return cls(index, tuple(PARSERS[k](v) for k, v in zip(keys, raw[1], strict=True)))
+
+
+def seek(keys: Sequence[str], values: Sequence[Any], *, forward_desc: bool) -> Q:
+    """Rows strictly after VALUES in the order of KEYS (descending when FORWARD_DESC).
+
+    ``(a, b, id) < (x, y, z)`` written as ``a <= x AND (a < x OR (a = x AND (b < y OR ...)))``:
+    the leading ``a <= x`` is redundant but lets PostgreSQL use it as an index
+    condition on the sort index, so a deep page costs the same as the first.
+    """
+    lt = "lt" if forward_desc else "gt"
+    lte = "lte" if forward_desc else "gte"
+    tail = Q(**{f"{keys[-1]}__{lt}": values[-1]})
+    for key, value in zip(reversed(keys[:-1]), reversed(values[:-1]), strict=True):
+        tail = Q(**{f"{key}__{lt}": value}) | (Q(**{key: value}) & tail)
+    if len(keys) == 1:
+        return tail
+    return Q(**{f"{keys[0]}__{lte}": values[0]}) & tail
+
+
+def _ordering(segment: Segment, *, reverse: bool) -> list[Any]:
+    descending = segment.descending != reverse
+    return [F(k).desc() if descending else F(k).asc() for k in segment.keys]
+
+
+@dataclass
+class Page:
+    rows: list[Incident]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def _row_cursor(row: Incident, index: int, segment: Segment) -> Cursor:
+    return Cursor(index, tuple(getattr(row, k) for k in segment.keys))
+
+
+def paginate(
+    qs: QuerySet[Incident],
+    segments: Sequence[Segment],
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """One page of QS in the order of SEGMENTS, after or before a cursor.
+
+    Asks for size + 1 rows to know whether there is more; queries one segment
+    at a time and moves to the next segment only when the current one ran out.
+    """
+    backwards = before is not None
+    cursor = before if backwards else after
+    start = cursor.segment if cursor else (len(segments) - 1 if backwards else 0)
+    indexes = range(start, -1, -1) if backwards else range(start, len(segments))
+    found: list[tuple[int, Incident]] = []
+    for index in indexes:
+        segment = segments[index]
+        part = qs.filter(segment.where)
+        if cursor is not None and index == cursor.segment:
+            part = part.filter(
+                seek(segment.keys, cursor.values, forward_desc=segment.descending != backwards)
+            )
+        wanted = size + 1 - len(found)
+        rows = list(part.order_by(*_ordering(segment, reverse=backwards))[:wanted])
+        found.extend((index, row) for row in rows)
+        if len(found) > size:
+            break
+    more = len(found) > size
+    found = found[:size]
+    if backwards:
+        found.reverse()
+        if not more:
+            # Reached the start of the list: show the first page as it is now.
+            return paginate(qs, segments, size=size)
+    rows = [row for _, row in found]
+    if not found:
+        return Page(rows, None, None)
+    first_index, first = found[0]
+    last_index, last = found[-1]
+    has_next = more if not backwards else True
+    has_previous = (cursor is not None) if not backwards else more
+    return Page(
+        rows,
+        _row_cursor(last, last_index, segments[last_index]).encode() if has_next else None,
+        _row_cursor(first, first_index, segments[first_index]).encode() if has_previous else None,
+    )
+
+
+# -- sorts --------------------------------------------------------------------
+
+SEVERITY_ORDER = [
+    IncidentSeverity.CRITICAL,
+    IncidentSeverity.HIGH,
+    IncidentSeverity.MODERATE,
+    IncidentSeverity.LOW,
+]
+
+SORTS: dict[str, str] = {
+    "activity": "Last activity",
+    "occurred": "Occurred (newest first)",
+    "reference": "Reference",
+    "severity": "Severity (critical first)",
+    "relevance": "Best match",
+}
+
+
+def segments_for(sort: str) -> list[Segment]:
+    activity = ("last_activity_at", "id")
+    if sort == "occurred":
+        return [
+            Segment(("occurred_at", "id"), where=Q(occurred_at__isnull=False)),
+            Segment(("id",), where=Q(occurred_at__isnull=True)),
+        ]
+    if sort == "reference":
+        return [Segment(("reference",), descending=False)]
+    if sort == "severity":
+        return [Segment(activity, where=Q(severity=s)) for s in SEVERITY_ORDER]
+    if sort == "relevance" and uses_postgres_search():
+        return [Segment(("rank", "id"))]
+    return [Segment(activity)]
+
+
+def rank_candidates(qs: QuerySet[Incident], text: str) -> QuerySet[Incident]:
+    """Rank by relevance, but only the newest SEARCH_CAP matches (PostgreSQL only).
+
+    Ranking every match of a common term would read 100,000 vectors; the
+    candidate set is capped first (newest cases win), then ranked.
+    """
+    candidates = qs.order_by("-id").values("id")[:SEARCH_CAP]
+    return Incident.objects.filter(id__in=candidates).annotate(
+        rank=SearchRank(F("search_vector"), search_query(text))
+    )
+
+
+def capped_count(qs: QuerySet[Incident]) -> int:
+    """How many rows QS has, counting at most SEARCH_CAP + 1 of them."""
+    return qs.order_by().values("id")[: SEARCH_CAP + 1].count()
