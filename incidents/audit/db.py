@@ -315,12 +315,20 @@ END;"""
     return statements
 
 
-def install(connection: BaseDatabaseWrapper) -> None:
-    """Create the audit table and (re)install every trigger. Idempotent."""
+def install(connection: BaseDatabaseWrapper, *, table_triggers: bool = True) -> None:
+    """Create the audit table and (re)install every trigger. Idempotent.
+
+    The audit table's own migration passes ``table_triggers=False``: on
+    SQLite, a later migration that rebuilds an audited table would trip over
+    triggers that name it, so those are dropped before ``migrate``
+    (``on_pre_migrate``) and installed after it (``on_post_migrate``).
+    """
     vendor = connection.vendor
     with connection.cursor() as cursor:
         if vendor == "postgresql":
             cursor.execute(_POSTGRES_TABLE)
+            if not table_triggers:
+                return
             existing = set(connection.introspection.table_names(cursor))
             for model in audited_models():
                 if model._meta.db_table in existing:
@@ -328,6 +336,8 @@ def install(connection: BaseDatabaseWrapper) -> None:
         elif vendor == "sqlite":
             for statement in _split_statements(_SQLITE_TABLE):
                 cursor.execute(statement)
+            if not table_triggers:
+                return
             existing = set(connection.introspection.table_names(cursor))
             for model in audited_models():
                 table = model._meta.db_table
@@ -390,6 +400,26 @@ def on_connection_created(sender: Any, connection: BaseDatabaseWrapper, **kwargs
         connection.execute_wrappers.append(audit_execute_wrapper)
     if connection.vendor == "sqlite":
         _sqlite_functions(connection)
+
+
+def drop_sqlite_table_triggers(connection: BaseDatabaseWrapper) -> None:
+    """Drop the audit triggers on audited tables (SQLite), keeping the trail's own guards."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name != %s "
+            "AND name LIKE 'inquest_audit_%%'",
+            [AUDIT_TABLE],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+
+
+def on_pre_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+
+    drop_sqlite_table_triggers(connections[using])
 
 
 def on_post_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:

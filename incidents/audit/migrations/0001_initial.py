@@ -10,7 +10,7 @@ from django.db import migrations, models
 def create_audit_table(apps, schema_editor):
     from incidents.audit.db import install
 
-    install(schema_editor.connection)
+    install(schema_editor.connection, table_triggers=False)
 
 
 class Migration(migrations.Migration):
