@@ -893,13 +893,20 @@ class Generator:
                 [tables],
             )
             found = cursor.fetchall()
-            q = connection.ops.quote_name
-            for table, name in found:
-                cursor.execute(f"ALTER TABLE {q(table)} DISABLE TRIGGER {q(name)}")
+            self._alter(found, "DISABLE")
         return found
 
-    def _enable(self, triggers: list[tuple[str, str]]) -> None:
+    def _alter(self, triggers: list[tuple[str, str]], verb: str) -> None:
+        # ALTER TABLE refuses while deferred foreign-key checks are pending: run
+        # them first, then defer again (Django's foreign keys are all deferrable).
+        if not triggers:
+            return
         q = self.writer.connection.ops.quote_name
         with self.writer.connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for table, name in triggers:
-                cursor.execute(f"ALTER TABLE {q(table)} ENABLE TRIGGER {q(name)}")
+                cursor.execute(f"ALTER TABLE {q(table)} {verb} TRIGGER {q(name)}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    def _enable(self, triggers: list[tuple[str, str]]) -> None:
+        self._alter(triggers, "ENABLE")
