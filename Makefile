@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres test-sqlite chromium lint check bench
+.PHONY: install run test test-postgres test-sqlite chromium lint check bench serve
 
 ## install: the Python packages of the lock file (uv, then `uv sync`)
 install:
@@ -60,3 +60,19 @@ check: install
 SIZE ?= S
 bench: install
 	SIZE=$(SIZE) .ci/bench-run
+
+# The production configuration, locally, for smoke tests (docs/deployment.md):
+# collectstatic, migrate, gunicorn with 2 workers on 127.0.0.1:$(PORT), DEBUG
+# off, a throwaway SECRET_KEY unless one is set, and plain-http cookies and no
+# TLS redirect because there is no TLS proxy in front. DATABASE_URL is used when set.
+serve: install
+	@set -e; \
+	export DEBUG=false SECURE_COOKIES=false SECURE_SSL_REDIRECT=false SECURE_HSTS_SECONDS=0; \
+	export ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}"; \
+	export SECRET_KEY="$${SECRET_KEY:-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')}"; \
+	$(UV) run --frozen python manage.py check --deploy --fail-level ERROR; \
+	$(UV) run --frozen python manage.py collectstatic --noinput -v0; \
+	$(UV) run --frozen python manage.py migrate --noinput; \
+	echo "Serving the production configuration on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"; \
+	exec $(UV) run --frozen gunicorn incidents.wsgi --workers 2 --bind 127.0.0.1:$(PORT) \
+		--access-logfile - --forwarded-allow-ips 127.0.0.1
