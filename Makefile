@@ -3,7 +3,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := python3 -m uv
 PORT ?= 8000
 
-.PHONY: install run test lint
+.PHONY: install run test lint bench
 
 install:
 	python3 -m pip install --quiet uv
@@ -19,3 +19,9 @@ test: install
 lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+
+# Benchmark on a throwaway PostgreSQL under gunicorn: make bench SIZE=S|M|L
+# (BENCH_OUT=dir for the reports; see docs/performance.md). Not part of `test`.
+SIZE ?= S
+bench: install
+	SIZE=$(SIZE) .ci/bench-run

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,6 +7,9 @@ from incidents.cases.views import listing
 
 admin.site.site_header = "Inquest administration"
 admin.site.site_title = "Inquest admin"
+
+# Friendly error pages (templates/400.html, 403.html, 404.html); 500 and 503 in incidents.errors.
+handler500 = "incidents.errors.server_error"
 
 urlpatterns = [
     path("", listing.home, name="home"),
@@ -16,3 +20,6 @@ urlpatterns = [
     path("cases/<str:reference>/hypotheses/", include("incidents.hypotheses.urls")),
     path("", include("incidents.evidence.urls")),
 ]
+
+if settings.INQUEST_BENCH_FLOOR:  # benchmark floor views (docs/performance.md); never in production
+    urlpatterns.append(path("_bench/", include("incidents.perf.urls")))

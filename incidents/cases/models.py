@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils import timezone
 
@@ -184,10 +185,15 @@ class Incident(models.Model):
 
     @classmethod
     def next_reference(cls, year: int) -> str:
+        """The next free reference of YEAR: INC-YYYY-NNNN, numbered from 0001.
+
+        Longer references sort after shorter ones, so INC-2026-10000 follows
+        INC-2026-9999 (plain string order would put it first).
+        """
         prefix = f"{REFERENCE_PREFIX}-{year:04d}-"
         last = (
             cls.objects.filter(reference__startswith=prefix)
-            .order_by("-reference")
+            .order_by(Length("reference").desc(), "-reference")
             .values_list("reference", flat=True)
             .first()
         )
@@ -195,8 +201,20 @@ class Incident(models.Model):
         return f"{prefix}{number:04d}"
 
     @classmethod
-    def open_case(cls, *, by: Any, title: str, tags: Iterable[str] = (), **fields: Any) -> Incident:
-        """Open a new case led by BY, with a fresh reference and its first timeline entry."""
+    def open_case(
+        cls,
+        *,
+        by: Any,
+        title: str,
+        tags: Iterable[str] = (),
+        year: int | None = None,
+        **fields: Any,
+    ) -> Incident:
+        """Open a new case led by BY, with a fresh reference and its first timeline entry.
+
+        The reference carries the current year unless YEAR is given (a case
+        recorded after the fact, such as the demo case of 2024).
+        """
         fields.setdefault("lead", by)
         for attempt in range(5):
             try:
@@ -205,7 +223,7 @@ class Incident(models.Model):
                     incident = cls(
                         title=title,
                         created_by=by,
-                        reference=cls.next_reference(timezone.localdate(now).year),
+                        reference=cls.next_reference(year or timezone.localdate(now).year),
                         **fields,
                     )
                     incident.full_clean(exclude=["reference", "lead", "created_by"])
@@ -282,11 +300,20 @@ class Incident(models.Model):
                 )
         return problems
 
-    def move_to(self, status: str, *, by: Any, reason: str) -> StatusUpdate:
-        """Move the case to STATUS, with a reason, on the timeline."""
+    def move_to(
+        self, status: str, *, by: Any, reason: str, expected_version: int | None = None
+    ) -> StatusUpdate:
+        """Move the case to STATUS, with a reason, on the timeline.
+
+        EXPECTED_VERSION: the version the form was loaded with; ``Conflict``
+        if someone saved the case since (see incidents.audit.versioning).
+        """
+        from incidents.audit.versioning import check_version
+
         reason = (reason or "").strip()
         with transaction.atomic():
             locked = Incident.objects.select_for_update().get(pk=self.pk)
+            check_version(locked, expected_version)
             if status not in Incident.Status.values:
                 raise ValidationError({"status": f"“{status}” is not a case status."})
             if status not in locked.allowed_statuses():
@@ -329,6 +356,86 @@ class Incident(models.Model):
         if not getattr(user, "is_authenticated", False):
             return None
         return self.memberships.filter(user=user).values_list("role", flat=True).first()
+
+    # Membership changes (leads only, checked by the view): each in one
+    # transaction holding the case's row lock, so two leads demoting each
+    # other at once cannot leave the case without a lead.
+
+    def _members_changed(self, by: Any, body: str) -> StatusUpdate:
+        return StatusUpdate.objects.post(
+            self, kind=StatusUpdate.Kind.MEMBERS_CHANGED, by=by, body=body
+        )
+
+    def _other_leads(self, locked: Incident, user: Any) -> list[Any]:
+        return [
+            m.user
+            for m in locked.memberships.select_related("user")
+            .filter(role=Membership.Role.LEAD)
+            .exclude(user=user)
+        ]
+
+    def add_member(self, user: Any, *, role: str, by: Any) -> Membership:
+        if role not in Membership.Role.values:
+            raise ValidationError({"role": f"“{role}” is not a role."})
+        if not user.is_active:
+            raise ValidationError({"username": f"{user.get_username()} cannot sign in."})
+        with transaction.atomic():
+            locked = Incident.objects.select_for_update().get(pk=self.pk)
+            if locked.memberships.filter(user=user).exists():
+                raise ValidationError(
+                    {"username": f"{user.get_username()} is already a member of this case."}
+                )
+            membership = Membership.objects.create(incident=locked, user=user, role=role)
+            self._members_changed(
+                by,
+                f"{user.get_username()} added as {Membership.Role(role).label.lower()}.",
+            )
+            return membership
+
+    def change_member_role(self, user: Any, *, role: str, by: Any) -> Membership:
+        if role not in Membership.Role.values:
+            raise ValidationError({"role": f"“{role}” is not a role."})
+        with transaction.atomic():
+            locked = Incident.objects.select_for_update().get(pk=self.pk)
+            membership = locked.memberships.filter(user=user).first()
+            if membership is None:
+                raise ValidationError({"user": "That person is not a member of this case."})
+            if membership.role == role:
+                raise ValidationError(
+                    {"role": f"{user.get_username()} is already {membership.get_role_display().lower()}."}
+                )
+            others = self._other_leads(locked, user)
+            if membership.role == Membership.Role.LEAD and not others:
+                raise ValidationError(
+                    {"role": "The case needs a lead: make someone else lead first."}
+                )
+            old = membership.get_role_display().lower()
+            membership.role = role
+            membership.save(update_fields=["role"])
+            if locked.lead_id == user.pk and role != Membership.Role.LEAD:
+                Incident.objects.filter(pk=locked.pk).update(lead=others[0])
+                self.lead = others[0]
+            self._members_changed(
+                by, f"{user.get_username()}: {old} → {Membership.Role(role).label.lower()}."
+            )
+            return membership
+
+    def remove_member(self, user: Any, *, by: Any) -> None:
+        with transaction.atomic():
+            locked = Incident.objects.select_for_update().get(pk=self.pk)
+            membership = locked.memberships.filter(user=user).first()
+            if membership is None:
+                raise ValidationError({"user": "That person is not a member of this case."})
+            others = self._other_leads(locked, user)
+            if membership.role == Membership.Role.LEAD and not others:
+                raise ValidationError(
+                    {"user": "The last lead cannot be removed: make someone else lead first."}
+                )
+            membership.delete()
+            if locked.lead_id == user.pk:
+                Incident.objects.filter(pk=locked.pk).update(lead=others[0])
+                self.lead = others[0]
+            self._members_changed(by, f"{user.get_username()} removed from the case.")
 
 
 class MembershipRole(models.TextChoices):

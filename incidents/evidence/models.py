@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
-from django.core.validators import URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents.cases.models import Incident, StatusUpdate, Tag, choices_constraint
+from incidents.evidence import files
 
 
 def evidence_upload_to(instance: Any, filename: str) -> str:
@@ -90,6 +94,21 @@ class EvidenceItem(models.Model):
     )
     event_at = models.DateTimeField(null=True, blank=True, help_text="When what it shows happened.")
     event_uncertainty = models.DurationField(null=True, blank=True)
+    event_latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text="Where what it shows happened (WGS 84).",
+    )
+    event_longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
     collected_at = models.DateTimeField(default=timezone.now, help_text="When we obtained it.")
     collected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="collected_evidence"
@@ -99,6 +118,21 @@ class EvidenceItem(models.Model):
         default=False, help_text="Not public record: invented for the demo or for training."
     )
     extracted_metadata = models.JSONField(default=dict, blank=True, editable=False)
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="duplicates",
+        help_text="An earlier item of the same case with the same file (same SHA-256).",
+    )
+    custody_head = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Hash of the last custody entry: a deleted last entry is detectable.",
+    )
     verification = models.CharField(
         max_length=16, choices=Verification, default=Verification.UNVERIFIED, editable=False
     )
@@ -150,49 +184,274 @@ class EvidenceItem(models.Model):
         reason: str = "",
         **fields: Any,
     ) -> EvidenceItem:
-        """Attach a source to INCIDENT: store its file, open its custody log, note it."""
+        """Attach a source to INCIDENT: store its file, open its custody log, note it.
+
+        The file is hashed while it streams to storage. If anything fails
+        (too large, invalid fields) the stored file is removed again and no
+        row is left; ``duplicate_of`` is set when the same bytes are already
+        in this case (the upload is kept: a second provenance is a fact).
+        """
         fields.setdefault("collected_by", by)
-        with transaction.atomic():
-            item = cls(incident=incident, **fields)
-            if upload is not None:
-                item.store_file(upload)
-            item.full_clean(exclude=["incident", "collected_by", "file"])
-            if not (item.url or item.file or item.text_body.strip()):
-                raise ValidationError(
-                    "A source needs at least one of: a URL, a file, or a text body."
+        stored: list[str] = []
+        item = cls(incident=incident, **fields)
+        try:
+            with transaction.atomic():
+                if upload is not None:
+                    item.store_file(upload)
+                    stored.append(item.file.name)
+                item.full_clean(exclude=["incident", "collected_by", "file", "duplicate_of"])
+                if not (item.url or item.file or item.text_body.strip()):
+                    raise ValidationError(
+                        "A source needs at least one of: a URL, a file, or a text body."
+                    )
+                item.save()
+                CustodyEntry.record(
+                    item,
+                    action=CustodyEntry.Action.COLLECTED,
+                    by=by,
+                    reason=reason or f"Collected from {item.obtained_from or 'an unnamed source'}.",
+                    at=item.collected_at,
                 )
-            item.save()
-            CustodyEntry.record(
-                item,
-                action=CustodyEntry.Action.COLLECTED,
-                by=by,
-                reason=reason or f"Collected from {item.obtained_from or 'an unnamed source'}.",
-            )
-            if item.file:
-                CustodyEntry.record(item, action=CustodyEntry.Action.UPLOADED, by=by)
-            StatusUpdate.objects.post(
-                incident,
-                kind=StatusUpdate.Kind.EVIDENCE_ADDED,
-                by=by,
-                evidence=item,
-                body=f"Evidence added ({item.get_kind_display().lower()}, graded {item.grade}): "
-                f"{item.title}",
-            )
-            return item
+                if item.file:
+                    CustodyEntry.record(
+                        item,
+                        action=CustodyEntry.Action.UPLOADED,
+                        by=by,
+                        reason=f"Uploaded as “{item.original_name}” "
+                        f"({item.file_type}, {item.file_size} bytes).",
+                    )
+                body = (
+                    f"Evidence added ({item.get_kind_display().lower()}, graded {item.grade}): "
+                    f"{item.title}"
+                )
+                if item.duplicate_of_id:
+                    body += f" — same file as “{item.duplicate_of}”"
+                StatusUpdate.objects.post(
+                    incident, kind=StatusUpdate.Kind.EVIDENCE_ADDED, by=by, evidence=item, body=body
+                )
+        except BaseException:
+            # The row was rolled back: leave no file behind either.
+            for name in stored:
+                item.file.storage.delete(name)
+            raise
+        return item
 
     def store_file(self, upload: File) -> None:
-        """Hash UPLOAD and save it under a generated name (see the evidence issue for streaming)."""
-        digest = hashlib.sha256()
-        size = 0
-        for chunk in upload.chunks():
-            digest.update(chunk)
-            size += len(chunk)
-        upload.seek(0)
-        self.original_name = (getattr(upload, "name", "") or "")[-255:]
-        self.file_sha256 = digest.hexdigest()
-        self.file_size = size
-        self.file_type = getattr(upload, "content_type", "") or ""
-        self.file.save(evidence_upload_to(self, self.original_name), upload, save=False)
+        """Stream UPLOAD to storage under a generated name, hashing and sizing it on the way.
+
+        Refuses a file over ``settings.EVIDENCE_MAX_UPLOAD_BYTES`` (before
+        writing when the size is known, and mid-stream otherwise). The type
+        is detected from the bytes; the original name is kept as sanitised
+        metadata; EXIF, PDF and text metadata go to ``extracted_metadata``.
+        """
+        limit = max_upload_bytes()
+        declared = getattr(upload, "size", None)
+        if declared is not None and declared > limit:
+            raise files.too_large(limit)
+        hashing = files.HashingFile(upload, limit=limit)
+        storage = self.file.storage
+        target = evidence_upload_to(self, "")  # a fresh UUID: nobody else writes there
+        try:
+            name = storage.save(target, hashing, max_length=self.file.field.max_length)
+        except BaseException:
+            # Stopped mid-stream (too large, disk full): remove the partial file.
+            if storage.exists(target):
+                storage.delete(target)
+            raise
+        try:
+            self.file.name = name
+            self.original_name = files.sanitise_name(getattr(upload, "name", ""))
+            self.file_sha256 = hashing.sha256
+            self.file_size = hashing.bytes_read
+            self.file_type = files.detect_type(hashing.head)
+            claimed = getattr(upload, "content_type", "") or ""
+            extracted = files.extract(storage, name, self.file_type)
+            metadata: dict[str, Any] = {"detected_type": self.file_type, **extracted.metadata}
+            if claimed and claimed != self.file_type:
+                metadata["claimed_type"] = claimed[:128]
+            if suggested := files.suggestions(extracted.metadata):
+                metadata["suggested"] = suggested
+            self.extracted_metadata = metadata
+            if extracted.text and not self.text_body.strip():
+                self.text_body = extracted.text
+            if self.kind == EvidenceItemKind.OTHER and (
+                kind := files.kind_for_type(self.file_type)
+            ):
+                self.kind = kind
+            if self.incident_id:
+                self.duplicate_of = (
+                    EvidenceItem.objects.filter(
+                        incident_id=self.incident_id, file_sha256=self.file_sha256
+                    )
+                    .exclude(pk=self.pk)
+                    .order_by("created_at", "id")
+                    .first()
+                )
+        except BaseException:
+            storage.delete(name)
+            self.file.name = ""
+            raise
+
+    # -- Verification ----------------------------------------------------------
+
+    @property
+    def display_name(self) -> str:
+        return self.original_name or "unnamed"
+
+    @property
+    def is_markup(self) -> bool:
+        return files.is_markup(self.file_type)
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.file) and files.is_raster_image(self.file_type)
+
+    @property
+    def annotation_text(self) -> str:
+        """The text annotations anchor to (line ends as the browser's DOM holds them)."""
+        return files.normalise_text(self.text_body)
+
+    @property
+    def suggestions(self) -> dict[str, Any]:
+        return (self.extracted_metadata or {}).get("suggested") or {}
+
+    def check_file(self) -> tuple[bool, str]:
+        """Re-hash the stored file: (matches, what was found)."""
+        if not self.file:
+            return True, ""
+        try:
+            digest, size = files.hash_stored(self.file.storage, self.file.name)
+        except FileNotFoundError:
+            return False, "missing"
+        except OSError as exc:
+            return False, f"unreadable ({exc.__class__.__name__})"
+        if digest != self.file_sha256 or size != self.file_size:
+            return False, digest
+        return True, digest
+
+    def verify(self, *, by: Any = None, reason: str = "", downloading: bool = False) -> bool:
+        """Re-hash the file and check the custody chain; record the result on the item.
+
+        On a mismatch the item is marked failed and a ``verification_failed``
+        entry (with the hash found) is appended. On success a ``verified``
+        entry is appended, unless DOWNLOADING, where the caller records the
+        ``downloaded`` entry instead. Returns whether everything matched.
+        """
+        ok_file, found = self.check_file()
+        broken = CustodyEntry.objects.first_broken_link(self)
+        now = timezone.now()
+        with transaction.atomic():
+            locked = EvidenceItem.objects.select_for_update().get(pk=self.pk)
+            problems = []
+            if not ok_file:
+                problems.append(
+                    "The stored file is missing."
+                    if found == "missing"
+                    else f"The stored file's hash is {found}, not {self.file_sha256}."
+                )
+            if broken:
+                problems.append(f"Custody chain broken: {broken}")
+            if problems:
+                CustodyEntry.record(
+                    locked,
+                    action=CustodyEntry.Action.VERIFICATION_FAILED,
+                    by=by,
+                    reason=" ".join([reason, *problems]).strip(),
+                    sha256=found if ok_file is False and len(found) == 64 else "",
+                )
+                verification = EvidenceItemVerification.FAILED
+            else:
+                if not downloading:
+                    CustodyEntry.record(
+                        locked,
+                        action=CustodyEntry.Action.VERIFIED,
+                        by=by,
+                        reason=reason or "File hash and custody chain checked.",
+                    )
+                verification = EvidenceItemVerification.VERIFIED
+            EvidenceItem.objects.filter(pk=self.pk).update(
+                verification=verification, last_verified_at=now
+            )
+        self.verification, self.last_verified_at = verification, now
+        self.last_problems = problems
+        return not problems
+
+    # -- Changes by the investigator -------------------------------------------
+
+    def transfer(self, *, by: Any, recipient: str, reason: str, place: str = "") -> CustodyEntry:
+        """Hand the item (or its original) to RECIPIENT, on record."""
+        errors = {}
+        if not recipient.strip():
+            errors["recipient"] = "Say to whom the item is transferred."
+        if not reason.strip():
+            errors["reason"] = "Say why it is transferred."
+        if errors:
+            raise ValidationError(errors)
+        return CustodyEntry.record(
+            self,
+            action=CustodyEntry.Action.TRANSFERRED,
+            by=by,
+            reason=reason.strip(),
+            recipient=recipient.strip()[:200],
+            place=place.strip()[:200],
+        )
+
+    def use_suggestion(self, which: str) -> None:
+        """Confirm the extracted event time (``event_at``) or place (``place``)."""
+        suggested = self.suggestions
+        with transaction.atomic():
+            if which == "event_at" and suggested.get("event_at"):
+                when = dt.datetime.fromisoformat(suggested["event_at"])
+                if timezone.is_naive(when):
+                    # The camera's local time: read it in the case's time zone,
+                    # and say it is uncertain by the widest zone spread.
+                    when = when.replace(tzinfo=self.incident.zone)
+                    self.event_uncertainty = self.event_uncertainty or dt.timedelta(hours=14)
+                self.event_at = when
+            elif which == "place" and suggested.get("place"):
+                self.event_latitude = Decimal(str(suggested["place"]["latitude"])).quantize(
+                    Decimal("0.000001")
+                )
+                self.event_longitude = Decimal(str(suggested["place"]["longitude"])).quantize(
+                    Decimal("0.000001")
+                )
+            else:
+                raise ValidationError("There is no such suggestion for this item.")
+            self.updated_at = timezone.now()
+            self.version += 1
+            self.save(
+                update_fields=[
+                    "event_at",
+                    "event_uncertainty",
+                    "event_latitude",
+                    "event_longitude",
+                    "updated_at",
+                    "version",
+                ]
+            )
+
+    def set_text_body(self, text: str, *, by: Any) -> list[Annotation]:
+        """Change the text and re-anchor its annotations; returns those now orphaned."""
+        from incidents.evidence.annotations import reanchor
+
+        with transaction.atomic():
+            locked = EvidenceItem.objects.select_for_update().get(pk=self.pk)
+            self.text_body = text
+            self.full_clean(exclude=["incident", "collected_by", "file", "duplicate_of"])
+            self.updated_at = timezone.now()
+            self.version = locked.version + 1
+            self.save(update_fields=["text_body", "updated_at", "version"])
+            orphaned = []
+            body = self.annotation_text
+            for annotation in self.annotations.filter(region=""):
+                annotation.apply_anchor(reanchor(body, annotation))
+                if annotation.anchor_state == AnnotationAnchor.ORPHANED:
+                    orphaned.append(annotation)
+            return orphaned
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "EVIDENCE_MAX_UPLOAD_BYTES", 200 * 1024 * 1024))
 
 
 class CustodyEntryAction(models.TextChoices):
@@ -205,8 +464,49 @@ class CustodyEntryAction(models.TextChoices):
     TRANSFERRED = "transferred", "Transferred"
 
 
+def canonical_json(data: dict[str, Any]) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the same entry always gives the same bytes."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def utc_iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+class CustodyEntryQuerySet(models.QuerySet["CustodyEntry"]):
+    def first_broken_link(self, item: EvidenceItem) -> str | None:
+        """Walk ITEM's chain in order: a description of the first bad entry, or None."""
+        previous = ""
+        last = None
+        for entry in self.filter(item_id=item.pk).order_by("id"):
+            if entry.previous_hash != previous:
+                return (
+                    f"entry #{entry.pk} ({entry.action}, {utc_iso(entry.at)}) does not follow "
+                    f"the entry before it: an entry before it was changed or deleted."
+                )
+            if entry.entry_hash != entry.compute_hash():
+                return (
+                    f"entry #{entry.pk} ({entry.action}, {utc_iso(entry.at)}) was altered: "
+                    f"its content no longer matches its hash."
+                )
+            previous = entry.entry_hash
+            last = entry
+        head = (
+            EvidenceItem.objects.filter(pk=item.pk).values_list("custody_head", flat=True).first()
+        )
+        if head and head != previous:
+            after = f" after entry #{last.pk}" if last else ""
+            return f"the chain ends early{after}: its last entries were deleted."
+        return None
+
+
 class CustodyEntry(models.Model):
-    """One handling of an evidence item. Append-only and hash-chained."""
+    """One handling of an evidence item. Append-only and hash-chained.
+
+    ``entry_hash`` = SHA-256 over the canonical JSON of the entry's fields
+    together with ``previous_hash`` (the hash of the entry before it, "" for
+    the first). On PostgreSQL a trigger refuses UPDATE and DELETE on the table.
+    """
 
     Action = CustodyEntryAction
     item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="custody")
@@ -224,8 +524,10 @@ class CustodyEntry(models.Model):
     previous_hash = models.CharField(max_length=64, blank=True, editable=False)
     entry_hash = models.CharField(max_length=64, blank=True, editable=False)
 
+    objects = CustodyEntryQuerySet.as_manager()
+
     class Meta:
-        ordering = ["item", "at", "id"]
+        ordering = ["item", "id"]
         verbose_name_plural = "custody entries"
         constraints = [choices_constraint("action", CustodyEntryAction, "custodyentry")]
         indexes = [models.Index(fields=["item", "at", "id"], name="custody_item_idx")]
@@ -233,19 +535,56 @@ class CustodyEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
 
+    def hashed_fields(self) -> dict[str, Any]:
+        return {
+            "item": self.item_id,
+            "action": self.action,
+            "actor": self.actor_id,
+            "at": utc_iso(self.at),
+            "reason": self.reason,
+            "place": self.place,
+            "recipient": self.recipient,
+            "sha256": self.sha256,
+            "previous_hash": self.previous_hash,
+        }
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.hashed_fields())).hexdigest()
+
     @classmethod
     def record(
-        cls, item: EvidenceItem, *, action: str, by: Any = None, reason: str = "", **fields: Any
+        cls,
+        item: EvidenceItem,
+        *,
+        action: str,
+        by: Any = None,
+        reason: str = "",
+        at: dt.datetime | None = None,
+        **fields: Any,
     ) -> CustodyEntry:
-        """Append an entry for ITEM (the hash chain is filled in by the evidence issue)."""
-        return cls.objects.create(
-            item=item,
-            action=action,
-            actor=by if getattr(by, "pk", None) else None,
-            reason=reason,
-            sha256=item.file_sha256,
-            **fields,
-        )
+        """Append an entry to ITEM's chain, under a lock on the item row."""
+        with transaction.atomic():
+            head = (
+                EvidenceItem.objects.select_for_update()
+                .filter(pk=item.pk)
+                .values_list("custody_head", flat=True)
+                .get()
+            )
+            fields.setdefault("sha256", item.file_sha256)
+            entry = cls(
+                item=item,
+                action=action,
+                actor=by if getattr(by, "pk", None) else None,
+                reason=(reason or "")[:5000],
+                at=at or timezone.now(),
+                previous_hash=head,
+                **fields,
+            )
+            entry.entry_hash = entry.compute_hash()
+            entry.save(force_insert=True)
+            EvidenceItem.objects.filter(pk=item.pk).update(custody_head=entry.entry_hash)
+            item.custody_head = entry.entry_hash
+            return entry
 
 
 class AnnotationStance(models.TextChoices):
@@ -254,10 +593,46 @@ class AnnotationStance(models.TextChoices):
     CONTRADICTS = "contradicts", "Contradicts"
 
 
+class AnnotationAnchor(models.TextChoices):
+    ANCHORED = "anchored", "Anchored"
+    REANCHORED = "reanchored", "Re-anchored by its quote"
+    ORPHANED = "orphaned", "Orphaned: its passage is no longer in the text"
+
+
+class AnnotationQuerySet(models.QuerySet["Annotation"]):
+    def live(self) -> AnnotationQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def stance_counts(self, incident: Incident) -> dict[int, dict[str, int]]:
+        """Per hypothesis of INCIDENT: annotated passages that support / contradict it.
+
+        One query for the whole case: ``{hypothesis_id: {"supports": n,
+        "contradicts": m}}``; hypotheses without stance annotations are absent.
+        Deleted annotations are not counted; orphaned ones still are (they are
+        on record and shown as orphaned).
+        """
+        rows = (
+            self.live()
+            .filter(item__incident=incident, hypothesis__isnull=False)
+            .exclude(stance=AnnotationStance.NONE)
+            .order_by()
+            .values("hypothesis")
+            .annotate(
+                supports=models.Count("id", filter=Q(stance=AnnotationStance.SUPPORTS)),
+                contradicts=models.Count("id", filter=Q(stance=AnnotationStance.CONTRADICTS)),
+            )
+        )
+        return {
+            row["hypothesis"]: {"supports": row["supports"], "contradicts": row["contradicts"]}
+            for row in rows
+        }
+
+
 class Annotation(models.Model):
     """A note anchored to a passage of an item's text (W3C Web Annotation selectors)."""
 
     Stance = AnnotationStance
+    Anchor = AnnotationAnchor
     item = models.ForeignKey(EvidenceItem, on_delete=models.CASCADE, related_name="annotations")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(max_length=10000)
@@ -279,15 +654,21 @@ class Annotation(models.Model):
     position_end = models.PositiveIntegerField(null=True, blank=True)
     # FragmentSelector (media fragments) for an image region: "xywh=x,y,w,h"
     region = models.CharField(max_length=100, blank=True)
+    anchor_state = models.CharField(
+        max_length=16, choices=Anchor, default=Anchor.ANCHORED, editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
 
+    objects = AnnotationQuerySet.as_manager()
+
     class Meta:
         ordering = ["item", "position_start", "id"]
         constraints = [
             choices_constraint("stance", AnnotationStance, "annotation"),
+            choices_constraint("anchor_state", AnnotationAnchor, "annotation"),
             models.CheckConstraint(
                 condition=Q(stance="") | Q(hypothesis__isnull=False),
                 name="annotation_stance_needs_hypothesis",
@@ -307,3 +688,119 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+    @property
+    def is_orphaned(self) -> bool:
+        return self.anchor_state == AnnotationAnchor.ORPHANED
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def xywh(self) -> tuple[int, int, int, int] | None:
+        from incidents.evidence.annotations import parse_xywh
+
+        return parse_xywh(self.region) if self.region else None
+
+    def apply_anchor(self, anchor: Any) -> None:
+        """Store a re-anchoring result (see annotations.reanchor)."""
+        self.position_start, self.position_end = anchor.start, anchor.end
+        self.anchor_state = anchor.state
+        if anchor.prefix is not None:
+            self.quote_prefix, self.quote_suffix = anchor.prefix, anchor.suffix
+        self.save(
+            update_fields=[
+                "position_start",
+                "position_end",
+                "anchor_state",
+                "quote_prefix",
+                "quote_suffix",
+            ]
+        )
+
+    @classmethod
+    def create_for(
+        cls,
+        item: EvidenceItem,
+        *,
+        by: Any,
+        body: str,
+        tags: list[str] | None = None,
+        stance: str = "",
+        hypothesis: Any = None,
+        exact: str = "",
+        prefix: str = "",
+        suffix: str = "",
+        start: int | None = None,
+        end: int | None = None,
+        region: str = "",
+    ) -> Annotation:
+        """Annotate a passage (EXACT at START..END, re-validated here) or a REGION of an image."""
+        from incidents.evidence import annotations as anchoring
+
+        annotation = cls(item=item, author=by)
+        with transaction.atomic():
+            if region:
+                annotation.region = anchoring.validate_region(item, region)
+            else:
+                anchor = anchoring.validate_quote(
+                    item.annotation_text,
+                    exact=exact,
+                    prefix=prefix,
+                    suffix=suffix,
+                    start=start,
+                    end=end,
+                )
+                annotation.quote_exact = anchor.exact
+                annotation.quote_prefix, annotation.quote_suffix = anchor.prefix, anchor.suffix
+                annotation.position_start, annotation.position_end = anchor.start, anchor.end
+            annotation._fill(body=body, stance=stance, hypothesis=hypothesis)
+            annotation.save()
+            annotation.set_tags(tags or [])
+        return annotation
+
+    def _fill(self, *, body: str, stance: str, hypothesis: Any) -> None:
+        errors: dict[str, str] = {}
+        self.body = (body or "").strip()
+        if not self.body:
+            errors["body"] = "Write a note for this annotation."
+        elif len(self.body) > 10000:
+            errors["body"] = "Keep the note under 10,000 characters."
+        if stance not in AnnotationStance.values:
+            errors["stance"] = "Choose supports, contradicts, or no stance."
+        elif stance and hypothesis is None:
+            errors["hypothesis"] = "A stance needs the hypothesis it is about."
+        if hypothesis is not None and hypothesis.incident_id != self.item.incident_id:
+            errors["hypothesis"] = "That hypothesis belongs to another case."
+        if errors:
+            raise ValidationError(errors)
+        self.stance = stance
+        self.hypothesis = hypothesis
+
+    def set_tags(self, names: list[str]) -> None:
+        from django.utils.text import slugify
+
+        slugs = sorted({slugify(n, allow_unicode=True)[:50] for n in names} - {""})
+        self.tags.set([Tag.objects.get_or_create(name=slug)[0] for slug in slugs])
+
+    def edit(self, *, by: Any, body: str, tags: list[str], stance: str, hypothesis: Any) -> None:
+        """The author changes the note, its tags or its stance (the anchor stays)."""
+        if by.pk != self.author_id or self.is_deleted:
+            raise PermissionDenied("Only its author may change this annotation.")
+        with transaction.atomic():
+            self._fill(body=body, stance=stance, hypothesis=hypothesis)
+            self.updated_at = timezone.now()
+            self.version += 1
+            self.save(update_fields=["body", "stance", "hypothesis", "updated_at", "version"])
+            self.set_tags(tags)
+
+    def soft_delete(self, *, by: Any) -> None:
+        """The author withdraws it: it leaves the text but stays on record."""
+        if by.pk != self.author_id:
+            raise PermissionDenied("Only its author may delete this annotation.")
+        if self.is_deleted:
+            return
+        self.deleted_at = timezone.now()
+        self.version += 1
+        self.save(update_fields=["deleted_at", "version"])

@@ -16,6 +16,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from incidents.audit.versioning import check_version
 from incidents.cases.models import Incident, StatusUpdate, choices_constraint
 
 
@@ -125,6 +126,9 @@ class Hypothesis(models.Model):
     def propose(
         cls, incident: Incident, *, by: Any, statement: str, kind: str, description: str = ""
     ) -> Hypothesis:
+        """Add a hypothesis to INCIDENT (status proposed), on the timeline."""
+        if incident.is_closed:
+            raise ValidationError("The case is closed: reopen it before adding hypotheses to it.")
         with transaction.atomic():
             hypothesis = cls(
                 incident=incident,
@@ -160,12 +164,23 @@ class Hypothesis(models.Model):
             setattr(self, field, getattr(locked, field))
 
     def move_to(
-        self, status: str, *, by: Any, rationale: str, cited_evidence: Iterable[Any] = ()
+        self,
+        status: str,
+        *,
+        by: Any,
+        rationale: str,
+        cited_evidence: Iterable[Any] = (),
+        expected_version: int | None = None,
     ) -> HypothesisMove:
-        """Move along the legal graph, with a rationale, on the timeline."""
+        """Move along the legal graph, with a rationale, on the timeline.
+
+        EXPECTED_VERSION: the version the person's form was loaded with;
+        ``Conflict`` if someone saved since (see incidents.audit.versioning).
+        """
         rationale = (rationale or "").strip()
         with transaction.atomic():
             locked = self._lock()
+            check_version(locked, expected_version)
             if status not in Hypothesis.Status.values:
                 raise ValidationError({"status": f"“{status}” is not a hypothesis status."})
             if locked.incident.is_closed:
@@ -215,11 +230,14 @@ class Hypothesis(models.Model):
             )
             return move
 
-    def set_confidence(self, band: str, *, by: Any, reason: str) -> ConfidenceChange:
+    def set_confidence(
+        self, band: str, *, by: Any, reason: str, expected_version: int | None = None
+    ) -> ConfidenceChange:
         """State a new confidence band, kept in the history with its reason."""
         reason = (reason or "").strip()
         with transaction.atomic():
             locked = self._lock()
+            check_version(locked, expected_version)
             if band not in ConfidenceBand.values:
                 raise ValidationError({"confidence": f"“{band}” is not a confidence band."})
             if band == locked.confidence:
@@ -358,8 +376,13 @@ class Assessment(models.Model):
         rating: str,
         relevance: str = Relevance.MEDIUM,
         reason: str = "",
+        expected_version: int | None = None,
     ) -> Assessment:
-        """Set the cell for (EVIDENCE, HYPOTHESIS), creating it or updating it in place."""
+        """Set the cell for (EVIDENCE, HYPOTHESIS), creating it or updating it in place.
+
+        EXPECTED_VERSION: the cell's version when the form was loaded (0: no
+        cell yet); ``Conflict`` if someone rated it since.
+        """
         if evidence.incident_id != hypothesis.incident_id:
             raise ValidationError("The evidence and the hypothesis belong to different cases.")
         if rating not in cls.Rating.values:
@@ -372,7 +395,11 @@ class Assessment(models.Model):
                 hypothesis=hypothesis,
                 defaults={"rating": rating, "relevance": relevance, "reason": reason, "author": by},
             )
+            if created and expected_version:
+                cell.version = 0  # it had been removed meanwhile: show it as new
+                check_version(cell, expected_version)
             if not created:
+                check_version(cell, expected_version)
                 cell.rating, cell.relevance, cell.reason, cell.author = (
                     rating,
                     relevance,

@@ -1,0 +1,60 @@
+"""Per-request audit context (request id, client address, actor) and the 409 for stale edits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from incidents.audit.context import REQUEST_ID_HEADER, request_context
+from incidents.audit.versioning import Conflict
+
+# Form fields never echoed back on the conflict page.
+_NOT_ECHOED = {"csrfmiddlewaretoken", "version", "expected_version", "password"}
+
+
+class AuditContextMiddleware:
+    """Every write made while handling a request is recorded with its id, address and user."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with request_context(request) as context:
+            request.request_id = context.request_id  # type: ignore[attr-defined]
+            request.client_addr = context.client_addr  # type: ignore[attr-defined]
+            response = self.get_response(request)
+        response.headers.setdefault(REQUEST_ID_HEADER, context.request_id)
+        return response
+
+
+class ConflictMiddleware:
+    """A stale edit that a view did not handle itself answers 409 with what changed.
+
+    The page lists the person's own input, so nothing they typed is lost.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, Conflict):
+            return None
+        submitted = [
+            (key, value)
+            for key, values in request.POST.lists()
+            if key not in _NOT_ECHOED
+            for value in values
+        ]
+        template = "409.html#conflict" if getattr(request, "htmx", False) else "409.html"
+        response = TemplateResponse(
+            request,
+            template,
+            {"conflict": exception, "submitted": submitted, "back": request.get_full_path()},
+            status=409,
+        )
+        return response.render()

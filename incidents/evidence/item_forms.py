@@ -1,0 +1,83 @@
+"""Forms of the evidence item page (validation of the rules lives on the models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from incidents.evidence.models import AnnotationStance
+
+
+class AnnotationForm(forms.Form):
+    body = forms.CharField(
+        label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=10000, required=False
+    )
+    tags = forms.CharField(
+        label="Tags",
+        required=False,
+        max_length=500,
+        help_text="Comma-separated, e.g. timestamp, operator-log.",
+    )
+    stance = forms.ChoiceField(label="Stance", choices=AnnotationStance.choices, required=False)
+    hypothesis = forms.ModelChoiceField(
+        label="Toward hypothesis", queryset=None, required=False, empty_label="(none)"
+    )
+    exact = forms.CharField(
+        label="Passage",
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Select the passage in the text above, or paste it here.",
+    )
+    prefix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    suffix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    start = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    end = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    region = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args: Any, hypotheses: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hypothesis"].queryset = hypotheses  # type: ignore[attr-defined]
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]
+
+
+class AnnotationEditForm(forms.Form):
+    body = forms.CharField(
+        label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=10000, required=False
+    )
+    tags = forms.CharField(label="Tags", required=False, max_length=500)
+    stance = forms.ChoiceField(label="Stance", choices=AnnotationStance.choices, required=False)
+    hypothesis = forms.ModelChoiceField(
+        label="Toward hypothesis", queryset=None, required=False, empty_label="(none)"
+    )
+
+    def __init__(self, *args: Any, hypotheses: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hypothesis"].queryset = hypotheses  # type: ignore[attr-defined]
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]
+
+
+class TransferForm(forms.Form):
+    recipient = forms.CharField(label="To whom", max_length=200, required=False)
+    reason = forms.CharField(
+        label="Why", max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    place = forms.CharField(label="Where (optional)", max_length=200, required=False)
+
+
+class TextForm(forms.Form):
+    text_body = forms.CharField(
+        label="Text body",
+        required=False,
+        max_length=1_000_000,
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text="Annotations re-anchor to the changed text; those whose passage is gone "
+        "are kept and shown as orphaned.",
+    )

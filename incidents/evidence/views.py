@@ -1,0 +1,491 @@
+"""Evidence views.
+
+``attach`` (the case page's inline form) comes first; the evidence item
+page, downloads, previews, custody and annotation views follow below it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from incidents.accounts.access import CaseAccess, Need, check_case_access, get_case_for_user
+from incidents.cases.models import Tag
+from incidents.cases.views.case import after_invalid, after_write
+from incidents.evidence import annotations as anno
+from incidents.evidence import files
+from incidents.evidence.forms import AttachForm
+from incidents.evidence.item_forms import (
+    AnnotationEditForm,
+    AnnotationForm,
+    TextForm,
+    TransferForm,
+)
+from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
+from incidents.hypotheses.forms import apply_model_errors
+
+
+@require_POST
+@login_required
+def attach(request: HttpRequest, reference: str) -> HttpResponse:
+    """Attach a URL, a file or a pasted text to the case (``EvidenceItem.attach``).
+
+    Times in the form are read in the case's local time zone.
+    """
+    access = get_case_for_user(request, reference, Need.WRITE)
+    incident = access.incident
+    form = AttachForm(request.POST, request.FILES)
+    with timezone.override(incident.zone):
+        valid = form.is_valid()
+    if valid:
+        try:
+            item = EvidenceItem.attach(
+                incident, by=request.user, upload=form.upload, **form.attach_fields()
+            )
+        except ValidationError as exc:
+            apply_model_errors(form, exc)
+        else:
+            return after_write(
+                request,
+                access,
+                "evidence",
+                ("matrix-changed", "timeline-changed"),
+                f"Attached “{item.title}” ({item.grade}).",
+            )
+    return after_invalid(request, access, "evidence", bound={"attach": form})
+
+
+# -- Evidence item page and its helpers ------------------------------------------
+
+SANDBOX_CSP = "default-src 'none'; sandbox"
+
+
+def _item(request: HttpRequest, pk: int, need: Need = Need.READ) -> tuple[EvidenceItem, CaseAccess]:
+    """The item PK, if the user may see its case (404), with the role NEED (403)."""
+    item = get_object_or_404(
+        EvidenceItem.objects.select_related("incident", "collected_by", "duplicate_of"), pk=pk
+    )
+    access = check_case_access(request, item.incident, need)
+    return item, access
+
+
+def _annotations(item: EvidenceItem) -> QuerySet[Annotation]:
+    return (
+        item.annotations.select_related("author", "hypothesis")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .order_by("position_start", "id")
+    )
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    return {key: request.GET.get(key, "").strip()[:100] for key in ("tag", "hypothesis", "author")}
+
+
+def _filtered(items: list[Annotation], filters: dict[str, str]) -> list[Annotation]:
+    out = items
+    if filters["tag"]:
+        out = [a for a in out if any(t.name == filters["tag"] for t in a.tags.all())]
+    if filters["hypothesis"]:
+        out = [a for a in out if str(a.hypothesis_id) == filters["hypothesis"]]
+    if filters["author"]:
+        out = [a for a in out if a.author.get_username() == filters["author"]]
+    return out
+
+
+def _context(
+    request: HttpRequest, item: EvidenceItem, access: CaseAccess, **bound: Any
+) -> dict[str, Any]:
+    hypotheses = item.incident.hypotheses.order_by("created_at", "id")
+    every = list(_annotations(item))
+    live = [a for a in every if not a.is_deleted]
+    deleted = [a for a in every if a.is_deleted]
+    text = item.annotation_text
+    filters = _filters(request)
+    for a in live:
+        a.can_edit = access.can_write and a.author_id == request.user.pk  # type: ignore[attr-defined]
+        a.edit_form = AnnotationEditForm(  # type: ignore[attr-defined]
+            initial={
+                "body": a.body,
+                "tags": ", ".join(t.name for t in a.tags.all()),
+                "stance": a.stance,
+                "hypothesis": a.hypothesis_id,
+            },
+            hypotheses=hypotheses,
+            prefix=f"a{a.pk}",
+        )
+    image = (item.extracted_metadata or {}).get("image") or {}
+    return {
+        "access": access,
+        "incident": item.incident,
+        "item": item,
+        "custody": item.custody.select_related("actor").order_by("id"),
+        "highlighted": anno.render_highlights(text, [a for a in live if not a.is_orphaned]),
+        "has_text": bool(text.strip()),
+        "annotations": _filtered(live, filters),
+        "annotation_total": len(live),
+        "text_annotations": [a for a in live if not a.region],
+        "region_annotations": [a for a in live if a.region],
+        "orphaned": [a for a in live if a.is_orphaned],
+        "deleted": deleted,
+        "filters": filters,
+        "tag_names": sorted({t.name for a in live for t in a.tags.all()}),
+        "authors": sorted({a.author.get_username() for a in live}),
+        "hypotheses": hypotheses,
+        "image": image,
+        "metadata_json": json.dumps(
+            {k: v for k, v in (item.extracted_metadata or {}).items() if k != "suggested"},
+            indent=2,
+            ensure_ascii=False,
+            sort_keys=True,
+        ),
+        "annotation_form": bound.get("annotation")
+        or AnnotationForm(hypotheses=hypotheses, prefix="new"),
+        "transfer_form": bound.get("transfer") or TransferForm(),
+        "text_form": bound.get("text") or TextForm(initial={"text_body": item.text_body}),
+        "text_preview": item.file and (files.is_textual(item.file_type) or item.is_markup),
+    }
+
+
+def _page(
+    request: HttpRequest,
+    item: EvidenceItem,
+    access: CaseAccess,
+    region: str,
+    *,
+    status: int = 200,
+    events: tuple[str, ...] = (),
+    **bound: Any,
+) -> HttpResponse:
+    template = "evidence/detail.html"
+    if request.htmx:  # type: ignore[attr-defined]
+        template += f"#{region}"
+    response = render(request, template, _context(request, item, access, **bound), status=status)
+    for event in events:
+        trigger_client_event(response, event)
+    return response
+
+
+def _after_write(
+    request: HttpRequest,
+    item: EvidenceItem,
+    access: CaseAccess,
+    region: str,
+    message: str,
+    events: tuple[str, ...] = (),
+) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        return _page(request, item, access, region, events=events)
+    messages.success(request, message)
+    return redirect(f"{item.get_absolute_url()}#{region}")
+
+
+def _after_invalid(
+    request: HttpRequest, item: EvidenceItem, access: CaseAccess, region: str, **bound: Any
+) -> HttpResponse:
+    # htmx does not swap 4xx answers by default: the region comes back with 200.
+    status = 200 if request.htmx else 422  # type: ignore[attr-defined]
+    return _page(request, item, access, region, status=status, **bound)
+
+
+def _apply(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The evidence item page: metadata, grade, custody, verification, text and annotations."""
+    item, access = _item(request, pk)
+    region = request.GET.get("region", "panel") if request.htmx else ""  # type: ignore[attr-defined]
+    if region not in {"panel", "annotations", "custody", "metadata"}:
+        region = "panel"
+    return _page(request, item, access, region)
+
+
+@require_GET
+@login_required
+def download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The file as an attachment, after its hash is checked; the download goes on record."""
+    item, _access = _item(request, pk)
+    if not item.file:
+        raise Http404("This item has no file.")
+    if not item.verify(by=request.user, reason="Checked before download.", downloading=True):
+        response = render(
+            request,
+            "evidence/refused.html",
+            {"item": item, "incident": item.incident, "problems": item.last_problems},
+            status=409,
+        )
+        return response
+    CustodyEntry.record(
+        item, action=CustodyEntry.Action.DOWNLOADED, by=request.user, reason="Downloaded."
+    )
+    content_type = (
+        "application/octet-stream" if item.is_markup or not item.file_type else item.file_type
+    )
+    response = FileResponse(
+        item.file.open("rb"),
+        as_attachment=True,
+        filename=item.display_name,
+        content_type=content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = SANDBOX_CSP
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@login_required
+def thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A re-encoded PNG of an image (never the uploaded bytes, never SVG)."""
+    item, _access = _item(request, pk)
+    if not item.is_image:
+        raise Http404("This item has no image to preview.")
+    try:
+        png = files.thumbnail_png(item.file.storage, item.file.name)
+    except Exception as exc:  # noqa: BLE001 (a broken image is a 404, not a 500)
+        raise Http404("This image cannot be previewed.") from exc
+    response = HttpResponse(png, content_type="image/png")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = SANDBOX_CSP
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@require_POST
+@login_required
+def transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    item, access = _item(request, pk, Need.WRITE)
+    form = TransferForm(request.POST)
+    if form.is_valid():
+        try:
+            item.transfer(by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            return _after_write(
+                request,
+                item,
+                access,
+                "custody",
+                f"Transfer to {form.cleaned_data['recipient']} recorded.",
+                ("custody-changed",),
+            )
+    return _after_invalid(request, item, access, "custody", transfer=form)
+
+
+@require_POST
+@login_required
+def verify(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-hash the file and check the custody chain now."""
+    item, access = _item(request, pk, Need.WRITE)
+    ok = item.verify(by=request.user, reason="Checked on request.")
+    message = "The file and its custody chain check out." if ok else "Verification failed."
+    return _after_write(request, item, access, "custody", message, ("custody-changed",))
+
+
+@require_POST
+@login_required
+def use_metadata(request: HttpRequest, pk: int) -> HttpResponse:
+    """The investigator confirms an extracted event time or place."""
+    item, access = _item(request, pk, Need.WRITE)
+    which = request.POST.get("use", "")
+    try:
+        item.use_suggestion(which)
+    except ValidationError as exc:
+        if request.htmx:  # type: ignore[attr-defined]
+            return _page(request, item, access, "metadata")
+        messages.error(request, exc.messages[0])
+        return redirect(item.get_absolute_url())
+    label = "event time" if which == "event_at" else "event place"
+    return _after_write(request, item, access, "metadata", f"The {label} was set from the file.")
+
+
+@require_POST
+@login_required
+def edit_text(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the text body; annotations re-anchor, those that cannot are shown orphaned."""
+    item, access = _item(request, pk, Need.WRITE)
+    form = TextForm(request.POST)
+    if form.is_valid():
+        try:
+            orphaned = item.set_text_body(form.cleaned_data["text_body"], by=request.user)
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            message = "Text saved."
+            if orphaned:
+                message += f" {len(orphaned)} annotation(s) lost their passage: shown as orphaned."
+            return _after_write(
+                request, item, access, "annotations", message, ("annotations-changed",)
+            )
+    return _after_invalid(request, item, access, "annotations", text=form)
+
+
+@require_POST
+@login_required
+def annotate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add an annotation to a passage (re-validated against the stored text) or an image region."""
+    item, access = _item(request, pk, Need.WRITE)
+    hypotheses = item.incident.hypotheses.all()
+    form = AnnotationForm(request.POST, hypotheses=hypotheses, prefix="new")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            Annotation.create_for(
+                item,
+                by=request.user,
+                body=data["body"],
+                tags=form.tag_names,
+                stance=data["stance"] or "",
+                hypothesis=data["hypothesis"],
+                exact=data["exact"],
+                prefix=data["prefix"],
+                suffix=data["suffix"],
+                start=data["start"],
+                end=data["end"],
+                region=data["region"],
+            )
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            return _after_write(
+                request, item, access, "annotations", "Annotation added.", ("annotations-changed",)
+            )
+    return _after_invalid(request, item, access, "annotations", annotation=form)
+
+
+def _own_annotation(
+    request: HttpRequest, pk: int, annotation_pk: int
+) -> tuple[EvidenceItem, CaseAccess, Annotation]:
+    item, access = _item(request, pk, Need.WRITE)
+    annotation = get_object_or_404(item.annotations, pk=annotation_pk)
+    return item, access, annotation
+
+
+@require_POST
+@login_required
+def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpResponse:
+    item, access, annotation = _own_annotation(request, pk, annotation_pk)
+    form = AnnotationEditForm(
+        request.POST, hypotheses=item.incident.hypotheses.all(), prefix=f"a{annotation.pk}"
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            annotation.edit(
+                by=request.user,
+                body=data["body"],
+                tags=form.tag_names,
+                stance=data["stance"] or "",
+                hypothesis=data["hypothesis"],
+            )
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            return _after_write(
+                request, item, access, "annotations", "Annotation saved.", ("annotations-changed",)
+            )
+    messages_text = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+    if request.htmx:  # type: ignore[attr-defined]
+        response = _page(request, item, access, "annotations")
+        trigger_client_event(response, "annotation-error", {"message": messages_text})
+        return response
+    messages.error(request, f"The annotation was not saved: {messages_text}")
+    return _page(request, item, access, "annotations", status=422)
+
+
+@require_POST
+@login_required
+def annotation_delete(request: HttpRequest, pk: int, annotation_pk: int) -> HttpResponse:
+    item, access, annotation = _own_annotation(request, pk, annotation_pk)
+    annotation.soft_delete(by=request.user)
+    return _after_write(
+        request,
+        item,
+        access,
+        "annotations",
+        "Annotation deleted (it stays on record).",
+        ("annotations-changed",),
+    )
+
+
+@require_GET
+@login_required
+def annotations_jsonld(request: HttpRequest, pk: int) -> HttpResponse:
+    """The item's annotations as a W3C Web Annotation ``AnnotationCollection``."""
+    item, _access = _item(request, pk)
+    live = list(_annotations(item).filter(deleted_at__isnull=True))
+    document = anno.as_collection(
+        item,
+        live,
+        absolute=request.build_absolute_uri,
+        collection_url=request.build_absolute_uri(reverse("evidence:jsonld", args=[item.pk])),
+    )
+    CustodyEntry.record(
+        item,
+        action=CustodyEntry.Action.EXPORTED,
+        by=request.user,
+        reason=f"{len(live)} annotation(s) exported as W3C Web Annotation JSON-LD.",
+    )
+    response = HttpResponse(
+        json.dumps(document, indent=2, ensure_ascii=False), content_type=anno.ANNO_PROFILE
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@login_required
+def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
+    """Every live annotation of a case, filterable by hypothesis, stance, tag and author."""
+    access = get_case_for_user(request, reference)
+    incident = access.incident
+    rows = (
+        Annotation.objects.live()
+        .filter(item__incident=incident)
+        .select_related("author", "hypothesis", "item")
+        .prefetch_related("tags")
+        .order_by("item__created_at", "item_id", "position_start", "id")
+    )
+    filters = {k: request.GET.get(k, "").strip()[:100] for k in ("hypothesis", "stance", "tag")}
+    if filters["hypothesis"].isdigit():
+        rows = rows.filter(hypothesis_id=int(filters["hypothesis"]))
+    if filters["stance"] in Annotation.Stance.values and filters["stance"]:
+        rows = rows.filter(stance=filters["stance"])
+    if filters["tag"]:
+        rows = rows.filter(tags__name=filters["tag"])
+    author = request.GET.get("author", "").strip()[:150]
+    if author:
+        rows = rows.filter(author__in=get_user_model().objects.filter(username=author))
+    return render(
+        request,
+        "evidence/case_annotations.html",
+        {
+            "access": access,
+            "incident": incident,
+            "rows": rows,
+            "filters": filters,
+            "hypotheses": incident.hypotheses.order_by("created_at", "id"),
+            "counts": Annotation.objects.stance_counts(incident),
+        },
+    )

@@ -1,0 +1,125 @@
+"""Small server-rendered SVG charts for the case page.
+
+Presentation attributes only (``fill=``, ``stroke=``): the Content-Security-
+Policy forbids ``style=``. Every chart carries a <title> and <desc> so a
+screen reader announces what it shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from incidents.hypotheses.models import ConfidenceBand
+
+WIDTH = 240
+HEIGHT = 72
+PAD_LEFT = 6
+PAD_RIGHT = 8
+PAD_Y = 8
+BANDS = list(ConfidenceBand)
+INK = "#2f5d8a"
+GRID = "#d9dee5"
+BAND_FILL = "#eef2f7"
+
+
+def _y(ordinal: int) -> float:
+    usable = HEIGHT - 2 * PAD_Y
+    return round(HEIGHT - PAD_Y - usable * ordinal / (len(BANDS) - 1), 1)
+
+
+def confidence_history_svg(
+    changes: Sequence[Any], *, element_id: str, now: dt.datetime | None = None
+) -> SafeString:
+    """A step chart of the confidence bands in CHANGES (oldest first).
+
+    Each change needs ``band`` and ``created_at``. The line is held level
+    from the last change to NOW.
+    """
+    title_id, desc_id = f"{element_id}-title", f"{element_id}-desc"
+    if not changes:
+        return format_html(
+            '<svg class="confidence-chart is-empty" width="{w}" height="{h}" '
+            'viewBox="0 0 {w} {h}" role="img" aria-labelledby="{t} {d}">'
+            '<title id="{t}">Confidence history</title>'
+            '<desc id="{d}">No confidence has been stated yet.</desc>'
+            '<line x1="{l}" y1="{mid}" x2="{r}" y2="{mid}" stroke="{grid}" '
+            'stroke-dasharray="4 4"/></svg>',
+            w=WIDTH,
+            h=HEIGHT,
+            t=title_id,
+            d=desc_id,
+            l=PAD_LEFT,
+            r=WIDTH - PAD_RIGHT,
+            mid=HEIGHT // 2,
+            grid=GRID,
+        )
+    now = now or dt.datetime.now(dt.UTC)
+    start = changes[0].created_at
+    end = max(now, changes[-1].created_at)
+    span = (end - start).total_seconds() or 1.0
+    usable = WIDTH - PAD_LEFT - PAD_RIGHT
+
+    def x(moment: dt.datetime) -> float:
+        return round(PAD_LEFT + usable * (moment - start).total_seconds() / span, 1)
+
+    points: list[tuple[float, float]] = []
+    dots: list[tuple[float, float, str]] = []
+    for change in changes:
+        band = ConfidenceBand(change.band)
+        px, py = x(change.created_at), _y(band.ordinal)
+        if points:
+            points.append((px, points[-1][1]))  # hold the previous band until now
+        points.append((px, py))
+        dots.append((px, py, band.short_label))
+    points.append((x(end), points[-1][1]))
+
+    grid = format_html_join(
+        "",
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
+        ((PAD_LEFT, _y(i), WIDTH - PAD_RIGHT, _y(i), GRID) for i in range(len(BANDS))),
+    )
+    # The "roughly even" band as a faint reference strip.
+    even = _y(ConfidenceBand.ROUGHLY_EVEN.ordinal)
+    path = " ".join(f"{px},{py}" for px, py in points)
+    circles = format_html_join(
+        "",
+        '<circle cx="{}" cy="{}" r="3" fill="{}"><title>{}</title></circle>',
+        ((px, py, INK, label) for px, py, label in dots),
+    )
+    steps = "; ".join(
+        f"{c.created_at:%Y-%m-%d}: {ConfidenceBand(c.band).short_label.lower()}" for c in changes
+    )
+    current = ConfidenceBand(changes[-1].band).short_label.lower()
+    return format_html(
+        '<svg class="confidence-chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+        'role="img" aria-labelledby="{t} {d}">'
+        '<title id="{t}">Confidence history: now {current}</title>'
+        '<desc id="{d}">{n} statement{plural} of confidence, from the lowest band (bottom, almost '
+        "no chance) to the highest (top, almost certain): {steps}.</desc>"
+        '<rect x="{l}" y="{even_top}" width="{usable}" height="6" fill="{band_fill}"/>'
+        "{grid}"
+        '<polyline points="{path}" fill="none" stroke="{ink}" stroke-width="2" '
+        'stroke-linejoin="round"/>'
+        "{circles}</svg>",
+        w=WIDTH,
+        h=HEIGHT,
+        t=title_id,
+        d=desc_id,
+        current=current,
+        n=len(changes),
+        plural="" if len(changes) == 1 else "s",
+        steps=steps,
+        l=PAD_LEFT,
+        even_top=even - 3,
+        usable=usable,
+        band_fill=BAND_FILL,
+        grid=grid,
+        path=mark_safe(path),  # numbers only
+        ink=INK,
+        circles=circles,
+    )

@@ -1,0 +1,124 @@
+"""Forms of the case page's hypothesis and matrix controls.
+
+Forms only check the shape of the input; the rules (legal moves, reasons
+required, one case per citation) live on the models, whose ValidationErrors
+are put back on these forms by ``apply_model_errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from incidents.hypotheses.models import Assessment, ConfidenceBand, Hypothesis
+
+# The moves that conclude a hypothesis: the form says so and asks for care.
+CONCLUDING = {
+    Hypothesis.Status.CONFIRMED,
+    Hypothesis.Status.REFUTED,
+    Hypothesis.Status.WITHDRAWN,
+}
+# Only the case lead may confirm or refute (DESIGN.md: who uses it).
+LEAD_ONLY = {Hypothesis.Status.CONFIRMED, Hypothesis.Status.REFUTED}
+
+
+def apply_model_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put a model's ValidationError next to the matching fields of FORM.
+
+    Keys the form has no field for become errors of the whole form, so a
+    message is never lost (and ``add_error`` never raises).
+    """
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            target = field if field in form.fields else None
+            for message in errors:
+                form.add_error(target, message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+class HypothesisForm(forms.Form):
+    kind = forms.ChoiceField(choices=Hypothesis.Kind.choices, initial=Hypothesis.Kind.OTHER)
+    statement = forms.CharField(
+        max_length=300,
+        help_text="One sentence that could turn out true or false.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    description = forms.CharField(
+        required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, prefix: str = "hyp", **kwargs: Any) -> None:
+        super().__init__(*args, prefix=prefix, **kwargs)
+
+
+class MoveForm(forms.Form):
+    """Move one hypothesis: the legal next states only, a rationale, citations."""
+
+    status = forms.ChoiceField(label="Move to")
+    rationale = forms.CharField(
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why, in a sentence or two. It goes on the timeline.",
+    )
+    cited_evidence = forms.TypedMultipleChoiceField(
+        label="Cite evidence", required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        hypothesis: Hypothesis,
+        can_lead: bool,
+        evidence: Sequence[Any] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, prefix=f"move-{hypothesis.pk}", **kwargs)
+        self.hypothesis = hypothesis
+        allowed = [
+            s for s in hypothesis.allowed_statuses() if can_lead or s not in LEAD_ONLY
+        ]
+        status_field = self.fields["status"]
+        assert isinstance(status_field, forms.ChoiceField)
+        status_field.choices = [(s, Hypothesis.Status(s).label) for s in allowed]
+        cited = self.fields["cited_evidence"]
+        assert isinstance(cited, forms.ChoiceField)
+        cited.choices = [(item.pk, f"{item.grade} · {item.title}") for item in evidence]
+
+    @property
+    def has_choices(self) -> bool:
+        return bool(self.fields["status"].choices)  # type: ignore[attr-defined]
+
+
+class ConfidenceForm(forms.Form):
+    confidence = forms.ChoiceField(label="Confidence", choices=ConfidenceBand.choices)
+    reason = forms.CharField(
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What changed your estimate.",
+    )
+
+    def __init__(self, *args: Any, hypothesis: Hypothesis, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"confidence": hypothesis.confidence})
+        super().__init__(*args, prefix=f"conf-{hypothesis.pk}", **kwargs)
+        self.hypothesis = hypothesis
+
+
+class CellForm(forms.Form):
+    """One matrix cell: rating, relevance and reason."""
+
+    rating = forms.ChoiceField(choices=Assessment.Rating.choices)
+    relevance = forms.ChoiceField(
+        choices=Assessment.Relevance.choices, initial=Assessment.Relevance.MEDIUM
+    )
+    reason = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+def evidence_choices(items: Iterable[Any]) -> list[tuple[int, str]]:
+    return [(item.pk, item.title) for item in items]

@@ -1,0 +1,168 @@
+"""Hypothesis and matrix controls of the case page.
+
+Mounted under ``cases/<reference>/hypotheses/``. Each view fetches the case
+through ``get_case_for_user`` with the Need its write requires, calls one
+model method, and answers with the refreshed region (HTMX) or a redirect to
+the case page (plain form). Errors come back next to the fields.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from incidents.accounts.access import Need, get_case_for_user
+from incidents.cases.views.case import after_invalid, after_write, case_url, render_case
+from incidents.evidence.models import EvidenceItem
+from incidents.hypotheses.forms import (
+    LEAD_ONLY,
+    CellForm,
+    ConfidenceForm,
+    HypothesisForm,
+    MoveForm,
+    apply_model_errors,
+)
+from incidents.hypotheses.models import Assessment, Hypothesis
+
+
+@require_POST
+@login_required
+def add(request: HttpRequest, reference: str) -> HttpResponse:
+    access = get_case_for_user(request, reference, Need.WRITE)
+    form = HypothesisForm(request.POST)
+    if form.is_valid():
+        try:
+            Hypothesis.propose(access.incident, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_model_errors(form, exc)
+        else:
+            return after_write(
+                request,
+                access,
+                "hypotheses",
+                ("matrix-changed", "timeline-changed", "case-changed"),
+                "Hypothesis added.",
+            )
+    return after_invalid(request, access, "hypotheses", bound={"hypothesis": form})
+
+
+@require_POST
+@login_required
+def move(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Move a hypothesis to a legal next state, with a rationale and citations."""
+    access = get_case_for_user(request, reference, Need.WRITE)
+    hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
+    if request.POST.get(f"move-{pk}-status") in LEAD_ONLY and not access.can_lead:
+        raise PermissionDenied("Only the case lead confirms or refutes a hypothesis.")
+    evidence = list(access.incident.evidence.only("id", "title", "reliability", "credibility"))
+    form = MoveForm(
+        request.POST, hypothesis=hypothesis, can_lead=access.can_lead, evidence=evidence
+    )
+    if form.is_valid():
+        wanted = set(form.cleaned_data["cited_evidence"])
+        cited = [item for item in evidence if item.pk in wanted]
+        try:
+            hypothesis.move_to(
+                form.cleaned_data["status"],
+                by=request.user,
+                rationale=form.cleaned_data["rationale"],
+                cited_evidence=cited,
+            )
+        except ValidationError as exc:
+            apply_model_errors(form, exc)
+        else:
+            return after_write(
+                request,
+                access,
+                "hypotheses",
+                ("matrix-changed", "timeline-changed", "case-changed"),
+                f"“{hypothesis.statement}” is now {hypothesis.get_status_display().lower()}.",
+            )
+    elif "status" in form.errors:
+        # The choice list only holds legal moves; say which ones in words.
+        allowed = ", ".join(label.lower() for _, label in form.fields["status"].choices)  # type: ignore[attr-defined]
+        form.errors["status"] = form.error_class(
+            [
+                f"A {hypothesis.get_status_display().lower()} hypothesis cannot make that move"
+                + (f"; it can go to: {allowed}." if allowed else ".")
+            ]
+        )
+    return after_invalid(request, access, "hypotheses", bound={("move", pk): form})
+
+
+@require_POST
+@login_required
+def confidence(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """State a new confidence band for a hypothesis, with a reason."""
+    access = get_case_for_user(request, reference, Need.WRITE)
+    hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
+    form = ConfidenceForm(request.POST, hypothesis=hypothesis)
+    if form.is_valid():
+        try:
+            hypothesis.set_confidence(
+                form.cleaned_data["confidence"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            apply_model_errors(form, exc)
+        else:
+            return after_write(
+                request,
+                access,
+                "hypotheses",
+                ("timeline-changed",),
+                "Confidence updated.",
+            )
+    return after_invalid(request, access, "hypotheses", bound={("confidence", pk): form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@vary_on_headers("HX-Request")
+def cell(request: HttpRequest, reference: str, evidence_id: int, hypothesis_id: int) -> HttpResponse:
+    """One matrix cell: GET opens its editor, POST rates it (``Assessment.rate``).
+
+    With HTMX, GET answers the editor alone (``?cancel=1``: the plain cell
+    again) and POST answers the whole matrix, so scores, ranks and
+    diagnosticity change at once; ``hypotheses-changed`` refreshes the cards.
+    Without JavaScript, GET shows the page with this cell's editor open and
+    POST redirects back to the matrix.
+    """
+    need = Need.WRITE if request.method == "POST" or not request.GET.get("cancel") else Need.READ
+    access = get_case_for_user(request, reference, need)
+    item = get_object_or_404(EvidenceItem, pk=evidence_id, incident=access.incident)
+    hypothesis = get_object_or_404(Hypothesis, pk=hypothesis_id, incident=access.incident)
+    pair = (item.pk, hypothesis.pk)
+    focus = f"cell-{item.pk}-{hypothesis.pk}"
+    if request.method == "GET":
+        if not request.htmx:
+            return render_case(request, access, editing=pair)
+        region = "matrix_cell" if request.GET.get("cancel") else "matrix_cell_form"
+        return render_case(request, access, region, editing=pair)
+    form = CellForm(request.POST)
+    if form.is_valid():
+        try:
+            Assessment.rate(item, hypothesis, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_model_errors(form, exc)
+        else:
+            if request.htmx:
+                response = render_case(request, access, "matrix", focus=focus)
+                trigger_client_event(response, "hypotheses-changed")
+                return response
+            sort = request.POST.get("sort", "")
+            query = "sort=diagnosticity" if sort == "diagnosticity" else ""
+            return HttpResponseRedirect(case_url(access.incident, focus, query))
+    if request.htmx:
+        # The editor again, with its errors, in its own cell (not over the matrix).
+        response = render_case(
+            request, access, "matrix_cell_form", editing=pair, bound={"cell": form}
+        )
+        return reswap(retarget(response, f"#td-{item.pk}-{hypothesis.pk}"), "innerHTML")
+    return after_invalid(request, access, "matrix", editing=pair, bound={"cell": form})

@@ -1,0 +1,568 @@
+"""The benchmark client: measures a running server against its floor.
+
+Run through ``manage.py bench`` (``make bench`` starts everything around
+it). It talks HTTP to the server under test, and reads the database only to
+find its landmarks (the dataset row, hypothesis states before a move), never
+inside a timed request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+TARGETS_MS = {"list": 25.0, "search": 30.0, "case": 40.0, "heavy": 250.0, "write": 15.0}
+MAX_LIST_QUERIES = 5
+MAX_FLOOR_RATIO = 2.0
+MAX_WORKER_MIB = 80.0
+
+
+class RouteMissing(Exception):
+    """The page does not exist (yet) in this build."""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    seconds: float
+    cookies: dict[str, str] = field(default_factory=dict)
+
+
+class Client:
+    """A tiny HTTP client with a cookie jar; one connection per request, as a browser might."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        body = urllib.parse.urlencode(data or {}, doseq=True).encode() if data is not None else None
+        hdrs = {"Host": f"{self.host}:{self.port}", "User-Agent": "inquest-bench"}
+        if self.cookies:
+            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        hdrs.update(headers or {})
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            content = resp.read()
+        finally:
+            conn.close()
+        seconds = time.perf_counter() - started
+        for name, value in resp.getheaders():
+            if name.lower() == "set-cookie":
+                pair = value.split(";", 1)[0]
+                key, _, val = pair.partition("=")
+                if val and "max-age=0" not in value.lower():
+                    self.cookies[key.strip()] = val.strip()
+                else:
+                    self.cookies.pop(key.strip(), None)
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, content, seconds)
+
+
+# -- HTML helpers -----------------------------------------------------------------
+
+INPUT_RE = re.compile(r"<input\b[^>]*>", re.I | re.S)
+ATTR_RE = re.compile(r'([\w:-]+)\s*=\s*("([^"]*)"|\'([^\']*)\')', re.S)
+A_RE = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.I | re.S)
+
+
+def attrs(tag: str) -> dict[str, str]:
+    return {
+        m.group(1).lower(): unescape(m.group(3) or m.group(4) or "") for m in ATTR_RE.finditer(tag)
+    }
+
+
+def csrf_token(html: str, cookies: dict[str, str]) -> str:
+    for tag in INPUT_RE.findall(html):
+        a = attrs(tag)
+        if a.get("name") == "csrfmiddlewaretoken" and a.get("value"):
+            return a["value"]
+    match = re.search(
+        r'X-CSRFToken&quot;\s*:\s*&quot;([^&]+)&quot;|"X-CSRFToken"\s*:\s*"([^"]+)"', html
+    )
+    if match:
+        return match.group(1) or match.group(2)
+    return cookies.get("csrftoken", "")
+
+
+def next_link(html: str) -> str | None:
+    """The href of the list's "next page" link (rel=next, or a link labelled next/older)."""
+    candidates = []
+    for attr_text, text in A_RE.findall(html):
+        a = attrs(attr_text)
+        href = a.get("href")
+        if not href:
+            continue
+        label = re.sub(r"<[^>]+>", "", text).strip().lower()
+        if "next" in a.get("rel", "").split():
+            return href
+        if label.startswith(("next", "older", "more")) or label in {"→", "›", "»"}:
+            candidates.append(href)
+    return candidates[0] if candidates else None
+
+
+# -- what is measured ---------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    name: str
+    group: str  # list, search, case, heavy, write, other
+    user: str
+    method: str = "GET"
+    path: str | None = None
+    data: Callable[[int], dict[str, Any]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[int], None] | None = None
+    missing: str = ""
+    note: str = ""
+
+
+@dataclass
+class Result:
+    name: str
+    group: str
+    user: str
+    method: str
+    path: str
+    measured: bool
+    note: str = ""
+    statuses: list[int] = field(default_factory=list)
+    median_ms: float | None = None
+    p95_ms: float | None = None
+    min_ms: float | None = None
+    queries: list[int] = field(default_factory=list)
+    bytes: int | None = None
+    floor_median_ms: float | None = None
+    floor_p95_ms: float | None = None
+    floor_statements: int | None = None
+    ratio: float | None = None
+    target_ms: float | None = None
+    met: dict[str, bool] = field(default_factory=dict)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+def url_or_missing(name: str, *args: Any, query: str = "") -> str:
+    try:
+        return reverse(name, args=args) + query
+    except NoReverseMatch:
+        raise RouteMissing(name) from None
+
+
+def first_route(names: list[str], *args: Any) -> str:
+    for name in names:
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    raise RouteMissing(" / ".join(names))
+
+
+class Bench:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        requests: int = 30,
+        warmup: int = 3,
+        log: Callable[[str], None] = print,
+        gunicorn_pid: int | None = None,
+        deep_hops: int = 40,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.requests = requests
+        self.warmup = warmup
+        self.log = log
+        self.gunicorn_pid = gunicorn_pid
+        self.deep_hops = deep_hops
+        self.run_id = secrets.token_hex(4)
+
+    # -- sessions --------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> Client:
+        client = Client(self.base_url)
+        try:
+            login_url = reverse("login")
+        except NoReverseMatch:
+            login_url = "/accounts/login/"
+        page = client.request("GET", login_url)
+        token = csrf_token(page.body.decode("utf-8", "replace"), client.cookies)
+        answer = client.request(
+            "POST",
+            login_url,
+            {"username": username, "password": password, "csrfmiddlewaretoken": token},
+            headers={"Referer": self.base_url + login_url},
+        )
+        if answer.status in (301, 302, 303) and "sessionid" in client.cookies:
+            self.log(f"  signed in as {username} through the login form")
+            return client
+        self.log(
+            f"  login form answered {answer.status} for {username}: "
+            "opening a session directly in the session store"
+        )
+        client.cookies["sessionid"] = self._direct_session(username)
+        return client
+
+    def _direct_session(self, username: str) -> str:
+        from importlib import import_module
+
+        from django.conf import settings
+        from django.contrib.auth import (
+            BACKEND_SESSION_KEY,
+            HASH_SESSION_KEY,
+            SESSION_KEY,
+            get_user_model,
+        )
+
+        user = get_user_model()._default_manager.get(username=username)
+        store = import_module(settings.SESSION_ENGINE).SessionStore()
+        backends = settings.AUTHENTICATION_BACKENDS
+        model_backend = "django.contrib.auth.backends.ModelBackend"
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = model_backend if model_backend in backends else backends[-1]
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        assert store.session_key
+        return store.session_key
+
+    # -- measuring ----------------------------------------------------------------
+
+    def measure(self, client: Client, target: Target) -> Result:
+        result = Result(
+            target.name,
+            target.group,
+            target.user,
+            target.method,
+            target.path or "",
+            measured=False,
+            note=target.note,
+            target_ms=TARGETS_MS.get(target.group),
+        )
+        if target.missing or not target.path:
+            result.note = f"not measured: {target.missing or 'route missing'}"
+            return result
+        headers = dict(target.headers)
+        times: list[float] = []
+        sizes: list[int] = []
+        counter = 0
+
+        def one(extra: dict[str, str] | None = None) -> Response:
+            nonlocal counter
+            counter += 1
+            if target.prepare:
+                target.prepare(counter)
+            data = target.data(counter) if target.data else None
+            if target.method == "POST" and data is not None:
+                data.setdefault("csrfmiddlewaretoken", self.csrf.get(target.user, ""))
+            hdrs = dict(headers)
+            if target.method == "POST":
+                hdrs["X-CSRFToken"] = self.csrf.get(target.user, "")
+            hdrs.update(extra or {})
+            return client.request(target.method, target.path or "/", data, hdrs)
+
+        for _ in range(self.warmup):
+            one()
+        for _ in range(self.requests):
+            resp = one()
+            result.statuses.append(resp.status)
+            times.append(resp.seconds * 1000)
+            sizes.append(len(resp.body))
+            if "x-query-count" in resp.headers:
+                result.queries.append(int(resp.headers["x-query-count"]))
+        result.statuses = sorted(set(result.statuses))
+        result.queries = sorted(set(result.queries))
+        result.measured = True
+        result.median_ms = round(statistics.median(times), 2)
+        result.p95_ms = round(percentile(times, 95), 2)
+        result.min_ms = round(min(times), 2)
+        result.bytes = int(statistics.median(sizes))
+        bad = [s for s in result.statuses if s >= 400]
+        if bad:
+            result.note = f"HTTP {', '.join(map(str, bad))}: " + (result.note or "check the route")
+        # The floor: the same statements, replayed by a bare view.
+        key = f"{self.run_id}-{len(self.results)}"
+        one({"X-Bench-Capture": key})
+        floor_client = Client(self.base_url)
+        floor_client.cookies = dict(client.cookies)
+        floor_path = f"/_bench/floor/{key}/"
+        floor_times = []
+        for i in range(self.warmup + self.requests):
+            if target.prepare:
+                target.prepare(counter + i + 1)
+            resp = floor_client.request(
+                target.method, floor_path, {} if target.method == "POST" else None
+            )
+            if resp.status != 200:
+                result.note += f" floor answered {resp.status}"
+                break
+            if i >= self.warmup:
+                floor_times.append(resp.seconds * 1000)
+            match = re.match(rb"(\d+) statements", resp.body)
+            if match:
+                result.floor_statements = int(match.group(1))
+        if floor_times:
+            result.floor_median_ms = round(statistics.median(floor_times), 2)
+            result.floor_p95_ms = round(percentile(floor_times, 95), 2)
+            result.ratio = round(result.median_ms / result.floor_median_ms, 2)
+        ok = not bad
+        if result.target_ms is not None:
+            result.met["time"] = ok and result.median_ms <= result.target_ms
+        if result.ratio is not None:
+            result.met["floor"] = ok and result.ratio <= MAX_FLOOR_RATIO
+        if target.group == "list" and result.queries:
+            result.met["queries"] = max(result.queries) <= MAX_LIST_QUERIES
+        return result
+
+    # -- memory and throughput ---------------------------------------------------------
+
+    def worker_rss(self) -> dict[int, float]:
+        if not self.gunicorn_pid:
+            return {}
+        workers = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                if ppid != self.gunicorn_pid:
+                    continue
+                for line in (entry / "status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        workers[int(entry.name)] = round(int(line.split()[1]) / 1024, 1)
+            except (OSError, ValueError, IndexError):
+                continue
+        return workers
+
+    def wrk(self, client: Client, path: str, seconds: int, connections: int) -> dict[str, Any]:
+        exe = shutil.which("wrk")
+        if not exe:
+            return {"note": "not measured: wrk is not installed"}
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        cmd = [
+            exe,
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Cookie: {cookie}",
+            self.base_url + path,
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+        found: dict[str, Any] = {"path": path, "seconds": seconds, "connections": connections}
+        if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
+            found["requests_per_second"] = float(m.group(1))
+        for pct in ("50", "90", "99"):
+            if m := re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+                value = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+                found[f"p{pct}_ms"] = round(value, 2)
+        if m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
+            found["non_2xx"] = int(m.group(1))
+        found["raw"] = out.strip().splitlines()[-8:]
+        return found
+
+    # -- the whole run --------------------------------------------------------------
+
+    results: list[Result]
+    csrf: dict[str, str]
+
+    def run(self, dataset: Any, wrk_seconds: int = 10, wrk_connections: int = 4) -> dict[str, Any]:
+        from incidents.perf import pages
+
+        started = time.monotonic()
+        self.results = []
+        self.csrf = {}
+        rss_before = self.worker_rss()
+        clients = {
+            "member": self.login(dataset.member_username, pages.PASSWORD),
+            "staff": self.login(dataset.staff_username, pages.PASSWORD),
+        }
+        for user, client in clients.items():
+            targets = pages.targets(self, client, user, dataset)
+            for target in targets:
+                self.log(f"  {user:<6} {target.name} ...")
+                result = self.measure(client, target)
+                self.results.append(result)
+                self.log("         " + summary(result))
+        rss_after = self.worker_rss()
+        throughput = []
+        for user in ("member", "staff"):
+            try:
+                path = url_or_missing("cases:list")
+            except RouteMissing:
+                throughput.append({"user": user, "note": "not measured: route missing"})
+                continue
+            self.log(f"  wrk on the case list as {user} ({wrk_seconds}s) ...")
+            found = self.wrk(clients[user], path, wrk_seconds, wrk_connections)
+            found["user"] = user
+            throughput.append(found)
+        rss_final = self.worker_rss()
+        peak = max([*rss_after.values(), *rss_final.values(), 0.0])
+        return {
+            "meta": machine_meta(dataset),
+            "pages": [asdict(r) for r in self.results],
+            "throughput": throughput,
+            "memory": {
+                "workers_mib_before": list(rss_before.values()),
+                "workers_mib_after_pages": list(rss_after.values()),
+                "workers_mib_after_wrk": list(rss_final.values()),
+                "peak_mib": peak,
+                "target_mib": MAX_WORKER_MIB,
+                "met": bool(peak) and peak <= MAX_WORKER_MIB,
+            },
+            "seconds": round(time.monotonic() - started, 1),
+        }
+
+
+def summary(r: Result) -> str:
+    if not r.measured:
+        return r.note
+    q = "/".join(map(str, r.queries)) or "?"
+    floor = f"floor {r.floor_median_ms} ms, ×{r.ratio}" if r.ratio is not None else "no floor"
+    return f"median {r.median_ms} ms, p95 {r.p95_ms} ms, {q} queries, {r.bytes} B, {floor} {r.note}"
+
+
+def machine_meta(dataset: Any) -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        db_version = cursor.fetchone()[0]
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "database": db_version,
+        "commit": commit,
+        "dataset": {
+            "size": dataset.size,
+            "cases": dataset.cases,
+            "evidence": dataset.evidence,
+            "timeline": dataset.timeline,
+            "normal_reference": dataset.normal_reference,
+            "heavy_reference": dataset.heavy_reference,
+            "generated_in_seconds": dataset.seconds,
+        },
+    }
+
+
+def fmt(value: Any, suffix: str = "") -> str:
+    return "–" if value is None else f"{value}{suffix}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    meta = report["meta"]
+    ds = meta["dataset"]
+    lines = [
+        f"# Inquest benchmark, size {ds['size']}",
+        "",
+        f"{meta['date']} on {meta['host']} ({meta['cpu']}, {meta['cpus']} CPUs), "
+        f"{meta['database'].split(' on ')[0]}, commit {meta['commit'] or '?'}. "
+        f"{ds['cases']:,} cases, {ds['evidence']:,} evidence items, "
+        f"{ds['timeline']:,} timeline entries (generated in {ds['generated_in_seconds']}s).",
+        "",
+        "| user | page | median ms | p95 ms | queries | bytes | floor ms | ×floor | target | met |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for r in report["pages"]:
+        if not r["measured"]:
+            lines.append(f"| {r['user']} | {r['name']} | {r['note']} | | | | | | | |")
+            continue
+        target = f"≤ {r['target_ms']:g} ms" if r["target_ms"] else ""
+        met = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in r["met"].items())
+        queries = "/".join(map(str, r["queries"])) or "?"
+        name = r["name"] + (f" ({r['note']})" if r["note"] else "")
+        lines.append(
+            f"| {r['user']} | {name} | {fmt(r['median_ms'])} | {fmt(r['p95_ms'])} | {queries} "
+            f"| {fmt(r['bytes'])} | {fmt(r['floor_median_ms'])} | {fmt(r['ratio'])} "
+            f"| {target} | {met} |"
+        )
+    lines += ["", "Throughput (wrk on the case list):", ""]
+    for t in report["throughput"]:
+        if "requests_per_second" in t:
+            lines.append(
+                f"- {t['user']}: {t['requests_per_second']:.0f} requests/s with "
+                f"{t['connections']} connections for {t['seconds']}s "
+                f"(p50 {fmt(t.get('p50_ms'))} ms, p99 {fmt(t.get('p99_ms'))} ms"
+                + (f", {t['non_2xx']} non-2xx" if t.get("non_2xx") else "")
+                + ")"
+            )
+        else:
+            lines.append(f"- {t.get('user')}: {t.get('note', 'no result')}")
+    mem = report["memory"]
+    lines += [
+        "",
+        f"Worker RSS (MiB): before {mem['workers_mib_before']}, after the pages "
+        f"{mem['workers_mib_after_pages']}, after wrk {mem['workers_mib_after_wrk']}; "
+        f"peak {mem['peak_mib']} (target ≤ {mem['target_mib']:g}: "
+        f"{'met' if mem['met'] else 'NOT met'}).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    size = report["meta"]["dataset"]["size"]
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    md_path = out_dir / f"bench-{size}-{stamp}.md"
+    json_path = out_dir / f"bench-{size}-{stamp}.json"
+    md_path.write_text(markdown(report))
+    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    (out_dir / f"latest-{size}.md").write_text(markdown(report))
+    (out_dir / f"latest-{size}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    return md_path, json_path
