@@ -19,7 +19,12 @@ def pair(incident: Incident, lead: Any) -> tuple[EvidenceItem, Hypothesis, Hypot
     h1 = Hypothesis.propose(incident, by=lead, statement="A fault.", kind="technical_fault")
     h2 = Hypothesis.propose(incident, by=lead, statement="An attack.", kind="cyberattack")
     item = EvidenceItem.attach(
-        incident, by=lead, title="CMS login log", url="https://e.org/log", reliability="A", credibility=1
+        incident,
+        by=lead,
+        title="CMS login log",
+        url="https://e.org/log",
+        reliability="A",
+        credibility=1,
     )
     return item, h1, h2
 

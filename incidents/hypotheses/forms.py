@@ -53,7 +53,8 @@ class HypothesisForm(forms.Form):
     )
 
     def __init__(self, *args: Any, prefix: str = "hyp", **kwargs: Any) -> None:
-        super().__init__(*args, prefix=prefix, **kwargs)
+        kwargs["prefix"] = prefix
+        super().__init__(*args, **kwargs)
 
 
 class MoveForm(forms.Form):
@@ -77,11 +78,10 @@ class MoveForm(forms.Form):
         evidence: Sequence[Any] = (),
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, prefix=f"move-{hypothesis.pk}", **kwargs)
+        kwargs["prefix"] = f"move-{hypothesis.pk}"
+        super().__init__(*args, **kwargs)
         self.hypothesis = hypothesis
-        allowed = [
-            s for s in hypothesis.allowed_statuses() if can_lead or s not in LEAD_ONLY
-        ]
+        allowed = [s for s in hypothesis.allowed_statuses() if can_lead or s not in LEAD_ONLY]
         status_field = self.fields["status"]
         assert isinstance(status_field, forms.ChoiceField)
         status_field.choices = [(s, Hypothesis.Status(s).label) for s in allowed]
@@ -104,7 +104,8 @@ class ConfidenceForm(forms.Form):
 
     def __init__(self, *args: Any, hypothesis: Hypothesis, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"confidence": hypothesis.confidence})
-        super().__init__(*args, prefix=f"conf-{hypothesis.pk}", **kwargs)
+        kwargs["prefix"] = f"conf-{hypothesis.pk}"
+        super().__init__(*args, **kwargs)
         self.hypothesis = hypothesis
 
 
@@ -118,4 +119,3 @@ class CellForm(forms.Form):
     reason = forms.CharField(
         required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
-

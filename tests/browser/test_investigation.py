@@ -94,7 +94,9 @@ def attach(page: Page, source: str, title: str, kind: str, grade: str, **fields:
     expect(page.locator("#matrix tbody th", has_text=title)).to_be_visible()
 
 
-def rate(page: Page, item_title: str, h: Hypothesis, rating: str, relevance: str = "medium") -> None:
+def rate(
+    page: Page, item_title: str, h: Hypothesis, rating: str, relevance: str = "medium"
+) -> None:
     settle(page)
     from incidents.evidence.models import EvidenceItem
 
@@ -215,7 +217,9 @@ def test_lead_runs_an_investigation(
     # Resolve: the header reloads on case-changed and now offers it.
     settle(page)
     page.locator("#header summary", has_text="Resolve case").click()
-    page.locator("#header details[open] textarea[name=reason]").fill("A cyberattack, confirmed by the log.")
+    page.locator("#header details[open] textarea[name=reason]").fill(
+        "A cyberattack, confirmed by the log."
+    )
     page.locator("#header").get_by_role("button", name=re.compile("Resolved")).click()
     expect(page.locator("#header .badge.status-resolved")).to_be_visible()
 
@@ -257,8 +261,14 @@ def test_case_page_has_no_serious_accessibility_violations(
     ]
     hyps[0].set_confidence("likely", by=lead, reason="A reason.")
     items = [
-        EvidenceItem.attach(case, by=lead, title=f"Source {i}", url=f"https://e.org/{i}",
-                            reliability="ABCDEF"[i % 6], credibility=1 + i % 6)
+        EvidenceItem.attach(
+            case,
+            by=lead,
+            title=f"Source {i}",
+            url=f"https://e.org/{i}",
+            reliability="ABCDEF"[i % 6],
+            credibility=1 + i % 6,
+        )
         for i in range(8)
     ]
     for i, item in enumerate(items):
@@ -269,7 +279,5 @@ def test_case_page_has_no_serious_accessibility_violations(
     for summary in page.locator("summary").all():
         summary.click()
     results = Axe().run(page)
-    serious = [
-        v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}
-    ]
+    serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
     assert serious == [], results.generate_report()

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
 
 from incidents.accounts.access import CaseAccess, Need, get_case_for_user
 from incidents.cases.models import Incident, StatusUpdate
@@ -44,7 +45,7 @@ from incidents.hypotheses.forms import (
     MoveForm,
     apply_model_errors,
 )
-from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange, Hypothesis
+from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange
 
 TEMPLATE = "cases/detail.html"
 # HX-Target (the id of the element asking) -> the partial that answers it.
@@ -60,6 +61,10 @@ REGIONS = {
 TIMELINE_PAGE_SIZE = 30
 SORTS = {"diagnosticity": "Most diagnostic first", "": "Order attached"}
 ROLE_ORDER = {"lead": 0, "investigator": 1, "observer": 2}
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
 class CaseStatusForm(forms.Form):
@@ -98,7 +103,8 @@ class UpdateForm(forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, prefix="update", **kwargs)
+        kwargs["prefix"] = "update"
+        super().__init__(*args, **kwargs)
 
 
 class MatrixCell:
@@ -142,7 +148,7 @@ def _detail_url(item: EvidenceItem) -> str:
 
 
 def case_context(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     access: CaseAccess,
     *,
     bound: Mapping[Any, forms.Form] | None = None,
@@ -212,7 +218,9 @@ def case_context(
         item.uncertainty_label = duration_label(item.event_uncertainty)
         item.row = []
         for h in hypotheses:
-            view = MatrixCell(item, h, by_pair.get((item.pk, h.pk)), editing=(item.pk, h.pk) == editing)
+            view = MatrixCell(
+                item, h, by_pair.get((item.pk, h.pk)), editing=(item.pk, h.pk) == editing
+            )
             view.focus = focus == view.button_id
             item.row.append(view)
             if view.editing:
@@ -299,7 +307,7 @@ def case_context(
 
 
 def render_case(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     access: CaseAccess,
     region: str | None = None,
     *,
@@ -319,7 +327,7 @@ def case_url(incident: Incident, anchor: str = "", query: str = "") -> str:
 
 
 def after_write(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     access: CaseAccess,
     region: str,
     events: tuple[str, ...],
@@ -338,7 +346,7 @@ def after_write(
 
 
 def after_invalid(
-    request: HttpRequest, access: CaseAccess, region: str, **state: Any
+    request: HtmxHttpRequest, access: CaseAccess, region: str, **state: Any
 ) -> HttpResponse:
     """Invalid input: the region with the errors for HTMX (200, so htmx swaps it),
     the whole page with the errors in place for a plain form (422)."""
@@ -353,7 +361,7 @@ def after_invalid(
 @require_GET
 @login_required
 @vary_on_headers("HX-Request", "HX-Target")
-def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """The case page; with HTMX and ``HX-Target`` naming a region, that region alone."""
     access = get_case_for_user(request, reference, Need.READ)
     target = request.htmx.target if request.htmx else None
@@ -362,7 +370,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def case_status(request: HttpRequest, reference: str) -> HttpResponse:
+def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Move the case to another status (lead only), with a reason."""
     access = get_case_for_user(request, reference, Need.LEAD)
     incident = access.incident
@@ -390,7 +398,7 @@ def case_status(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def post_update(request: HttpRequest, reference: str) -> HttpResponse:
+def post_update(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Post a note, a finding or an official statement to the timeline."""
     access = get_case_for_user(request, reference, Need.WRITE)
     form = UpdateForm(request.POST)
