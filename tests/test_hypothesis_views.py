@@ -370,3 +370,43 @@ def test_empty_chart_says_so() -> None:
     svg = charts.confidence_history_svg([], element_id="c2")
     assert "No confidence has been stated yet." in svg
     assert "style=" not in svg
+
+
+# -- no lost edits -----------------------------------------------------------------
+
+
+def test_stale_move_is_refused_with_the_input_kept(
+    client: Any, hypothesis: Hypothesis, lead: Any, investigator: Any
+) -> None:
+    loaded = hypothesis.version
+    hypothesis.set_confidence("likely", by=investigator, reason="Meanwhile.")  # bumps the version
+    client.force_login(lead)
+    p = f"move-{hypothesis.pk}"
+    data = {
+        f"{p}-status": "under_evaluation",
+        f"{p}-rationale": "My careful rationale.",
+        f"{p}-version": str(loaded),
+    }
+    response = client.post(move_url(hypothesis), data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "was changed" in html and "Nothing was saved" in html
+    assert "My careful rationale." in html
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == "proposed"
+    # The re-rendered form carries the current version: a second submit applies it.
+    assert f'name="{p}-version" value="{hypothesis.version}"' in html
+    data[f"{p}-version"] = str(hypothesis.version)
+    assert client.post(move_url(hypothesis), data).status_code == 302
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == "under_evaluation"
+
+
+def test_page_forms_carry_versions(
+    client: Any, incident: Incident, hypothesis: Hypothesis, lead: Any
+) -> None:
+    client.force_login(lead)
+    html = client.get(reverse("cases:detail", args=[incident.reference])).content.decode()
+    assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in html
+    assert f'name="conf-{hypothesis.pk}-version" value="{hypothesis.version}"' in html
+    assert f'name="version" value="{incident.version}"' in html

@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from incidents.accounts.access import Need, get_case_for_user
+from incidents.audit.versioning import Conflict
 from incidents.cases.views.case import (
     HtmxHttpRequest,
     after_invalid,
@@ -31,6 +32,7 @@ from incidents.hypotheses.forms import (
     ConfidenceForm,
     HypothesisForm,
     MoveForm,
+    apply_conflict,
     apply_model_errors,
 )
 from incidents.hypotheses.models import Assessment, Hypothesis
@@ -78,7 +80,10 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
                 by=request.user,
                 rationale=form.cleaned_data["rationale"],
                 cited_evidence=cited,
+                expected_version=form.cleaned_data.get("version"),
             )
+        except Conflict as exc:
+            apply_conflict(form, exc)
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:
@@ -114,7 +119,10 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
                 form.cleaned_data["confidence"],
                 by=request.user,
                 reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data.get("version"),
             )
+        except Conflict as exc:
+            apply_conflict(form, exc)
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:
@@ -155,8 +163,19 @@ def cell(
         return render_case(request, access, region, editing=pair)
     form = CellForm(request.POST)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            Assessment.rate(item, hypothesis, by=request.user, **form.cleaned_data)
+            Assessment.rate(
+                item,
+                hypothesis,
+                by=request.user,
+                rating=data["rating"],
+                relevance=data["relevance"],
+                reason=data["reason"],
+                expected_version=data.get("version"),
+            )
+        except Conflict as exc:
+            apply_conflict(form, exc)
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:

@@ -34,6 +34,7 @@ from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from incidents.accounts.access import CaseAccess, Need, get_case_for_user
+from incidents.audit.versioning import Conflict
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.forms import AttachForm
 from incidents.evidence.models import EvidenceItem
@@ -43,7 +44,9 @@ from incidents.hypotheses.forms import (
     ConfidenceForm,
     HypothesisForm,
     MoveForm,
+    apply_conflict,
     apply_model_errors,
+    version_field,
 )
 from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange
 
@@ -74,6 +77,7 @@ class CaseStatusForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="It goes on the timeline.",
     )
+    version = version_field()
 
     def __init__(self, *args: Any, incident: Incident, target: str = "", **kwargs: Any) -> None:
         # One form per offered status on the page: ids must not repeat.
@@ -189,7 +193,7 @@ def case_context(
     )
     cells = list(
         Assessment.objects.filter(hypothesis__incident=incident).only(
-            "id", "evidence_id", "hypothesis_id", "rating", "relevance", "reason"
+            "id", "evidence_id", "hypothesis_id", "rating", "relevance", "reason", "version"
         )
     )
     scores = scoring.compute(
@@ -256,7 +260,9 @@ def case_context(
     if access.can_lead:
         for value in incident.allowed_statuses():
             form = bound.get(("status", value)) or CaseStatusForm(
-                incident=incident, target=value, initial={"status": value}
+                incident=incident,
+                target=value,
+                initial={"status": value, "version": incident.version},
             )
             status_forms.append((Incident.Status(value), form))
     blockers = incident.resolution_blockers(hypotheses)
@@ -264,9 +270,14 @@ def case_context(
     if edit_cell is not None:
         a = edit_cell.assessment
         editing_form = bound.get("cell") or CellForm(
-            initial={"rating": a.rating, "relevance": a.relevance, "reason": a.reason}
+            initial={
+                "rating": a.rating,
+                "relevance": a.relevance,
+                "reason": a.reason,
+                "version": a.version,
+            }
             if a
-            else None
+            else {"version": 0}
         )
 
     return {
@@ -378,8 +389,13 @@ def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     if form.is_valid():
         try:
             incident.move_to(
-                form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
+                form.cleaned_data["status"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data.get("version"),
             )
+        except Conflict as exc:
+            apply_conflict(form, exc)
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:
