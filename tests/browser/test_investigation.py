@@ -1,9 +1,4 @@
-"""The whole investigation, as a lead runs it, in Chromium on a live server.
-
-The case is opened with ``Incident.open_case`` because the new-case form is
-built in another branch; once it is merged, this test should open the case
-through that form (see the note in ``open_case_as_lead``).
-"""
+"""The whole investigation, as a lead runs it, in Chromium on a live server."""
 
 from __future__ import annotations
 
@@ -29,9 +24,13 @@ def sign_in(page: Page, base: str, username: str) -> None:
     page.wait_for_url(re.compile(r"^(?!.*/accounts/login/).*$"))
 
 
+def add_members(case: Incident, investigator: Any, observer: Any) -> None:
+    Membership.objects.create(incident=case, user=investigator, role=Membership.Role.INVESTIGATOR)
+    Membership.objects.create(incident=case, user=observer, role=Membership.Role.OBSERVER)
+
+
 def open_case_as_lead(lead: Any, investigator: Any, observer: Any) -> Incident:
-    # TODO(lead, after merging workspace-list): create the case through the
-    # "New case" form instead.
+    """A case opened directly (for tests that are not about opening it)."""
     case = Incident.open_case(
         by=lead,
         title="Flag shown on an LED screen",
@@ -39,8 +38,7 @@ def open_case_as_lead(lead: Any, investigator: Any, observer: Any) -> Incident:
         time_zone="Asia/Almaty",
         place_name="Astana",
     )
-    Membership.objects.create(incident=case, user=investigator, role=Membership.Role.INVESTIGATOR)
-    Membership.objects.create(incident=case, user=observer, role=Membership.Role.OBSERVER)
+    add_members(case, investigator, observer)
     return case
 
 
@@ -127,11 +125,26 @@ def move(page: Page, statement: str, status: str, rationale: str, cite: str = ""
 def test_lead_runs_an_investigation(
     page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any, tmp_path: Any
 ) -> None:
-    case = open_case_as_lead(lead, investigator, observer)
     base = live_server.url
     sign_in(page, base, lead.username)
-    page.goto(f"{base}/cases/{case.reference}/")
+
+    # Open the case through the New case form.
+    page.goto(f"{base}/cases/new/")
+    page.fill("input[name=title]", "Flag shown on an LED screen")
+    page.fill("textarea[name=summary]", "A public LED screen showed an unexpected flag.")
+    page.fill("input[name=occurred_at]", "2026-11-20T14:42")
+    page.fill("input[name=uncertainty_minutes]", "10")
+    page.select_option("select[name=time_zone]", "Asia/Almaty")
+    page.fill("input[name=place_name]", "Astana")
+    page.get_by_role("button", name="Open case").click()
+    page.wait_for_url(re.compile(r"/cases/INC-\d{4}-\d{4,}/$"))
+    case = Incident.objects.get(title="Flag shown on an LED screen")
+    add_members(case, investigator, observer)
+    page.reload()
     expect(page.locator("h1")).to_have_text(case.title)
+    expect(page.locator("#header")).to_contain_text("20 Nov 2026, 14:42")
+    expect(page.locator("#header")).to_contain_text("± 10 min")
+    expect(page.locator("#header .badge.role-observer")).to_be_visible()
 
     # Start investigating, with a reason.
     page.locator("#header summary", has_text="Start investigating").click()
@@ -226,6 +239,7 @@ def test_lead_runs_an_investigation(
     # Every step is on the timeline.
     timeline = page.locator("#timeline")
     for text in (
+        f"Case {case.reference} opened.",
         "Open → Investigating",
         "Investigating → Resolved",
         "Hypothesis added (technical fault)",
