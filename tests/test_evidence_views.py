@@ -334,3 +334,15 @@ def test_observer_sees_no_write_forms(client: Client, item: EvidenceItem, observ
     assert "Record a transfer" not in html
     assert 'id="annotation-form"' not in html
     assert "Verify now" not in html
+
+
+def test_verify_with_htmx_updates_the_header_badge_out_of_band(
+    client: Client, item: EvidenceItem, lead: Any
+) -> None:
+    login(client, lead)
+    html = client.post(
+        reverse("evidence:verify", args=[item.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'id="verification-badge" hx-swap-oob="outerHTML"' in html
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert page.count('id="verification-badge"') == 1

@@ -34,7 +34,8 @@
     if (f.classList.contains("has-errors")) {
       var region = field("region");
       if (region && region.value) { showRegionMode(region.value); }
-      openPopover(null);
+      var anchor = document.querySelector("#evidence-text, [data-region-canvas]");
+      openPopover(anchor ? anchor.getBoundingClientRect() : null);
     }
   }
 
