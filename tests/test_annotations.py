@@ -13,7 +13,6 @@ from django.urls import reverse
 from incidents.evidence import annotations as anno
 from incidents.evidence.models import Annotation, EvidenceItem
 from incidents.hypotheses.models import Hypothesis
-from tests.conftest import PASSWORD
 from tests.evidence_factories import TEXT, attach, fast_hashing, png_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +45,7 @@ def quote(text: str, exact: str, occurrence: int = 0) -> dict[str, Any]:
 
 
 def login(client: Client, user: Any) -> Client:
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)  # (client.login needs REMOTE_ADDR for login throttling)
     return client
 
 

@@ -11,14 +11,13 @@ from django.urls import reverse
 
 from incidents.evidence.models import CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Hypothesis
-from tests.conftest import PASSWORD
 from tests.evidence_factories import TEXT, attach, fast_hashing, jpeg_with_exif, png_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 def login(client: Client, user: Any) -> Client:
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)  # (client.login needs REMOTE_ADDR for login throttling)
     return client
 
 
