@@ -232,7 +232,10 @@ def form_data(**selector: Any) -> dict[str, Any]:
         "new-stance": "",
         "new-hypothesis": "",
     }
-    data.update({f"new-{k}": "" if v is None else str(v) for k, v in selector.items()})
+    names = {"prefix": "quote_prefix", "suffix": "quote_suffix"}
+    data.update(
+        {f"new-{names.get(k, k)}": "" if v is None else str(v) for k, v in selector.items()}
+    )
     return data
 
 

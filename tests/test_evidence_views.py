@@ -46,8 +46,8 @@ def annotate_data(**extra: Any) -> dict[str, Any]:
         "new-stance": "",
         "new-hypothesis": "",
         "new-exact": "flag image",
-        "new-prefix": TEXT[start - 32 : start],
-        "new-suffix": TEXT[start + 10 : start + 42],
+        "new-quote_prefix": TEXT[start - 32 : start],
+        "new-quote_suffix": TEXT[start + 10 : start + 42],
         "new-start": str(start),
         "new-end": str(start + 10),
     }

@@ -226,7 +226,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def download(request: HttpRequest, pk: int) -> HttpResponse:
+def download(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """The file as an attachment, after its hash is checked; the download goes on record."""
     item, _access = _item(request, pk)
     if not item.file:
@@ -245,16 +245,16 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     content_type = (
         "application/octet-stream" if item.is_markup or not item.file_type else item.file_type
     )
-    response = FileResponse(
+    served = FileResponse(
         item.file.open("rb"),
         as_attachment=True,
         filename=item.display_name,
         content_type=content_type,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = SANDBOX_CSP
-    response["Cache-Control"] = "private, no-store"
-    return response
+    served["X-Content-Type-Options"] = "nosniff"
+    served["Content-Security-Policy"] = SANDBOX_CSP
+    served["Cache-Control"] = "private, no-store"
+    return served
 
 
 @require_GET
@@ -265,7 +265,7 @@ def thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     if not item.is_image:
         raise Http404("This item has no image to preview.")
     try:
-        png = files.thumbnail_png(item.file.storage, item.file.name)
+        png = files.thumbnail_png(item.file.storage, str(item.file.name))
     except Exception as exc:  # noqa: BLE001 (a broken image is a 404, not a 500)
         raise Http404("This image cannot be previewed.") from exc
     response = HttpResponse(png, content_type="image/png")
@@ -363,8 +363,8 @@ def annotate(request: HttpRequest, pk: int) -> HttpResponse:
                 stance=data["stance"] or "",
                 hypothesis=data["hypothesis"],
                 exact=data["exact"],
-                prefix=data["prefix"],
-                suffix=data["suffix"],
+                prefix=data["quote_prefix"],
+                suffix=data["quote_suffix"],
                 start=data["start"],
                 end=data["end"],
                 region=data["region"],
@@ -409,7 +409,7 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
             return _after_write(
                 request, item, access, "annotations", "Annotation saved.", ("annotations-changed",)
             )
-    messages_text = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+    messages_text = "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
     if request.htmx:  # type: ignore[attr-defined]
         response = _page(request, item, access, "annotations")
         trigger_client_event(response, "annotation-error", {"message": messages_text})

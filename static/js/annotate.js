@@ -115,8 +115,8 @@
     if (!found) { return; }
     form().classList.remove("region-mode");
     setField("exact", found.exact);
-    setField("prefix", found.prefix);
-    setField("suffix", found.suffix);
+    setField("quote_prefix", found.prefix);
+    setField("quote_suffix", found.suffix);
     setField("start", String(found.start));
     setField("end", String(found.end));
     setField("region", "");
@@ -280,7 +280,7 @@
     drag = null;
     if (box.w < 2 || box.h < 2) { removeDraft(); return; }
     var value = "xywh=" + [box.x, box.y, box.w, box.h].join(",");
-    ["exact", "prefix", "suffix", "start", "end"].forEach(function (n) { setField(n, ""); });
+    ["exact", "quote_prefix", "quote_suffix", "start", "end"].forEach(function (n) { setField(n, ""); });
     setField("region", value);
     showRegionMode(value);
     openPopover(rect);
