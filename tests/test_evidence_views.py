@@ -345,3 +345,33 @@ def test_verify_with_htmx_updates_the_header_badge_out_of_band(
     assert 'id="verification-badge" hx-swap-oob="outerHTML"' in html
     page = client.get(item.get_absolute_url()).content.decode()
     assert page.count('id="verification-badge"') == 1
+
+
+def test_annotation_edit_and_delete_access(
+    client: Client, item: EvidenceItem, lead: Any, observer: Any, outsider: Any
+) -> None:
+    from incidents.evidence.models import Annotation
+
+    a = Annotation.create_for(item, by=lead, body="note", exact="playlist")
+    urls = [
+        reverse("evidence:annotation_edit", args=[item.pk, a.pk]),
+        reverse("evidence:annotation_delete", args=[item.pk, a.pk]),
+    ]
+    for url in urls:
+        assert client.post(url).status_code == 302  # anonymous: to the login page
+        assert client.get(url).status_code in (302, 405)
+    login(client, outsider)
+    assert [client.post(url).status_code for url in urls] == [404, 404]
+    login(client, observer)
+    assert [client.post(url).status_code for url in urls] == [403, 403]
+    assert client.get(urls[0]).status_code == 405
+    a.refresh_from_db()
+    assert a.body == "note" and a.deleted_at is None
+
+
+def test_thumbnail_access(client: Client, photo: EvidenceItem, outsider: Any) -> None:
+    url = reverse("evidence:thumbnail", args=[photo.pk])
+    assert client.get(url).status_code == 302
+    login(client, outsider)
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 405
