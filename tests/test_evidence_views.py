@@ -375,3 +375,12 @@ def test_thumbnail_access(client: Client, photo: EvidenceItem, outsider: Any) ->
     login(client, outsider)
     assert client.get(url).status_code == 404
     assert client.post(url).status_code == 405
+
+
+def test_failed_item_warns_before_download(client: Client, photo: EvidenceItem, lead: Any) -> None:
+    login(client, lead)
+    Path(photo.file.path).write_bytes(b"tampered")
+    photo.verify(by=lead)
+    html = client.get(photo.get_absolute_url()).content.decode()
+    assert "downloads are refused" in html
+    assert "do not rely on it" in html
