@@ -385,6 +385,9 @@ def test_case_annotations_page(
     url = reverse("evidence:case_annotations", args=[incident.reference])
     html = client.get(url, {"hypothesis": hypothesis.pk, "stance": "supports"}).content.decode()
     assert "note-pro" in html and "note-contra" not in html
+    summary = client.get(url).content.decode()
+    link = f'?hypothesis={hypothesis.pk}&amp;stance=supports">1</a>'
+    assert link in summary
 
 
 # -- Export ---------------------------------------------------------------------------

@@ -478,6 +478,12 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
         rows = rows.filter(stance=filters["stance"])
     if filters["tag"]:
         rows = rows.filter(tags__name=filters["tag"])
+    hypotheses = list(incident.hypotheses.order_by("created_at", "id"))
+    counts = Annotation.objects.stance_counts(incident)
+    for h in hypotheses:
+        found = counts.get(h.pk, {})
+        h.stance_supports = found.get("supports", 0)  # type: ignore[attr-defined]
+        h.stance_contradicts = found.get("contradicts", 0)  # type: ignore[attr-defined]
     author = request.GET.get("author", "").strip()[:150]
     if author:
         rows = rows.filter(author__in=get_user_model().objects.filter(username=author))
@@ -490,7 +496,6 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
                 "incident": incident,
                 "rows": rows,
                 "filters": filters,
-                "hypotheses": incident.hypotheses.order_by("created_at", "id"),
-                "counts": Annotation.objects.stance_counts(incident),
+                "hypotheses": hypotheses,
             },
         )
