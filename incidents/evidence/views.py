@@ -62,7 +62,8 @@ def attach(request: HttpRequest, reference: str) -> HttpResponse:
                 request,
                 access,
                 "evidence",
-                ("matrix-changed", "timeline-changed"),
+                # The hypotheses' move forms list the items that can be cited.
+                ("matrix-changed", "timeline-changed", "hypotheses-changed"),
                 f"Attached “{item.title}” ({item.grade}).",
             )
     return after_invalid(request, access, "evidence", bound={"attach": form})

@@ -297,8 +297,36 @@ class Bench:
             hdrs.update(extra or {})
             return client.request(target.method, target.path or "/", data, hdrs)
 
+        # The floor: the same statements, captured from one request of the page and
+        # replayed by a bare view. Page and floor requests alternate, so both see
+        # the same machine (other processes come and go).
+        key = f"{self.run_id}-{len(self.results)}"
+        one({"X-Bench-Capture": key})
+        floor_client = Client(self.base_url)
+        floor_client.cookies = dict(client.cookies)
+        floor_path = f"/_bench/floor/{key}/"
+        floor_times: list[float] = []
+        floor_ok = True
+
+        def floor() -> Response | None:
+            nonlocal floor_ok
+            if not floor_ok:
+                return None
+            resp = floor_client.request(
+                target.method, floor_path, {} if target.method == "POST" else None
+            )
+            if resp.status != 200:
+                result.note += f" floor answered {resp.status}"
+                floor_ok = False
+                return None
+            match = re.match(rb"(\d+) statements", resp.body)
+            if match:
+                result.floor_statements = int(match.group(1))
+            return resp
+
         for _ in range(self.warmup):
             one()
+            floor()
         for _ in range(self.requests):
             resp = one()
             result.statuses.append(resp.status)
@@ -306,6 +334,9 @@ class Bench:
             sizes.append(len(resp.body))
             if "x-query-count" in resp.headers:
                 result.queries.append(int(resp.headers["x-query-count"]))
+            floor_resp = floor()
+            if floor_resp is not None:
+                floor_times.append(floor_resp.seconds * 1000)
         result.statuses = sorted(set(result.statuses))
         result.queries = sorted(set(result.queries))
         result.measured = True
@@ -316,27 +347,6 @@ class Bench:
         bad = [s for s in result.statuses if s >= 400]
         if bad:
             result.note = f"HTTP {', '.join(map(str, bad))}: " + (result.note or "check the route")
-        # The floor: the same statements, replayed by a bare view.
-        key = f"{self.run_id}-{len(self.results)}"
-        one({"X-Bench-Capture": key})
-        floor_client = Client(self.base_url)
-        floor_client.cookies = dict(client.cookies)
-        floor_path = f"/_bench/floor/{key}/"
-        floor_times = []
-        for i in range(self.warmup + self.requests):
-            if target.prepare:
-                target.prepare(counter + i + 1)
-            resp = floor_client.request(
-                target.method, floor_path, {} if target.method == "POST" else None
-            )
-            if resp.status != 200:
-                result.note += f" floor answered {resp.status}"
-                break
-            if i >= self.warmup:
-                floor_times.append(resp.seconds * 1000)
-            match = re.match(rb"(\d+) statements", resp.body)
-            if match:
-                result.floor_statements = int(match.group(1))
         if floor_times:
             result.floor_median_ms = round(statistics.median(floor_times), 2)
             result.floor_p95_ms = round(percentile(floor_times, 95), 2)
