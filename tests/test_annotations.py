@@ -306,7 +306,11 @@ def test_edit_and_delete_views(
     assert client.post(delete).status_code == 403
     client.logout()
     login(client, investigator)
-    assert client.post(edit, {f"a{a.pk}-body": "", f"a{a.pk}-stance": ""}).status_code == 422
+    invalid = client.post(edit, {f"a{a.pk}-body": "", f"a{a.pk}-stance": ""})
+    assert invalid.status_code == 422
+    assert "Write a note for this annotation." in invalid.content.decode()
+    partial = client.post(edit, {f"a{a.pk}-body": ""}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Write a note for this annotation." in partial and 'annotation-edit" open' in partial
     response = client.post(
         edit,
         {f"a{a.pk}-body": "edited", f"a{a.pk}-tags": "x, y", f"a{a.pk}-stance": ""},

@@ -115,8 +115,12 @@ def _context(
     deleted = [a for a in every if a.is_deleted]
     text = item.annotation_text
     filters = _filters(request)
+    bound_edit_pk, bound_edit = bound.get("edit") or (None, None)
     for a in live:
         a.can_edit = access.can_write and a.author_id == request.user.pk  # type: ignore[attr-defined]
+        if a.pk == bound_edit_pk:
+            a.edit_form = bound_edit  # type: ignore[attr-defined]
+            continue
         a.edit_form = AnnotationEditForm(  # type: ignore[attr-defined]
             initial={
                 "body": a.body,
@@ -410,13 +414,7 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
             return _after_write(
                 request, item, access, "annotations", "Annotation saved.", ("annotations-changed",)
             )
-    messages_text = "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
-    if request.htmx:  # type: ignore[attr-defined]
-        response = _page(request, item, access, "annotations")
-        trigger_client_event(response, "annotation-error", {"message": messages_text})
-        return response
-    messages.error(request, f"The annotation was not saved: {messages_text}")
-    return _page(request, item, access, "annotations", status=422)
+    return _after_invalid(request, item, access, "annotations", edit=(annotation.pk, form))
 
 
 @require_POST
