@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from incidents.accounts.access import Need, get_case_for_user
+from incidents.audit.versioning import posted_version
 from incidents.cases.views.case import after_invalid, after_write, case_url, render_case
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.forms import (
@@ -72,6 +73,7 @@ def move(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
                 by=request.user,
                 rationale=form.cleaned_data["rationale"],
                 cited_evidence=cited,
+                expected_version=posted_version(request),
             )
         except ValidationError as exc:
             apply_model_errors(form, exc)
@@ -108,6 +110,7 @@ def confidence(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
                 form.cleaned_data["confidence"],
                 by=request.user,
                 reason=form.cleaned_data["reason"],
+                expected_version=posted_version(request),
             )
         except ValidationError as exc:
             apply_model_errors(form, exc)
@@ -148,7 +151,13 @@ def cell(request: HttpRequest, reference: str, evidence_id: int, hypothesis_id: 
     form = CellForm(request.POST)
     if form.is_valid():
         try:
-            Assessment.rate(item, hypothesis, by=request.user, **form.cleaned_data)
+            Assessment.rate(
+                item,
+                hypothesis,
+                by=request.user,
+                expected_version=posted_version(request),
+                **form.cleaned_data,
+            )
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:

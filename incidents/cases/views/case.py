@@ -33,6 +33,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from incidents.accounts.access import CaseAccess, Need, get_case_for_user
+from incidents.audit.versioning import posted_version
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.forms import AttachForm
 from incidents.evidence.models import EvidenceItem
@@ -180,7 +181,7 @@ def case_context(
     )
     cells = list(
         Assessment.objects.filter(hypothesis__incident=incident).only(
-            "id", "evidence_id", "hypothesis_id", "rating", "relevance", "reason"
+            "id", "evidence_id", "hypothesis_id", "rating", "relevance", "reason", "version"
         )
     )
     scores = scoring.compute(
@@ -367,7 +368,10 @@ def case_status(request: HttpRequest, reference: str) -> HttpResponse:
     if form.is_valid():
         try:
             incident.move_to(
-                form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
+                form.cleaned_data["status"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=posted_version(request),
             )
         except ValidationError as exc:
             apply_model_errors(form, exc)
