@@ -79,10 +79,10 @@ def deep_list_target(
     if row is None:
         return Target("case list, deep page", "list", user, missing="no cases")
     cursor = Cursor(0, (row[0], row[1])).encode()
-    page = depth // PAGE_SIZE + 2
+    page = (depth + 1) // PAGE_SIZE + 1
     query = urllib.parse.urlencode({"after": cursor})
     return Target(
-        f"case list, page {page:,} of {total // PAGE_SIZE + 1:,} (keyset)",
+        f"case list, page {page:,} of {-(-total // PAGE_SIZE):,} (keyset)",
         "list",
         user,
         path=f"{list_path}?{query}",
