@@ -145,9 +145,9 @@ def client_address(request: HttpRequest) -> str:
     try:
         return str(ipaddress.ip_address(remote))
     except ValueError:
-        return "unknown"
+        return ""
 
 
-def client_ip_for_axes(request: HttpRequest) -> str:
+def client_ip_for_axes(request: HttpRequest) -> str | None:
     """django-axes asks for the client address the same way the audit trail records it."""
-    return client_address(request)
+    return client_address(request) or None

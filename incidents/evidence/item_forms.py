@@ -9,6 +9,20 @@ from django import forms
 from incidents.evidence.models import AnnotationStance
 
 
+def set_hypotheses(form: forms.Form, hypotheses: Any) -> None:
+    """Choices from an already-fetched list: rendering one form per annotation costs no query."""
+    by_pk = {str(h.pk): h for h in hypotheses}
+    field = form.fields["hypothesis"]
+    field.choices = (
+        [("", "(none)")]
+        + [  # type: ignore[attr-defined]
+            (pk, h.statement[:80]) for pk, h in by_pk.items()
+        ]
+    )
+    field.coerce = lambda pk: by_pk.get(pk)  # type: ignore[attr-defined]
+    field.empty_value = None  # type: ignore[attr-defined]
+
+
 class AnnotationForm(forms.Form):
     body = forms.CharField(
         label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=10000, required=False
@@ -20,9 +34,7 @@ class AnnotationForm(forms.Form):
         help_text="Comma-separated, e.g. timestamp, operator-log.",
     )
     stance = forms.ChoiceField(label="Stance", choices=AnnotationStance.choices, required=False)
-    hypothesis = forms.ModelChoiceField(
-        label="Toward hypothesis", queryset=None, required=False, empty_label="(none)"
-    )
+    hypothesis = forms.TypedChoiceField(label="Toward hypothesis", required=False)
     exact = forms.CharField(
         label="Passage",
         required=False,
@@ -38,7 +50,7 @@ class AnnotationForm(forms.Form):
 
     def __init__(self, *args: Any, hypotheses: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["hypothesis"].queryset = hypotheses  # type: ignore[attr-defined]
+        set_hypotheses(self, hypotheses)
 
     @property
     def tag_names(self) -> list[str]:
@@ -51,13 +63,11 @@ class AnnotationEditForm(forms.Form):
     )
     tags = forms.CharField(label="Tags", required=False, max_length=500)
     stance = forms.ChoiceField(label="Stance", choices=AnnotationStance.choices, required=False)
-    hypothesis = forms.ModelChoiceField(
-        label="Toward hypothesis", queryset=None, required=False, empty_label="(none)"
-    )
+    hypothesis = forms.TypedChoiceField(label="Toward hypothesis", required=False)
 
     def __init__(self, *args: Any, hypotheses: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["hypothesis"].queryset = hypotheses  # type: ignore[attr-defined]
+        set_hypotheses(self, hypotheses)
 
     @property
     def tag_names(self) -> list[str]:

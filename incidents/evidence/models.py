@@ -315,6 +315,20 @@ class EvidenceItem(models.Model):
     def suggestions(self) -> dict[str, Any]:
         return (self.extracted_metadata or {}).get("suggested") or {}
 
+    @property
+    def suggested_event_at(self) -> dt.datetime | None:
+        """The extracted event time, aware (a time without offset read in the case's zone)."""
+        value = self.suggestions.get("event_at")
+        if not value:
+            return None
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if timezone.is_naive(when):
+            when = when.replace(tzinfo=self.incident.zone)
+        return when
+
     def check_file(self) -> tuple[bool, str]:
         """Re-hash the stored file: (matches, what was found)."""
         if not self.file:
@@ -400,12 +414,10 @@ class EvidenceItem(models.Model):
         """Confirm the extracted event time (``event_at``) or place (``place``)."""
         suggested = self.suggestions
         with transaction.atomic():
-            if which == "event_at" and suggested.get("event_at"):
-                when = dt.datetime.fromisoformat(suggested["event_at"])
-                if timezone.is_naive(when):
-                    # The camera's local time: read it in the case's time zone,
-                    # and say it is uncertain by the widest zone spread.
-                    when = when.replace(tzinfo=self.incident.zone)
+            if which == "event_at" and (when := self.suggested_event_at) is not None:
+                if not suggested.get("event_at_zone_known", False):
+                    # The camera's local time, read in the case's time zone: say it
+                    # is uncertain by the widest spread of time zones.
                     self.event_uncertainty = self.event_uncertainty or dt.timedelta(hours=14)
                 self.event_at = when
             elif which == "place" and suggested.get("place"):

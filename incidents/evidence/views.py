@@ -62,7 +62,8 @@ def attach(request: HttpRequest, reference: str) -> HttpResponse:
                 request,
                 access,
                 "evidence",
-                ("matrix-changed", "timeline-changed"),
+                # The hypotheses' move forms list the items that can be cited.
+                ("matrix-changed", "timeline-changed", "hypotheses-changed"),
                 f"Attached “{item.title}” ({item.grade}).",
             )
     return after_invalid(request, access, "evidence", bound={"attach": form})
@@ -108,7 +109,7 @@ def _filtered(items: list[Annotation], filters: dict[str, str]) -> list[Annotati
 def _context(
     request: HttpRequest, item: EvidenceItem, access: CaseAccess, **bound: Any
 ) -> dict[str, Any]:
-    hypotheses = item.incident.hypotheses.order_by("created_at", "id")
+    hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
     every = list(_annotations(item))
     live = [a for a in every if not a.is_deleted]
     deleted = [a for a in every if a.is_deleted]
@@ -172,7 +173,11 @@ def _page(
     template = "evidence/detail.html"
     if request.htmx:  # type: ignore[attr-defined]
         template += f"#{region}"
-    response = render(request, template, _context(request, item, access, **bound), status=status)
+    # Times read in the case's local time zone, as on the case page.
+    with timezone.override(item.incident.zone):
+        response = render(
+            request, template, _context(request, item, access, **bound), status=status
+        )
     for event in events:
         trigger_client_event(response, event)
     return response
@@ -346,7 +351,7 @@ def edit_text(request: HttpRequest, pk: int) -> HttpResponse:
 def annotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Add an annotation to a passage (re-validated against the stored text) or an image region."""
     item, access = _item(request, pk, Need.WRITE)
-    hypotheses = item.incident.hypotheses.all()
+    hypotheses = list(item.incident.hypotheses.all())
     form = AnnotationForm(request.POST, hypotheses=hypotheses, prefix="new")
     if form.is_valid():
         data = form.cleaned_data
@@ -387,7 +392,7 @@ def _own_annotation(
 def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpResponse:
     item, access, annotation = _own_annotation(request, pk, annotation_pk)
     form = AnnotationEditForm(
-        request.POST, hypotheses=item.incident.hypotheses.all(), prefix=f"a{annotation.pk}"
+        request.POST, hypotheses=list(item.incident.hypotheses.all()), prefix=f"a{annotation.pk}"
     )
     if form.is_valid():
         data = form.cleaned_data
@@ -477,15 +482,16 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
     author = request.GET.get("author", "").strip()[:150]
     if author:
         rows = rows.filter(author__in=get_user_model().objects.filter(username=author))
-    return render(
-        request,
-        "evidence/case_annotations.html",
-        {
-            "access": access,
-            "incident": incident,
-            "rows": rows,
-            "filters": filters,
-            "hypotheses": incident.hypotheses.order_by("created_at", "id"),
-            "counts": Annotation.objects.stance_counts(incident),
-        },
-    )
+    with timezone.override(incident.zone):
+        return render(
+            request,
+            "evidence/case_annotations.html",
+            {
+                "access": access,
+                "incident": incident,
+                "rows": rows,
+                "filters": filters,
+                "hypotheses": incident.hypotheses.order_by("created_at", "id"),
+                "counts": Annotation.objects.stance_counts(incident),
+            },
+        )

@@ -7,7 +7,7 @@ are put back on these forms by ``apply_model_errors``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -59,7 +59,7 @@ class HypothesisForm(forms.Form):
 class MoveForm(forms.Form):
     """Move one hypothesis: the legal next states only, a rationale, citations."""
 
-    status = forms.ChoiceField(label="Move to")
+    status = forms.ChoiceField(label="Move to", widget=forms.RadioSelect)
     rationale = forms.CharField(
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -119,6 +119,3 @@ class CellForm(forms.Form):
         required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-
-def evidence_choices(items: Iterable[Any]) -> list[tuple[int, str]]:
-    return [(item.pk, item.title) for item in items]

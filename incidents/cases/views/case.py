@@ -70,7 +70,10 @@ class CaseStatusForm(forms.Form):
         help_text="It goes on the timeline.",
     )
 
-    def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, incident: Incident, target: str = "", **kwargs: Any) -> None:
+        # One form per offered status on the page: ids must not repeat.
+        target = target if target in Incident.Status.values else "status"
+        kwargs.setdefault("auto_id", f"id_{target}_%s")
         super().__init__(*args, **kwargs)
         field = self.fields["status"]
         assert isinstance(field, forms.ChoiceField)
@@ -245,7 +248,7 @@ def case_context(
     if access.can_lead:
         for value in incident.allowed_statuses():
             form = bound.get(("status", value)) or CaseStatusForm(
-                incident=incident, initial={"status": value}
+                incident=incident, target=value, initial={"status": value}
             )
             status_forms.append((Incident.Status(value), form))
     blockers = incident.resolution_blockers(hypotheses)
@@ -363,7 +366,7 @@ def case_status(request: HttpRequest, reference: str) -> HttpResponse:
     """Move the case to another status (lead only), with a reason."""
     access = get_case_for_user(request, reference, Need.LEAD)
     incident = access.incident
-    form = CaseStatusForm(request.POST, incident=incident)
+    form = CaseStatusForm(request.POST, incident=incident, target=request.POST.get("status", ""))
     if form.is_valid():
         try:
             incident.move_to(
