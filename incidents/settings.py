@@ -198,13 +198,45 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT") or VAR_DIR / "staticfiles")
+# WhiteNoise: with DEBUG on (development and tests) static files come straight
+# from the finders and new files are picked up without collectstatic; with
+# DEBUG off, STATIC_ROOT must hold collectstatic's output.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env("MEDIA_ROOT") or VAR_DIR / "media")
 # Evidence files are never served directly, only through access-checked views: no URL
 # pattern serves this prefix. (None would break Django's live test server.)
 MEDIA_URL = "/media-not-served/"
 
+# Media (evidence files) must be shared by every app process: a local folder
+# for one machine, or S3-compatible object storage through django-storages
+# (MEDIA_STORAGE=s3; install it with `uv add "django-storages[s3]"`; see
+# docs/deployment.md). Files are never served directly from the bucket.
+MEDIA_STORAGE = (env("MEDIA_STORAGE", "filesystem") or "filesystem").strip().lower()
+if MEDIA_STORAGE == "filesystem":
+    _media_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif MEDIA_STORAGE == "s3":
+    if not env("S3_BUCKET"):
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs S3_BUCKET (and usually S3_ENDPOINT_URL).")
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("S3_BUCKET"),
+            "endpoint_url": env("S3_ENDPOINT_URL") or None,
+            "region_name": env("S3_REGION") or None,
+            "access_key": env("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("S3_SECRET_ACCESS_KEY") or None,
+            "location": env("S3_PREFIX", "") or "",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, not {MEDIA_STORAGE!r}")
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from incidents.audit.context import REQUEST_ID_HEADER, request_context
 from incidents.audit.versioning import Conflict
@@ -26,7 +27,20 @@ class AuditContextMiddleware:
             request.client_addr = context.client_addr  # type: ignore[attr-defined]
             response = self.get_response(request)
         response.headers.setdefault(REQUEST_ID_HEADER, context.request_id)
+        if context.conflicts and response.status_code in (200, 400, 422):
+            # The view showed the refused stale edit next to its form: say so in the status.
+            response.status_code = 409
         return response
+
+
+def _back(request: HttpRequest) -> str:
+    """The page the stale form was on (same site only), else the URL it posted to."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return request.get_full_path()
 
 
 class ConflictMiddleware:
@@ -54,7 +68,7 @@ class ConflictMiddleware:
         response = TemplateResponse(
             request,
             template,
-            {"conflict": exception, "submitted": submitted, "back": request.get_full_path()},
+            {"conflict": exception, "submitted": submitted, "back": _back(request)},
             status=409,
         )
         return response.render()

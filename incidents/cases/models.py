@@ -401,9 +401,8 @@ class Incident(models.Model):
             if membership is None:
                 raise ValidationError({"user": "That person is not a member of this case."})
             if membership.role == role:
-                raise ValidationError(
-                    {"role": f"{user.get_username()} is already {membership.get_role_display().lower()}."}
-                )
+                current = membership.get_role_display().lower()
+                raise ValidationError({"role": f"{user.get_username()} is already {current}."})
             others = self._other_leads(locked, user)
             if membership.role == Membership.Role.LEAD and not others:
                 raise ValidationError(
