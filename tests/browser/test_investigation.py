@@ -190,6 +190,12 @@ def test_lead_runs_an_investigation(
     expect(card(page, fault).locator(".hyp-rank")).to_contain_text("Rank 3")
     expect(card(page, insider).locator(".hyp-rank")).to_contain_text("Rank 2")
     expect(page.locator("#matrix .rank-row")).to_contain_text("1")
+    # Most diagnostic rows first; the URL says so (linkable, survives a reload).
+    page.locator("#matrix .sort a", has_text="Most diagnostic first").click()
+    expect(page).to_have_url(re.compile(r"\?sort=diagnosticity$"))
+    expect(page.locator("#matrix table.matrix > tbody > tr").first).to_contain_text("CMS login log")
+    expect(page.locator("#matrix table.matrix > tbody > tr").last).to_contain_text("non-diagnostic")
+    settle(page)
     # The score is explained on demand.
     page.locator("#matrix summary", has_text="How the score is computed").click()
     expect(page.locator("#matrix .formula")).to_contain_text("credibility weight")
