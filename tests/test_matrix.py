@@ -190,7 +190,7 @@ def test_stale_cell_edit_is_refused(client: Any, pair: Any, lead: Any, investiga
         {"rating": "II", "relevance": "high", "version": "0"},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 200
+    assert response.status_code == 409  # a stale copy: conflict
     assert response["HX-Retarget"] == f"#td-{item.pk}-{h1.pk}"
     assert "nothing was saved" in response.content.decode().lower()
     assert Assessment.objects.get(evidence=item, hypothesis=h1).rating == "C"

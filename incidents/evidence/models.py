@@ -198,7 +198,7 @@ class EvidenceItem(models.Model):
             with transaction.atomic():
                 if upload is not None:
                     item.store_file(upload)
-                    stored.append(item.file.name)
+                    stored.append(str(item.file.name))
                 item.full_clean(exclude=["incident", "collected_by", "file", "duplicate_of"])
                 if not (item.url or item.file or item.text_body.strip()):
                     raise ValidationError(
@@ -334,7 +334,7 @@ class EvidenceItem(models.Model):
         if not self.file:
             return True, ""
         try:
-            digest, size = files.hash_stored(self.file.storage, self.file.name)
+            digest, size = files.hash_stored(self.file.storage, str(self.file.name))
         except FileNotFoundError:
             return False, "missing"
         except OSError as exc:
@@ -765,7 +765,8 @@ class Annotation(models.Model):
                     end=end,
                 )
                 annotation.quote_exact = anchor.exact
-                annotation.quote_prefix, annotation.quote_suffix = anchor.prefix, anchor.suffix
+                annotation.quote_prefix = anchor.prefix or ""
+                annotation.quote_suffix = anchor.suffix or ""
                 annotation.position_start, annotation.position_end = anchor.start, anchor.end
             annotation._fill(body=body, stance=stance, hypothesis=hypothesis)
             annotation.save()

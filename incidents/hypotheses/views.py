@@ -189,7 +189,12 @@ def cell(
     if request.htmx:
         # The editor again, with its errors, in its own cell (not over the matrix).
         response = render_case(
-            request, access, "matrix_cell_form", editing=pair, bound={"cell": form}
+            request,
+            access,
+            "matrix_cell_form",
+            status=409 if getattr(form, "conflict", False) else 200,
+            editing=pair,
+            bound={"cell": form},
         )
         return reswap(retarget(response, f"#td-{item.pk}-{hypothesis.pk}"), "innerHTML")
     return after_invalid(request, access, "matrix", editing=pair, bound={"cell": form})

@@ -79,10 +79,10 @@ def deep_list_target(
     if row is None:
         return Target("case list, deep page", "list", user, missing="no cases")
     cursor = Cursor(0, (row[0], row[1])).encode()
-    page = depth // PAGE_SIZE + 2
+    page = (depth + 1) // PAGE_SIZE + 1
     query = urllib.parse.urlencode({"after": cursor})
     return Target(
-        f"case list, page {page:,} of {total // PAGE_SIZE + 1:,} (keyset)",
+        f"case list, page {page:,} of {-(-total // PAGE_SIZE):,} (keyset)",
         "list",
         user,
         path=f"{list_path}?{query}",
@@ -160,7 +160,7 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
     """The four HTMX writes, on the normal case, as HTMX sends them."""
     from incidents.cases.models import Incident
     from incidents.evidence.models import EvidenceItem
-    from incidents.hypotheses.models import Hypothesis
+    from incidents.hypotheses.models import Assessment, Hypothesis
 
     incident = Incident.objects.get(reference=dataset.normal_reference)
     ref = incident.reference
@@ -195,6 +195,11 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
                     "rating": "I" if i % 2 else "C",
                     "relevance": "medium",
                     "reason": f"Benchmark rating {i}.",
+                    # The version the editor was loaded with (no lost edits), read untimed.
+                    "version": Assessment.objects.filter(evidence=cell_item, hypothesis=hypothesis)
+                    .values_list("version", flat=True)
+                    .first()
+                    or 0,
                 },
             )
         )
@@ -227,10 +232,16 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
 
         def move(i: int) -> dict[str, Any]:
             # Back and forth between two legal states, read (untimed) just before.
-            status = Hypothesis.objects.values_list("status", flat=True).get(pk=hypothesis.pk)
+            status, version = Hypothesis.objects.values_list("status", "version").get(
+                pk=hypothesis.pk
+            )
             target = {"under_evaluation": "supported"}.get(status, "under_evaluation")
             prefix = f"move-{hypothesis.pk}"
-            return {f"{prefix}-status": target, f"{prefix}-rationale": f"Benchmark move {i}."}
+            return {
+                f"{prefix}-status": target,
+                f"{prefix}-rationale": f"Benchmark move {i}.",
+                f"{prefix}-version": version,
+            }
 
         writes.append(
             _target(

@@ -360,10 +360,12 @@ def after_invalid(
     request: HtmxHttpRequest, access: CaseAccess, region: str, **state: Any
 ) -> HttpResponse:
     """Invalid input: the region with the errors for HTMX (200, so htmx swaps it),
-    the whole page with the errors in place for a plain form (422)."""
+    the whole page with the errors in place for a plain form (422). A stale
+    copy (a lost-update conflict, see ``apply_conflict``) answers 409 either way."""
+    conflict = any(getattr(form, "conflict", False) for form in state.get("bound", {}).values())
     if request.htmx:
-        return render_case(request, access, region, **state)
-    return render_case(request, access, status=422, **state)
+        return render_case(request, access, region, status=409 if conflict else 200, **state)
+    return render_case(request, access, status=409 if conflict else 422, **state)
 
 
 # -- views --------------------------------------------------------------------
