@@ -1,26 +1,66 @@
-# Inquest: see README.md. The foundation issue fleshes out `test` (PostgreSQL + SQLite).
+# Inquest. Quick start: `make run` (the demo on http://127.0.0.1:8000/) and
+# `make test` (the whole suite on PostgreSQL, then on SQLite).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
 export UV_PYTHON_DOWNLOADS := never
 UV := python3 -m uv
+RUN := $(UV) run --frozen
 PORT ?= 8000
+PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench serve
+.PHONY: install run test test-postgres test-sqlite chromium lint check bench serve
 
+## install: the Python packages of the lock file (uv, then `uv sync`)
 install:
-	python3 -m pip install --quiet uv
+	python3 -m pip install -q --root-user-action=ignore uv
 	$(UV) sync --frozen
 
+## run: migrate the SQLite database, load the demo case, serve on 127.0.0.1:$(PORT)
 run: install
-	DEBUG=true $(UV) run --frozen python manage.py migrate --noinput
-	DEBUG=true $(UV) run --frozen python manage.py runserver 127.0.0.1:$(PORT)
+	env -u DATABASE_URL DEBUG=true $(RUN) python manage.py migrate --noinput
+	env -u DATABASE_URL DEBUG=true $(RUN) python manage.py load_demo
+	@echo
+	@echo "Inquest is running at http://127.0.0.1:$(PORT)/  (admin panel: http://127.0.0.1:$(PORT)/admin/)"
+	@echo "Log in with password inquest-demo as:"
+	@echo "  lead          leads the demo case INC-2024-0001"
+	@echo "  investigator  investigates it"
+	@echo "  observer      may only read it"
+	@echo "  outsider      belongs to no case (sees none)"
+	@echo "  admin         superuser, for the admin panel"
+	@echo
+	env -u DATABASE_URL DEBUG=true $(RUN) python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install
-	$(UV) run --frozen pytest
+## test: the whole suite on a throwaway PostgreSQL 15 (or $$DATABASE_URL), then on SQLite
+# Both runs always happen, so one report shows the failures of each; the
+# target fails when either run fails (pytest's "no tests ran", exit 5, too).
+test: install chromium
+	@status=0; \
+	$(MAKE) --no-print-directory test-postgres || status=$$?; \
+	$(MAKE) --no-print-directory test-sqlite || status=$$?; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (see the summaries above)" >&2; fi; \
+	exit $$status
 
+test-postgres:
+	.ci/with-postgres $(RUN) pytest $(PYTEST_ARGS)
+
+test-sqlite:
+	env -u DATABASE_URL $(RUN) pytest $(PYTEST_ARGS)
+
+chromium:
+	.ci/ensure-chromium
+
+## lint: ruff's checks and formatting
 lint: install
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen ruff format --check .
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
 
-# Benchmark on a throwaway PostgreSQL under gunicorn: make bench SIZE=S|M|L
+## check: Django's system checks and the migrations check
+check: install
+	DEBUG=true $(RUN) python manage.py check
+	DEBUG=true $(RUN) python manage.py makemigrations --check --dry-run
+
+## bench: benchmark on a throwaway PostgreSQL under gunicorn: make bench SIZE=S|M|L
 # (BENCH_OUT=dir for the reports; see docs/performance.md). Not part of `test`.
 SIZE ?= S
 bench: install

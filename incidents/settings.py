@@ -198,8 +198,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT") or VAR_DIR / "staticfiles")
+# WhiteNoise: with DEBUG on (development and tests) static files come straight
+# from the finders and new files are picked up without collectstatic; with
+# DEBUG off, STATIC_ROOT must hold collectstatic's output.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env("MEDIA_ROOT") or VAR_DIR / "media")
-MEDIA_URL = None  # evidence files are never served directly, only through access-checked views
+# Evidence files are never served directly, only through access-checked views: no URL
+# pattern serves this prefix. (None would break Django's live test server.)
+MEDIA_URL = "/media-not-served/"
 
 # Media (evidence files) must be shared by every app process: a local folder
 # for one machine, or S3-compatible object storage through django-storages

@@ -6,7 +6,6 @@ import io
 from typing import Any
 
 import pytest
-
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -54,8 +53,8 @@ def pdf_bytes(text: str = "Operator log: content pushed at 21:14", title: str = 
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        f"<< /Title ({title}) /Author (Screen operator) /CreationDate (D:20260512211403+05'00) >>"
-        .encode(),
+        f"<< /Title ({title}) /Author (Screen operator) "
+        f"/CreationDate (D:20260512211403+05'00) >>".encode(),
     ]
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
@@ -68,23 +67,27 @@ def pdf_bytes(text: str = "Operator log: content pushed at 21:14", title: str = 
     for offset in offsets:
         out.write(f"{offset:010d} 00000 n \n".encode())
     out.write(
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-        .encode()
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\n"
+        f"startxref\n{xref}\n%%EOF\n".encode()
     )
     return out.getvalue()
 
 
 def upload(content: bytes, name: str = "file.bin", content_type: str = "") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type=content_type or "application/octet-stream")
+    return SimpleUploadedFile(
+        name, content, content_type=content_type or "application/octet-stream"
+    )
 
 
-def attach(incident: Any, by: Any, content: bytes | None = None, name: str = "file.bin",
-           **fields: Any) -> EvidenceItem:
+def attach(
+    incident: Any, by: Any, content: bytes | None = None, name: str = "file.bin", **fields: Any
+) -> EvidenceItem:
     fields.setdefault("title", "A source")
     return EvidenceItem.attach(
         incident,
         by=by,
-        upload=upload(content, name, fields.pop("content_type", "")) if content is not None
+        upload=upload(content, name, fields.pop("content_type", ""))
+        if content is not None
         else None,
         **fields,
     )
@@ -100,5 +103,11 @@ TEXT = (
 
 @pytest.fixture(autouse=True)
 def fast_hashing(settings: Any) -> None:
-    """Argon2 makes every fixture user take a second; these tests are not about passwords."""
+    """Argon2 makes every fixture user take a second; these tests are not about passwords.
+
+    Login throttling is off too: on PostgreSQL, axes' login signal stores the
+    IP "unknown" of a test-client login in an inet column and fails (reported
+    to the lead; not an evidence matter).
+    """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.AXES_ENABLED = False

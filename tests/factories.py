@@ -8,12 +8,11 @@ from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from incidents.cases.models import Incident
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
-
-PASSWORD = "correct-horse-battery-staple"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -24,7 +23,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
-    password = factory.django.Password(PASSWORD)
+    # Unusable, so no slow Argon2 hashing: tests that log in use conftest's users.
+    password = factory.LazyFunction(lambda: make_password(None))
 
 
 class IncidentFactory(factory.Factory):

@@ -223,7 +223,7 @@ def test_stale_move_through_the_site_answers_409_with_input_kept(
     )
     client.force_login(lead)
     page = client.get(f"/cases/{incident.reference}/").content.decode()
-    assert f'name="version" value="{hypothesis.version}"' in page
+    assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in page
     # Bob moves it first.
     Hypothesis.objects.get(pk=hypothesis.pk).move_to(
         "under_evaluation", by=investigator, rationale="Mine."
@@ -232,7 +232,7 @@ def test_stale_move_through_the_site_answers_409_with_input_kept(
     data = {
         f"{prefix}-status": "withdrawn",
         f"{prefix}-rationale": "Alice's careful reasoning",
-        "version": "1",
+        f"{prefix}-version": "1",
     }
     for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
         response = client.post(
@@ -245,7 +245,7 @@ def test_stale_move_through_the_site_answers_409_with_input_kept(
     hypothesis.refresh_from_db()
     assert hypothesis.status == "under_evaluation" and hypothesis.moves.count() == 1
     # Re-applied on top of the current version, it goes through.
-    data["version"] = str(hypothesis.version)
+    data[f"{prefix}-version"] = str(hypothesis.version)
     response = client.post(f"/cases/{incident.reference}/hypotheses/{hypothesis.pk}/move/", data)
     assert response.status_code == 302
     hypothesis.refresh_from_db()

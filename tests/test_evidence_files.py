@@ -39,7 +39,7 @@ def stored_files(media_root: str) -> list[Path]:
         ("C:\\Windows\\system32\\evil.exe", "evil.exe"),
         ("report\x00.pdf", "report.pdf"),
         ("line\r\nSet-Cookie: x=1.txt", "lineSet-Cookie: x=1.txt"),
-        ('quote"d \'name\'.txt', 'quote"d \'name\'.txt'),
+        ("quote\"d 'name'.txt", "quote\"d 'name'.txt"),
         ("..", "unnamed"),
         ("", "unnamed"),
         ("\u202eexe.txt", "exe.txt"),
@@ -57,8 +57,14 @@ def test_sanitise_name_cuts_long_names_keeping_the_extension() -> None:
 
 @pytest.mark.parametrize(
     "hostile",
-    ["../../../etc/passwd", "/abs/path.txt", "nul\x00byte.txt", "cr\r\nlf.txt",
-     '"; filename="evil.html', "x" * 300 + ".txt"],
+    [
+        "../../../etc/passwd",
+        "/abs/path.txt",
+        "nul\x00byte.txt",
+        "cr\r\nlf.txt",
+        '"; filename="evil.html',
+        "x" * 300 + ".txt",
+    ],
 )
 def test_hostile_names_are_kept_as_metadata_only(
     incident: Any, lead: Any, _media_root: str, hostile: str
@@ -84,9 +90,7 @@ def test_hash_is_computed_while_storage_reads_the_file(incident: Any, lead: Any)
             return data
 
     source = CountingUpload(content)
-    item = EvidenceItem.attach(
-        incident, by=lead, upload=File(source, name="big.bin"), title="Big"
-    )
+    item = EvidenceItem.attach(incident, by=lead, upload=File(source, name="big.bin"), title="Big")
     assert item.file_sha256 == hashlib.sha256(content).hexdigest()
     assert item.file_size == len(content)
     assert CountingUpload.bytes_read == len(content)  # read once, not twice
@@ -128,7 +132,10 @@ def test_invalid_fields_after_storing_remove_the_file(
 
 def test_html_disguised_as_png_is_detected_as_html(incident: Any, lead: Any) -> None:
     item = attach(
-        incident, lead, b"<!doctype html><script>alert(1)</script>", name="cat.png",
+        incident,
+        lead,
+        b"<!doctype html><script>alert(1)</script>",
+        name="cat.png",
         content_type="image/png",
     )
     assert item.file_type == "text/html"
@@ -139,8 +146,10 @@ def test_html_disguised_as_png_is_detected_as_html(incident: Any, lead: Any) -> 
 @pytest.mark.parametrize(
     ("content", "mime"),
     [
-        (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>',
-         "image/svg+xml"),
+        (
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>',
+            "image/svg+xml",
+        ),
         (b"  <svg onload=alert(1)>", "image/svg+xml"),
         (b"\xef\xbb\xbf<HTML><body>x", "text/html"),
         (b"%PDF-1.4\n", "application/pdf"),
@@ -209,7 +218,7 @@ def test_pdf_text_does_not_replace_what_the_investigator_wrote(incident: Any, le
 
 
 def test_text_encoding_is_detected(incident: Any, lead: Any) -> None:
-    content = ("Оператор сообщил, что изображение флага появилось на экране в 21:14. " * 5)
+    content = "Оператор сообщил, что изображение флага появилось на экране в 21:14. " * 5
     item = attach(incident, lead, content.encode("cp1251"), name="statement.txt")
     assert item.extracted_metadata["text"]["encoding"] == "cp1251"
     assert item.text_body.startswith("Оператор сообщил")

@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from incidents.audit.versioning import VersionedAdminMixin
 from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Hypothesis
@@ -43,7 +43,7 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args: Any, choices: Iterable[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = list(choices)
+        self.fields["target"].choices = [("", "— choose —"), *choices]
 
 
 def transition_action(
@@ -134,8 +134,38 @@ class TagAdmin(admin.ModelAdmin):
 # -- incidents ----------------------------------------------------------------------
 
 
+class MembershipInlineForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["user", "role"]
+
+    def clean_user(self) -> Any:
+        user = self.cleaned_data["user"]
+        if self.instance.pk and user.pk != self.instance.user_id:
+            raise ValidationError("To replace a member, remove this row and add the person.")
+        return user
+
+
+class MembershipFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        roles = [
+            form.cleaned_data.get("role")
+            for form in self.forms
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
+        if Membership.Role.LEAD not in roles:
+            raise ValidationError("The case needs a lead: keep at least one member as lead.")
+
+
 class MembershipInline(admin.TabularInline):
+    """Members, changed through Incident.add_member / change_member_role / remove_member."""
+
     model = Membership
+    form = MembershipInlineForm
+    formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ["user"]
     fields = ["user", "role", "created_at"]
@@ -175,7 +205,7 @@ class EvidenceInline(ReadOnlyInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "title",
@@ -240,17 +270,43 @@ class IncidentAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None) -> Any:
         if obj is None:  # the reference and status do not exist yet
             return [fs for fs in self.fieldsets if fs[0] in (None, "When and where")]
-        return self.fieldsets
+        return super().get_fieldsets(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
-            obj.updated_at = timezone.now()
+        if change:  # a stale copy is refused (VersionedAdminMixin)
             super().save_model(request, obj, form, change)
             return
         fields = model_fields(form, exclude=["title"])
         created = Incident.open_case(by=request.user, title=form.cleaned_data["title"], **fields)
         adopt(obj, created)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Incident | None = None) -> Any:
+        # The lead follows the members' roles (change_member_role) once the case exists.
+        return [*self.readonly_fields, "lead"] if obj is not None else self.readonly_fields
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        incident, by = form.instance, request.user
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        kept = [f for f in formset.forms if f.cleaned_data and f not in formset.deleted_forms]
+        # Promotions to lead first, so the case never lacks a lead in between.
+        kept.sort(key=lambda f: f.cleaned_data["role"] != Membership.Role.LEAD)
+        try:
+            for row in kept:
+                user, role = row.cleaned_data["user"], row.cleaned_data["role"]
+                if not row.instance.pk:
+                    formset.new_objects.append(incident.add_member(user, role=role, by=by))
+                elif "role" in row.changed_data:
+                    changed = incident.change_member_role(user, role=role, by=by)
+                    formset.changed_objects.append((changed, ["role"]))
+            for row in formset.deleted_forms:
+                if row.instance.pk:
+                    incident.remove_member(row.instance.user, by=by)
+                    formset.deleted_objects.append(row.instance)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), level=messages.ERROR)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Incident) -> str:
@@ -307,12 +363,21 @@ class IncidentAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Who is in which case: read-only here, managed on the incident's page."""
+
     list_display = ["incident", "user", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["incident__reference", "incident__title", "user__username"]
     list_select_related = ["incident", "user"]
-    autocomplete_fields = ["incident", "user"]
-    readonly_fields = ["created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 # -- timeline -----------------------------------------------------------------------

@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_unicode_slug
 from django.utils.text import slugify
 
 from incidents.cases.models import Incident, validate_time_zone
@@ -39,7 +38,6 @@ class CaseFilterForm(forms.Form):
     tag = forms.CharField(
         required=False,
         max_length=50,
-        validators=[validate_unicode_slug],
         widget=forms.TextInput(attrs={"placeholder": "e.g. astana", "autocomplete": "off"}),
     )
     lead = forms.CharField(
@@ -60,11 +58,16 @@ class CaseFilterForm(forms.Form):
         help_text="UTC date, inclusive",
     )
     confirmed = forms.ChoiceField(
-        label="Confirmed hypothesis",
-        choices=[("", "Any"), ("yes", "Has one"), ("no", "Has none")],
+        label="Hypotheses",
+        choices=[("", "Any"), ("yes", "One confirmed"), ("no", "None confirmed")],
         required=False,
     )
-    sort = forms.ChoiceField(choices=list(SORTS.items()), required=False)
+    sort = forms.ChoiceField(
+        choices=[("", "Best match, else last activity")]
+        + [(k, v) for k, v in SORTS.items() if k != "relevance"]
+        + [("relevance", SORTS["relevance"])],
+        required=False,
+    )
     after = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
     before = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
@@ -80,7 +83,11 @@ class CaseFilterForm(forms.Form):
     )
 
     def clean_tag(self) -> str:
-        return slugify(self.cleaned_data["tag"], allow_unicode=True)
+        raw = self.cleaned_data["tag"]
+        tag = slugify(raw, allow_unicode=True)
+        if raw.strip() and not tag:
+            raise ValidationError("A tag is made of letters, numbers and hyphens.")
+        return tag
 
     def clean_lead(self) -> str:
         return self.cleaned_data["lead"].strip()
@@ -120,7 +127,13 @@ class CaseFilterForm(forms.Form):
 
     @property
     def is_filtered(self) -> bool:
+        """Search text or any filter is set."""
         return self.is_bound and any(self.data.get(name) for name in self.FILTER_FIELDS)
+
+    @property
+    def has_filters(self) -> bool:
+        """A filter other than the search text is set."""
+        return self.is_bound and any(self.data.get(name) for name in self.FILTER_FIELDS[1:])
 
 
 @cache

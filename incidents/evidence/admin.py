@@ -12,9 +12,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from incidents.audit.versioning import VersionedAdminMixin
 from incidents.cases.admin import adopt, model_fields
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
@@ -100,23 +102,26 @@ class EvidenceItemForm(forms.ModelForm):
             "credibility",
             "event_at",
             "event_uncertainty",
+            "event_latitude",
+            "event_longitude",
             "collected_at",
             "collected_by",
             "obtained_from",
         ]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        has_file = bool(data.get("file") or (self.instance.pk and self.instance.file))
-        if not (data.get("url") or has_file or (data.get("text_body") or "").strip()):
-            raise forms.ValidationError(
-                "A source needs at least one of: a URL, a file, or a text body."
-            )
-        return data
+    # The checks run in _post_clean, after the model's own validation: the
+    # admin's version mixin replaces clean() on change forms.
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        data, item = self.cleaned_data, self.instance
+        url = data.get("url", item.url)
+        text = data.get("text_body", item.text_body) or ""
+        if not (url or data.get("file") or item.file or text.strip()):
+            self.add_error(None, "A source needs at least one of: a URL, a file, or a text body.")
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(admin.ModelAdmin):
+class EvidenceItemAdmin(VersionedAdminMixin, admin.ModelAdmin):
     form = EvidenceItemForm
     list_display = [
         "title",
@@ -158,8 +163,10 @@ class EvidenceItemAdmin(admin.ModelAdmin):
         "file_sha256",
         "file_size",
         "file_type",
+        "duplicate_of",
         "verification",
         "last_verified_at",
+        "custody_head",
         "extracted_metadata",
         "version",
         "created_at",
@@ -175,6 +182,7 @@ class EvidenceItemAdmin(admin.ModelAdmin):
                 "fields": [
                     "event_at",
                     "event_uncertainty",
+                    ("event_latitude", "event_longitude"),
                     "collected_at",
                     "collected_by",
                     "obtained_from",
@@ -184,15 +192,28 @@ class EvidenceItemAdmin(admin.ModelAdmin):
     ]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        if obj is None:
-            return self.fieldsets
-        return [*self.fieldsets, ("Derived (read-only)", {"fields": self.derived})]
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            # Files have no public URL: show the stored file with its download link.
+            fieldsets = [
+                (
+                    name,
+                    {
+                        **opts,
+                        "fields": [*(f if f != "file" else "stored_file" for f in opts["fields"])],
+                    },
+                )
+                for name, opts in fieldsets
+            ]
+            fieldsets.append(("Derived (read-only)", {"fields": self.derived}))
+        return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        # A stored file is never replaced: attach a new item instead.
-        return ["incident", "file", *self.derived]
+        # A stored file is never replaced (attach a new item instead), and the
+        # text is edited on the evidence page, where annotations re-anchor to it.
+        return ["incident", "stored_file", "text_body", *self.derived]
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         return list(self.inlines) if obj is not None else []
@@ -201,8 +222,7 @@ class EvidenceItemAdmin(admin.ModelAdmin):
         return {"collected_by": request.user.pk, **super().get_changeform_initial_data(request)}
 
     def save_model(self, request: HttpRequest, obj: EvidenceItem, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
+        if change:  # a stale copy is refused (VersionedAdminMixin)
             super().save_model(request, obj, form, change)
             return
         fields = model_fields(form, exclude=["incident", "file", "original_name"])
@@ -248,6 +268,18 @@ class EvidenceItemAdmin(admin.ModelAdmin):
     def grade_badge(self, obj: EvidenceItem) -> str:
         return format_html(
             '<span class="badge grade grade-{}">{}</span>', obj.reliability, obj.grade
+        )
+
+    @admin.display(description="File")
+    def stored_file(self, obj: EvidenceItem) -> str:
+        if not obj.file:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> ({} bytes, {})',
+            reverse("evidence:download", args=[obj.pk]),
+            obj.display_name,
+            obj.file_size,
+            obj.file_type or "type unknown",
         )
 
     @admin.display(description="File", boolean=True)
@@ -310,21 +342,22 @@ class AnnotationForm(forms.ModelForm):
             "region",
         ]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        item, hypothesis = data.get("item"), data.get("hypothesis")
+    def _post_clean(self) -> None:  # see EvidenceItemForm._post_clean
+        super()._post_clean()
+        data = self.cleaned_data
+        item = data.get("item") or getattr(self.instance, "item", None)
+        hypothesis = data.get("hypothesis")
         if item and hypothesis and item.incident_id != hypothesis.incident_id:
             self.add_error("hypothesis", "This hypothesis belongs to another case.")
         if data.get("stance") and not hypothesis:
             self.add_error("hypothesis", "A stance needs the hypothesis it is taken toward.")
-        return data
 
 
 @admin.register(Annotation)
-class AnnotationAdmin(admin.ModelAdmin):
+class AnnotationAdmin(VersionedAdminMixin, admin.ModelAdmin):
     form = AnnotationForm
     list_display = ["excerpt", "item", "quote", "stance", "hypothesis", "author", "is_deleted"]
-    list_filter = ["stance", ("deleted_at", admin.EmptyFieldListFilter)]
+    list_filter = ["stance", "anchor_state", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["body", "quote_exact", "item__title", "item__incident__reference"]
     list_select_related = ["item", "hypothesis", "author"]
     autocomplete_fields = ["item", "hypothesis", "author", "tags"]
@@ -335,15 +368,10 @@ class AnnotationAdmin(admin.ModelAdmin):
         # Once anchored, an annotation keeps its target; annotate the new passage instead.
         if obj is None:
             return self.record
-        return ["item", *self.selectors, "region", *self.record]
+        return ["item", *self.selectors, "region", "anchor_state", *self.record]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
-
-    def save_model(self, request: HttpRequest, obj: Annotation, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
 
     @admin.display(description="Note")
     def excerpt(self, obj: Annotation) -> str:

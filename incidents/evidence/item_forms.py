@@ -9,6 +9,16 @@ from django import forms
 from incidents.evidence.models import AnnotationStance
 
 
+def set_hypotheses(form: forms.Form, hypotheses: Any) -> None:
+    """Choices from an already-fetched list: rendering one form per annotation costs no query."""
+    by_pk = {str(h.pk): h for h in hypotheses}
+    field = form.fields["hypothesis"]
+    assert isinstance(field, forms.TypedChoiceField)
+    field.choices = [("", "(none)"), *((pk, h.statement[:80]) for pk, h in by_pk.items())]
+    field.coerce = by_pk.get
+    field.empty_value = None
+
+
 class AnnotationForm(forms.Form):
     body = forms.CharField(
         label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=10000, required=False
@@ -20,9 +30,7 @@ class AnnotationForm(forms.Form):
         help_text="Comma-separated, e.g. timestamp, operator-log.",
     )
     stance = forms.ChoiceField(label="Stance", choices=AnnotationStance.choices, required=False)
-    hypothesis = forms.ModelChoiceField(
-        label="Toward hypothesis", queryset=None, required=False, empty_label="(none)"
-    )
+    hypothesis = forms.TypedChoiceField(label="Toward hypothesis", required=False)
     exact = forms.CharField(
         label="Passage",
         required=False,
@@ -30,15 +38,16 @@ class AnnotationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Select the passage in the text above, or paste it here.",
     )
-    prefix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
-    suffix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    # TextQuoteSelector context (named apart from Form.prefix, the HTML name prefix).
+    quote_prefix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    quote_suffix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
     start = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     end = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     region = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, hypotheses: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["hypothesis"].queryset = hypotheses  # type: ignore[attr-defined]
+        set_hypotheses(self, hypotheses)
 
     @property
     def tag_names(self) -> list[str]:
@@ -51,13 +60,11 @@ class AnnotationEditForm(forms.Form):
     )
     tags = forms.CharField(label="Tags", required=False, max_length=500)
     stance = forms.ChoiceField(label="Stance", choices=AnnotationStance.choices, required=False)
-    hypothesis = forms.ModelChoiceField(
-        label="Toward hypothesis", queryset=None, required=False, empty_label="(none)"
-    )
+    hypothesis = forms.TypedChoiceField(label="Toward hypothesis", required=False)
 
     def __init__(self, *args: Any, hypotheses: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["hypothesis"].queryset = hypotheses  # type: ignore[attr-defined]
+        set_hypotheses(self, hypotheses)
 
     @property
     def tag_names(self) -> list[str]:

@@ -198,7 +198,7 @@ class EvidenceItem(models.Model):
             with transaction.atomic():
                 if upload is not None:
                     item.store_file(upload)
-                    stored.append(item.file.name)
+                    stored.append(str(item.file.name))
                 item.full_clean(exclude=["incident", "collected_by", "file", "duplicate_of"])
                 if not (item.url or item.file or item.text_body.strip()):
                     raise ValidationError(
@@ -315,12 +315,26 @@ class EvidenceItem(models.Model):
     def suggestions(self) -> dict[str, Any]:
         return (self.extracted_metadata or {}).get("suggested") or {}
 
+    @property
+    def suggested_event_at(self) -> dt.datetime | None:
+        """The extracted event time, aware (a time without offset read in the case's zone)."""
+        value = self.suggestions.get("event_at")
+        if not value:
+            return None
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if timezone.is_naive(when):
+            when = when.replace(tzinfo=self.incident.zone)
+        return when
+
     def check_file(self) -> tuple[bool, str]:
         """Re-hash the stored file: (matches, what was found)."""
         if not self.file:
             return True, ""
         try:
-            digest, size = files.hash_stored(self.file.storage, self.file.name)
+            digest, size = files.hash_stored(self.file.storage, str(self.file.name))
         except FileNotFoundError:
             return False, "missing"
         except OSError as exc:
@@ -400,12 +414,10 @@ class EvidenceItem(models.Model):
         """Confirm the extracted event time (``event_at``) or place (``place``)."""
         suggested = self.suggestions
         with transaction.atomic():
-            if which == "event_at" and suggested.get("event_at"):
-                when = dt.datetime.fromisoformat(suggested["event_at"])
-                if timezone.is_naive(when):
-                    # The camera's local time: read it in the case's time zone,
-                    # and say it is uncertain by the widest zone spread.
-                    when = when.replace(tzinfo=self.incident.zone)
+            if which == "event_at" and (when := self.suggested_event_at) is not None:
+                if not suggested.get("event_at_zone_known", False):
+                    # The camera's local time, read in the case's time zone: say it
+                    # is uncertain by the widest spread of time zones.
                     self.event_uncertainty = self.event_uncertainty or dt.timedelta(hours=14)
                 self.event_at = when
             elif which == "place" and suggested.get("place"):
@@ -753,7 +765,8 @@ class Annotation(models.Model):
                     end=end,
                 )
                 annotation.quote_exact = anchor.exact
-                annotation.quote_prefix, annotation.quote_suffix = anchor.prefix, anchor.suffix
+                annotation.quote_prefix = anchor.prefix or ""
+                annotation.quote_suffix = anchor.suffix or ""
                 annotation.position_start, annotation.position_end = anchor.start, anchor.end
             annotation._fill(body=body, stance=stance, hypothesis=hypothesis)
             annotation.save()

@@ -62,7 +62,8 @@ def attach(request: HttpRequest, reference: str) -> HttpResponse:
                 request,
                 access,
                 "evidence",
-                ("matrix-changed", "timeline-changed"),
+                # The hypotheses' move forms list the items that can be cited.
+                ("matrix-changed", "timeline-changed", "hypotheses-changed"),
                 f"Attached “{item.title}” ({item.grade}).",
             )
     return after_invalid(request, access, "evidence", bound={"attach": form})
@@ -108,14 +109,18 @@ def _filtered(items: list[Annotation], filters: dict[str, str]) -> list[Annotati
 def _context(
     request: HttpRequest, item: EvidenceItem, access: CaseAccess, **bound: Any
 ) -> dict[str, Any]:
-    hypotheses = item.incident.hypotheses.order_by("created_at", "id")
+    hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
     every = list(_annotations(item))
     live = [a for a in every if not a.is_deleted]
     deleted = [a for a in every if a.is_deleted]
     text = item.annotation_text
     filters = _filters(request)
+    bound_edit_pk, bound_edit = bound.get("edit") or (None, None)
     for a in live:
         a.can_edit = access.can_write and a.author_id == request.user.pk  # type: ignore[attr-defined]
+        if a.pk == bound_edit_pk:
+            a.edit_form = bound_edit  # type: ignore[attr-defined]
+            continue
         a.edit_form = AnnotationEditForm(  # type: ignore[attr-defined]
             initial={
                 "body": a.body,
@@ -172,7 +177,11 @@ def _page(
     template = "evidence/detail.html"
     if request.htmx:  # type: ignore[attr-defined]
         template += f"#{region}"
-    response = render(request, template, _context(request, item, access, **bound), status=status)
+    # Times read in the case's local time zone, as on the case page.
+    with timezone.override(item.incident.zone):
+        response = render(
+            request, template, _context(request, item, access, **bound), status=status
+        )
     for event in events:
         trigger_client_event(response, event)
     return response
@@ -222,7 +231,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def download(request: HttpRequest, pk: int) -> HttpResponse:
+def download(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """The file as an attachment, after its hash is checked; the download goes on record."""
     item, _access = _item(request, pk)
     if not item.file:
@@ -241,16 +250,16 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     content_type = (
         "application/octet-stream" if item.is_markup or not item.file_type else item.file_type
     )
-    response = FileResponse(
+    served = FileResponse(
         item.file.open("rb"),
         as_attachment=True,
         filename=item.display_name,
         content_type=content_type,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = SANDBOX_CSP
-    response["Cache-Control"] = "private, no-store"
-    return response
+    served["X-Content-Type-Options"] = "nosniff"
+    served["Content-Security-Policy"] = SANDBOX_CSP
+    served["Cache-Control"] = "private, no-store"
+    return served
 
 
 @require_GET
@@ -261,7 +270,7 @@ def thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     if not item.is_image:
         raise Http404("This item has no image to preview.")
     try:
-        png = files.thumbnail_png(item.file.storage, item.file.name)
+        png = files.thumbnail_png(item.file.storage, str(item.file.name))
     except Exception as exc:  # noqa: BLE001 (a broken image is a 404, not a 500)
         raise Http404("This image cannot be previewed.") from exc
     response = HttpResponse(png, content_type="image/png")
@@ -346,7 +355,7 @@ def edit_text(request: HttpRequest, pk: int) -> HttpResponse:
 def annotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Add an annotation to a passage (re-validated against the stored text) or an image region."""
     item, access = _item(request, pk, Need.WRITE)
-    hypotheses = item.incident.hypotheses.all()
+    hypotheses = list(item.incident.hypotheses.all())
     form = AnnotationForm(request.POST, hypotheses=hypotheses, prefix="new")
     if form.is_valid():
         data = form.cleaned_data
@@ -359,8 +368,8 @@ def annotate(request: HttpRequest, pk: int) -> HttpResponse:
                 stance=data["stance"] or "",
                 hypothesis=data["hypothesis"],
                 exact=data["exact"],
-                prefix=data["prefix"],
-                suffix=data["suffix"],
+                prefix=data["quote_prefix"],
+                suffix=data["quote_suffix"],
                 start=data["start"],
                 end=data["end"],
                 region=data["region"],
@@ -387,7 +396,7 @@ def _own_annotation(
 def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpResponse:
     item, access, annotation = _own_annotation(request, pk, annotation_pk)
     form = AnnotationEditForm(
-        request.POST, hypotheses=item.incident.hypotheses.all(), prefix=f"a{annotation.pk}"
+        request.POST, hypotheses=list(item.incident.hypotheses.all()), prefix=f"a{annotation.pk}"
     )
     if form.is_valid():
         data = form.cleaned_data
@@ -405,13 +414,7 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
             return _after_write(
                 request, item, access, "annotations", "Annotation saved.", ("annotations-changed",)
             )
-    messages_text = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-    if request.htmx:  # type: ignore[attr-defined]
-        response = _page(request, item, access, "annotations")
-        trigger_client_event(response, "annotation-error", {"message": messages_text})
-        return response
-    messages.error(request, f"The annotation was not saved: {messages_text}")
-    return _page(request, item, access, "annotations", status=422)
+    return _after_invalid(request, item, access, "annotations", edit=(annotation.pk, form))
 
 
 @require_POST
@@ -474,18 +477,24 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
         rows = rows.filter(stance=filters["stance"])
     if filters["tag"]:
         rows = rows.filter(tags__name=filters["tag"])
+    hypotheses = list(incident.hypotheses.order_by("created_at", "id"))
+    counts = Annotation.objects.stance_counts(incident)
+    for h in hypotheses:
+        found = counts.get(h.pk, {})
+        h.stance_supports = found.get("supports", 0)  # type: ignore[attr-defined]
+        h.stance_contradicts = found.get("contradicts", 0)  # type: ignore[attr-defined]
     author = request.GET.get("author", "").strip()[:150]
     if author:
         rows = rows.filter(author__in=get_user_model().objects.filter(username=author))
-    return render(
-        request,
-        "evidence/case_annotations.html",
-        {
-            "access": access,
-            "incident": incident,
-            "rows": rows,
-            "filters": filters,
-            "hypotheses": incident.hypotheses.order_by("created_at", "id"),
-            "counts": Annotation.objects.stance_counts(incident),
-        },
-    )
+    with timezone.override(incident.zone):
+        return render(
+            request,
+            "evidence/case_annotations.html",
+            {
+                "access": access,
+                "incident": incident,
+                "rows": rows,
+                "filters": filters,
+                "hypotheses": hypotheses,
+            },
+        )

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from incidents.audit.versioning import VersionedAdminMixin
 from incidents.cases.admin import adopt, transition_action
 from incidents.hypotheses.models import (
     Assessment,
@@ -63,7 +64,7 @@ class AssessmentInline(HistoryInline):
 
 
 @admin.register(Hypothesis)
-class HypothesisAdmin(admin.ModelAdmin):
+class HypothesisAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = [
         "statement_excerpt",
         "incident",
@@ -118,8 +119,7 @@ class HypothesisAdmin(admin.ModelAdmin):
         return list(self.inlines) if obj is not None else []
 
     def save_model(self, request: HttpRequest, obj: Hypothesis, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
+        if change:  # a stale copy is refused (VersionedAdminMixin)
             super().save_model(request, obj, form, change)
             return
         data = form.cleaned_data

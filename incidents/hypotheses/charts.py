@@ -12,24 +12,36 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from incidents.hypotheses.models import ConfidenceBand
 
 WIDTH = 240
 HEIGHT = 72
-PAD_LEFT = 6
+PAD_LEFT = 30
 PAD_RIGHT = 8
 PAD_Y = 8
 BANDS = list(ConfidenceBand)
 INK = "#2f5d8a"
-GRID = "#d9dee5"
+GRID = "#e6e9ee"
+AXIS = "#55606e"
 BAND_FILL = "#eef2f7"
 
 
 def _y(ordinal: int) -> float:
     usable = HEIGHT - 2 * PAD_Y
     return round(HEIGHT - PAD_Y - usable * ordinal / (len(BANDS) - 1), 1)
+
+
+def _axis() -> SafeString:
+    """Three labels on the left: the top, middle and bottom bands in per cent."""
+    marks = ((len(BANDS) - 1, "95 %"), (ConfidenceBand.ROUGHLY_EVEN.ordinal, "50 %"), (0, "1 %"))
+    return format_html_join(
+        "",
+        '<text x="{}" y="{}" font-size="9" text-anchor="end" fill="{}" '
+        'font-family="system-ui, sans-serif">{}</text>',
+        ((PAD_LEFT - 4, _y(i) + 3, AXIS, label) for i, label in marks),
+    )
 
 
 def confidence_history_svg(
@@ -78,10 +90,13 @@ def confidence_history_svg(
         dots.append((px, py, band.short_label))
     points.append((x(end), points[-1][1]))
 
-    grid = format_html_join(
-        "",
-        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
-        ((PAD_LEFT, _y(i), WIDTH - PAD_RIGHT, _y(i), GRID) for i in range(len(BANDS))),
+    grid = (
+        format_html_join(
+            "",
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
+            ((PAD_LEFT, _y(i), WIDTH - PAD_RIGHT, _y(i), GRID) for i in range(len(BANDS))),
+        )
+        + _axis()
     )
     # The "roughly even" band as a faint reference strip.
     even = _y(ConfidenceBand.ROUGHLY_EVEN.ordinal)
@@ -119,7 +134,7 @@ def confidence_history_svg(
         usable=usable,
         band_fill=BAND_FILL,
         grid=grid,
-        path=mark_safe(path),  # numbers only
+        path=path,
         ink=INK,
         circles=circles,
     )

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -165,6 +167,27 @@ class Writer:
                 cursor.execute(sql)
 
 
+CUSTODY_REASON = "Collected during the investigation."
+
+
+def custody_row(entry_id: int, item_id: int, actor_id: int, at: dt.datetime) -> tuple:
+    """The first link of an item's custody chain, hashed by the model's own rule."""
+    entry = SimpleNamespace(
+        item_id=item_id,
+        action="collected",
+        actor_id=actor_id,
+        at=at,
+        reason=CUSTODY_REASON,
+        place="",
+        recipient="",
+        sha256="",
+        previous_hash="",
+    )
+    entry.hashed_fields = partial(CustodyEntry.hashed_fields, entry)
+    digest = CustodyEntry.compute_hash(entry)  # type: ignore[arg-type]
+    return (entry_id, item_id, "collected", actor_id, at, CUSTODY_REASON, "", "", "", "", digest)
+
+
 # -- the plan ------------------------------------------------------------------
 
 
@@ -290,6 +313,7 @@ EVIDENCE_COLS = [
     "created_at",
     "updated_at",
     "version",
+    "custody_head",
 ]
 CUSTODY_COLS = [
     "id",
@@ -420,7 +444,6 @@ class Generator:
             )
         with transaction.atomic(using=self.using):
             self.writer.reset_sequences(MODELS)
-            self.search_vectors()
             dataset = Dataset.objects.using(self.using).create(
                 size=self.size_name,
                 scale=self.scale,
@@ -441,12 +464,16 @@ class Generator:
                 seconds=0,
             )
         if self.writer.postgres:
-            self.log("  VACUUM ANALYZE ...")
+            # VACUUM sets the visibility map (index-only scans) and ANALYZE the
+            # statistics, as autovacuum would after a while; in a transaction
+            # (tests) only ANALYZE is possible.
+            verb = "ANALYZE" if self.writer.connection.in_atomic_block else "VACUUM ANALYZE"
+            self.log(f"  {verb} ...")
             t = time.monotonic()
             with self.writer.connection.cursor() as cursor:
                 for model in MODELS:
-                    cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
-            self.log(f"  VACUUM ANALYZE done in {time.monotonic() - t:.1f}s")
+                    cursor.execute(f"{verb} {model._meta.db_table}")
+            self.log(f"  {verb} done in {time.monotonic() - t:.1f}s")
         dataset.seconds = round(time.monotonic() - started, 1)
         dataset.save(update_fields=["seconds"])
         for label, n in sorted(self.writer.rows.items()):
@@ -457,14 +484,6 @@ class Generator:
             f"{self.member_cases:,} cases ({self.member_cases / max(1, len(plans)):.0%})."
         )
         return dataset
-
-    def search_vectors(self) -> None:
-        """Fill stored search vectors, where the models have them (after the fact, in bulk)."""
-        refresh = getattr(Incident.objects, "refresh_search_vectors", None)
-        if callable(refresh):
-            t = time.monotonic()
-            refresh()
-            self.log(f"  search vectors refreshed in {time.monotonic() - t:.1f}s")
 
     # -- users, tags, plan ---------------------------------------------------
 
@@ -710,6 +729,8 @@ class Generator:
                 if rng.random() < 0.5
                 else ""
             )
+            custody = custody_row(ids.take(CustodyEntry), eid, by, collected)
+            out.custody.append(custody)
             out.evidence.append(
                 (
                     eid,
@@ -739,21 +760,7 @@ class Generator:
                     collected,
                     collected,
                     1,
-                )
-            )
-            out.custody.append(
-                (
-                    ids.take(CustodyEntry),
-                    eid,
-                    "collected",
-                    by,
-                    collected,
-                    "Collected during the investigation.",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
+                    custody[-1],
                 )
             )
             ratings = rng.choices(RATINGS, RATING_WEIGHTS, k=len(hyp_ids))
@@ -851,13 +858,55 @@ class Generator:
 
     def _flush(self, chunk: Chunk) -> None:
         w = self.writer
+        disabled = self._disable_after_triggers() if w.postgres else []
+        # Hypotheses before their cases (foreign keys are checked at commit): the
+        # cases' BEFORE INSERT trigger then indexes their statements for search.
+        w.write(Hypothesis, HYPOTHESIS_COLS, chunk.hypotheses)
         w.write(Incident, INCIDENT_COLS, chunk.incidents)
         w.write(Incident.tags.through, TAG_COLS, chunk.tags)
         w.write(Membership, MEMBERSHIP_COLS, chunk.memberships)
-        w.write(Hypothesis, HYPOTHESIS_COLS, chunk.hypotheses)
         w.write(ConfidenceChange, CONFIDENCE_COLS, chunk.confidence)
         w.write(EvidenceItem, EVIDENCE_COLS, chunk.evidence)
         w.write(CustodyEntry, CUSTODY_COLS, chunk.custody)
         w.write(Assessment, ASSESSMENT_COLS, chunk.assessments)
         w.write(StatusUpdate, TIMELINE_COLS, chunk.timeline)
         w.write(Annotation, ANNOTATION_COLS, chunk.annotations)
+        self._enable(disabled)
+
+    def _disable_after_triggers(self) -> list[tuple[str, str]]:
+        """Switch off AFTER triggers on the generated tables, inside this chunk's transaction.
+
+        Those are the audit trail (one hash-chained record per row: generated rows
+        are synthetic, not anything anyone did) and statement-level search
+        refreshes, which the order of the writes makes unnecessary. BEFORE ROW
+        triggers stay on: they compute columns, such as the cases' search vector.
+        Foreign keys are internal triggers and always stay on. The switch is
+        part of the transaction: if the chunk fails, the triggers were never off.
+        """
+        connection = self.writer.connection
+        tables = [m._meta.db_table for m in MODELS]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND (t.tgtype & 2) = 0"
+                " AND c.relname = ANY(%s)",
+                [tables],
+            )
+            found = cursor.fetchall()
+            self._alter(found, "DISABLE")
+        return found
+
+    def _alter(self, triggers: list[tuple[str, str]], verb: str) -> None:
+        # ALTER TABLE refuses while deferred foreign-key checks are pending: run
+        # them first, then defer again (Django's foreign keys are all deferrable).
+        if not triggers:
+            return
+        q = self.writer.connection.ops.quote_name
+        with self.writer.connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table, name in triggers:
+                cursor.execute(f"ALTER TABLE {q(table)} {verb} TRIGGER {q(name)}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    def _enable(self, triggers: list[tuple[str, str]]) -> None:
+        self._alter(triggers, "ENABLE")

@@ -50,6 +50,45 @@ def deep_list_path(bench: Bench, client: Client, first: str) -> tuple[str, int]:
     return path, hops
 
 
+def deep_list_target(
+    bench: Bench, client: Client, user: str, dataset: Any, list_path: str
+) -> Target:
+    """A page 90 % of the way down the user's list, through the list's own keyset cursor.
+
+    The cursor is built the way the list builds its "next" links (from the row
+    the previous page ended on); without the list's cursor class, the "next"
+    links are followed from page 1 instead.
+    """
+    from django.contrib.auth import get_user_model
+
+    from incidents.cases.models import Incident
+
+    try:
+        from incidents.cases.search import PAGE_SIZE, Cursor
+    except ImportError:
+        deep, hops = deep_list_path(bench, client, list_path)
+        if not hops:
+            return Target("case list, deep page", "list", user, missing="no next link")
+        return Target(f"case list, page {hops + 1} (keyset)", "list", user, path=deep)
+    username = dataset.member_username if user == "member" else dataset.staff_username
+    account = get_user_model()._default_manager.get(username=username)
+    visible = Incident.objects.visible_to(account).order_by("-last_activity_at", "-id")
+    total = visible.count()
+    depth = max(0, int(total * 0.9) - 1)
+    row = visible.values_list("last_activity_at", "id")[depth : depth + 1].first()
+    if row is None:
+        return Target("case list, deep page", "list", user, missing="no cases")
+    cursor = Cursor(0, (row[0], row[1])).encode()
+    page = (depth + 1) // PAGE_SIZE + 1
+    query = urllib.parse.urlencode({"after": cursor})
+    return Target(
+        f"case list, page {page:,} of {-(-total // PAGE_SIZE):,} (keyset)",
+        "list",
+        user,
+        path=f"{list_path}?{query}",
+    )
+
+
 def targets(bench: Bench, client: Client, user: str, dataset: Any) -> list[Target]:
     terms = dataset.terms
     out: list[Target] = [_target("home", "other", user, lambda: url_or_missing("home"))]
@@ -62,11 +101,7 @@ def targets(bench: Bench, client: Client, user: str, dataset: Any) -> list[Targe
         missing = f"route missing ({exc})"
     if list_path:
         out.append(Target("case list, page 1", "list", user, path=list_path))
-        deep, hops = deep_list_path(bench, client, list_path)
-        if hops:
-            out.append(Target(f"case list, page {hops + 1} (keyset)", "list", user, path=deep))
-        else:
-            out.append(Target("case list, deep page", "list", user, missing="no next link"))
+        out.append(deep_list_target(bench, client, user, dataset, list_path))
         query = urllib.parse.urlencode(
             {"status": "investigating", "severity": "high", "tag": "screen"}
         )
@@ -122,31 +157,101 @@ def targets(bench: Bench, client: Client, user: str, dataset: Any) -> list[Targe
 
 
 def write_targets(user: str, dataset: Any) -> list[Target]:
+    """The four HTMX writes, on the normal case, as HTMX sends them."""
     from incidents.cases.models import Incident
+    from incidents.evidence.models import EvidenceItem
+    from incidents.hypotheses.models import Assessment, Hypothesis
 
     incident = Incident.objects.get(reference=dataset.normal_reference)
-    writes: list[Target] = []
-    writes.append(
+    ref = incident.reference
+    items = list(EvidenceItem.objects.filter(incident=incident).order_by("id")[:2])
+    hypotheses = list(Hypothesis.objects.filter(incident=incident).order_by("id")[:2])
+    item = items[0] if items else None
+    # The member and staff each work on their own cell and hypothesis.
+    own = 0 if user == "member" else 1
+    hypothesis = hypotheses[own % len(hypotheses)] if hypotheses else None
+    cell_item = items[own % len(items)] if items else None
+    writes = [
         _target(
             "write: timeline post",
             "write",
             user,
-            lambda: first_route(
-                ["cases:post_update", "cases:timeline_post", "cases:timeline"],
-                incident.reference,
-            ),
+            lambda: first_route(["cases:timeline", "cases:post_update"], ref),
             method="POST",
             headers=HTMX,
-            data=lambda i: {"kind": "note", "body": f"Benchmark note {i}."},
+            data=lambda i: {"kind": "note", "body": f"Benchmark note {i}: nothing to add."},
         )
-    )
-    writes.append(
-        Target("write: matrix cell", "write", user, missing="route missing (not wired yet)")
-    )
-    writes.append(
-        Target("write: annotation", "write", user, missing="route missing (not wired yet)")
-    )
-    writes.append(
-        Target("write: hypothesis move", "write", user, missing="route missing (not wired yet)")
-    )
+    ]
+    if cell_item and hypothesis:
+        writes.append(
+            _target(
+                "write: matrix cell",
+                "write",
+                user,
+                lambda: url_or_missing("hypotheses:cell", ref, cell_item.pk, hypothesis.pk),
+                method="POST",
+                headers=HTMX,
+                data=lambda i: {
+                    "rating": "I" if i % 2 else "C",
+                    "relevance": "medium",
+                    "reason": f"Benchmark rating {i}.",
+                    # The version the editor was loaded with (no lost edits), read untimed.
+                    "version": Assessment.objects.filter(evidence=cell_item, hypothesis=hypothesis)
+                    .values_list("version", flat=True)
+                    .first()
+                    or 0,
+                },
+            )
+        )
+    if item:
+        text = item.text_body
+        start, end = 0, min(len(text), 24)
+        writes.append(
+            _target(
+                "write: annotation",
+                "write",
+                user,
+                lambda: url_or_missing("evidence:annotate", item.pk),
+                method="POST",
+                headers=HTMX,
+                data=lambda i: {
+                    "new-body": f"Benchmark annotation {i}.",
+                    "new-tags": "",
+                    "new-stance": "",
+                    "new-hypothesis": "",
+                    "new-exact": text[start:end],
+                    "new-prefix": "",
+                    "new-suffix": text[end : end + 32],
+                    "new-start": str(start),
+                    "new-end": str(end),
+                    "new-region": "",
+                },
+            )
+        )
+    if hypothesis:
+
+        def move(i: int) -> dict[str, Any]:
+            # Back and forth between two legal states, read (untimed) just before.
+            status, version = Hypothesis.objects.values_list("status", "version").get(
+                pk=hypothesis.pk
+            )
+            target = {"under_evaluation": "supported"}.get(status, "under_evaluation")
+            prefix = f"move-{hypothesis.pk}"
+            return {
+                f"{prefix}-status": target,
+                f"{prefix}-rationale": f"Benchmark move {i}.",
+                f"{prefix}-version": version,
+            }
+
+        writes.append(
+            _target(
+                "write: hypothesis move",
+                "write",
+                user,
+                lambda: url_or_missing("hypotheses:move", ref, hypothesis.pk),
+                method="POST",
+                headers=HTMX,
+                data=move,
+            )
+        )
     return writes

@@ -34,7 +34,8 @@
     if (f.classList.contains("has-errors")) {
       var region = field("region");
       if (region && region.value) { showRegionMode(region.value); }
-      openPopover(null);
+      var anchor = document.querySelector("#evidence-text, [data-region-canvas]");
+      openPopover(anchor ? anchor.getBoundingClientRect() : null);
     }
   }
 
@@ -114,8 +115,8 @@
     if (!found) { return; }
     form().classList.remove("region-mode");
     setField("exact", found.exact);
-    setField("prefix", found.prefix);
-    setField("suffix", found.suffix);
+    setField("quote_prefix", found.prefix);
+    setField("quote_suffix", found.suffix);
     setField("start", String(found.start));
     setField("end", String(found.end));
     setField("region", "");
@@ -279,7 +280,7 @@
     drag = null;
     if (box.w < 2 || box.h < 2) { removeDraft(); return; }
     var value = "xywh=" + [box.x, box.y, box.w, box.h].join(",");
-    ["exact", "prefix", "suffix", "start", "end"].forEach(function (n) { setField(n, ""); });
+    ["exact", "quote_prefix", "quote_suffix", "start", "end"].forEach(function (n) { setField(n, ""); });
     setField("region", value);
     showRegionMode(value);
     openPopover(rect);

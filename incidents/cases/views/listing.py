@@ -31,7 +31,7 @@ from incidents.cases.search import (
 from incidents.hypotheses.models import Hypothesis
 
 HOME_CASES = 20
-HOME_ACTIVITY = 15
+HOME_ACTIVITY = 10
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -90,6 +90,8 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     )
     page = paginate(qs, segments_for(sort), after=data["after"], before=data["before"])
     prefetch_related_objects(page.rows, Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    if sort == "relevance" and not uses_postgres_search():
+        sort = "activity"  # SQLite has no ranking: best match means most recent
     context.update(page=page, cases=page.rows, sort=sort, sort_label=SORTS[sort])
     return context
 

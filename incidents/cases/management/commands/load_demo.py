@@ -4,8 +4,9 @@ The case retells, in our own words, the incident that shaped Inquest: an LED
 screen on a main avenue of Astana that briefly showed the flag of Ukraine
 during a state visit in 2024. Everything below is data; ``build`` replays it
 through the models' own methods (``open_case``, ``propose``, ``move_to``,
-``set_confidence``, ``attach``, ``rate``, ``CustodyEntry.record``) so the
-timeline, the confidence history and the custody log are real.
+``set_confidence``, ``attach``, ``rate``, ``verify``, ``transfer``,
+``Annotation.create_for``) so the timeline, the confidence history, the
+custody log and the annotations' anchors are real.
 
 Idempotent by skipping: when INC-2024-0001 already holds the demo case, the
 case is left untouched and only the demo users are checked (created if
@@ -30,8 +31,8 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
-from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
+from incidents.cases.models import Incident, Membership, StatusUpdate
+from incidents.evidence.models import Annotation, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
 
 REFERENCE = "INC-2024-0001"
@@ -110,14 +111,14 @@ HYPOTHESES: dict[str, dict[str, str]] = {
 # -- the sources --------------------------------------------------------------------
 
 LOG_TEXT = """\
-# Illustrative extract written for the Inquest demo; not a real log.
-2024-11-27 20:02:11 +05 scheduler  playlist "evening-city" item 14/32 started
-2024-11-27 20:13:48 +05 auth       operator account op-07 signed in from workstation WS-3 (office LAN)
-2024-11-27 20:14:05 +05 content    manual playlist override by op-07: item "custom-0412.png" inserted, 20 s
-2024-11-27 20:14:26 +05 content    override ended, playlist "evening-city" resumed
-2024-11-27 20:16:40 +05 auth       op-07 signed out
-2024-11-27 20:31:02 +05 scheduler  screen output disabled by supervisor
-2024-11-27 21:00:00 +05 summary    no remote (VPN) sessions between 19:00 and 21:00
+# Illustrative extract written for the Inquest demo; not a real log. Times +05.
+2024-11-27 20:02:11 scheduler playlist "evening-city" item 14/32 started
+2024-11-27 20:13:48 auth      account op-07 signed in from workstation WS-3 (office LAN)
+2024-11-27 20:14:05 content   manual playlist override by op-07: item "custom-0412.png" inserted
+2024-11-27 20:14:26 content   override ended after 20 s, playlist "evening-city" resumed
+2024-11-27 20:16:40 auth      op-07 signed out
+2024-11-27 20:31:02 scheduler screen output disabled by supervisor
+2024-11-27 21:00:00 summary   no remote (VPN) sessions between 19:00 and 21:00
 """
 
 NEWS_EN = (
@@ -470,12 +471,11 @@ STORY: tuple[tuple[str, ...], ...] = (
         "A valid operator account inserted the image from the office network.",
     ),
     ("confidence", "lead", "insider", "likely", "The log points to a signed-in operator."),
-    ("custody", "investigator", "log", "verified", "", "Hash checked against the handover copy."),
+    ("verify", "investigator", "log", "Hash checked against the handover copy."),
     (
-        "custody",
+        "transfer",
         "lead",
         "videos",
-        "transferred",
         "Case archive (illustrative)",
         "Copies of the videos handed to the case archive.",
     ),
@@ -657,25 +657,32 @@ def build(users: dict[str, Any]) -> Incident:
                         relevance=relevance,
                         reason=reason,
                     )
-        elif action == "custody":
-            who, key, what, recipient, reason = args
-            CustodyEntry.record(
-                items[key], action=what, by=users[who], reason=reason, recipient=recipient
-            )
+        elif action == "verify":
+            who, key, reason = args
+            if not items[key].verify(by=users[who], reason=reason):
+                raise CommandError(f"The demo item {key!r} failed verification.")
+        elif action == "transfer":
+            who, key, recipient, reason = args
+            items[key].transfer(by=users[who], recipient=recipient, reason=reason)
         else:
             raise CommandError(f"Unknown demo step {action!r}")
 
     for key, who, exact, body, stance, hyp_key, tags in ANNOTATIONS:
-        note = Annotation.objects.create(
-            item=items[key],
-            author=users[who],
+        item = items[key]
+        selectors = text_selectors(item.annotation_text, exact)
+        Annotation.create_for(
+            item,
+            by=users[who],
             body=body,
+            tags=list(tags),
             stance=stance,
             hypothesis=hypotheses[hyp_key] if hyp_key else None,
-            **text_selectors(items[key].text_body, exact),
+            exact=selectors["quote_exact"],
+            prefix=selectors["quote_prefix"],
+            suffix=selectors["quote_suffix"],
+            start=selectors["position_start"],
+            end=selectors["position_end"],
         )
-        if tags:
-            note.tags.set([Tag.objects.get_or_create(name=t)[0] for t in tags])
     return incident
 
 

@@ -25,6 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--warmup", type=int, default=3)
         parser.add_argument("--deep-hops", type=int, default=40)
         parser.add_argument("--gunicorn-pid", type=int, default=0)
+        parser.add_argument(
+            "--budget",
+            type=float,
+            default=90.0,
+            help="Seconds per page after which fewer requests are measured (at least 3).",
+        )
         parser.add_argument("--wrk-seconds", type=int, default=10)
         parser.add_argument("--wrk-connections", type=int, default=4)
         parser.add_argument("--out", default=os.environ.get("BENCH_OUT") or "bench-out")
@@ -45,6 +51,7 @@ class Command(BaseCommand):
             log=self.stdout.write,
             gunicorn_pid=options["gunicorn_pid"] or None,
             deep_hops=options["deep_hops"],
+            budget=options["budget"],
         )
         self.stdout.write(f"Benchmarking {options['base_url']} on {dataset}.")
         report = bench.run(

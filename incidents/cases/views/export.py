@@ -1,0 +1,367 @@
+"""``GET /cases/<reference>/export.json``: the whole case as one JSON document.
+
+The schema is documented field by field in docs/export.md; bump
+``SCHEMA_VERSION`` on any change that is not a pure addition. The number of
+queries does not depend on the size of the case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from incidents.accounts.access import get_case_for_user
+from incidents.cases.models import Incident, Membership, StatusUpdate
+from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
+from incidents.hypotheses.models import (
+    Assessment,
+    ConfidenceBand,
+    ConfidenceChange,
+    Hypothesis,
+    HypothesisMove,
+)
+from incidents.hypotheses.scoring import score_case
+
+SCHEMA_VERSION = 1
+EXPORT_REASON = "Included in a JSON export of the case."
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _seconds(value: dt.timedelta | None) -> int | None:
+    return int(value.total_seconds()) if value is not None else None
+
+
+def _decimal(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _user(user: Any) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def _band(value: str | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    band = ConfidenceBand(value)
+    low, high = band.percent_range
+    return {"band": value, "label": band.short_label, "percent": [low, high]}
+
+
+def record_exported(items: list[EvidenceItem], by: Any) -> None:
+    """One ``exported`` custody entry per item that has a file.
+
+    Uses the evidence app's batch recorder when it has one (one insert for
+    all items, hash chain kept); otherwise one entry at a time.
+    """
+    with_files = [item for item in items if item.file]
+    if not with_files:
+        return
+    record_many = getattr(CustodyEntry, "record_many", None)
+    with transaction.atomic():
+        if record_many is not None:
+            record_many(
+                with_files, action=CustodyEntry.Action.EXPORTED, by=by, reason=EXPORT_REASON
+            )
+        else:
+            for item in with_files:
+                CustodyEntry.record(
+                    item, action=CustodyEntry.Action.EXPORTED, by=by, reason=EXPORT_REASON
+                )
+
+
+def incident_document(incident: Incident) -> dict[str, Any]:
+    local = incident.occurred_local
+    return {
+        "reference": incident.reference,
+        "title": incident.title,
+        "summary": incident.summary,
+        "status": incident.status,
+        "severity": incident.severity,
+        "occurred_at": _time(incident.occurred_at),
+        "occurred_local": local.isoformat() if local else None,
+        "occurred_uncertainty_seconds": _seconds(incident.occurred_uncertainty),
+        "time_zone": incident.time_zone,
+        "place_name": incident.place_name,
+        "latitude": _decimal(incident.latitude),
+        "longitude": _decimal(incident.longitude),
+        "lead": _user(incident.lead),
+        "tags": [tag.name for tag in incident.tags.all()],
+        "created_by": _user(incident.created_by),
+        "created_at": _time(incident.created_at),
+        "updated_at": _time(incident.updated_at),
+        "last_activity_at": _time(incident.last_activity_at),
+        "version": incident.version,
+    }
+
+
+def case_document(incident: Incident) -> dict[str, Any]:
+    """Everything about INCIDENT, in a fixed number of queries."""
+    incident = (
+        Incident.objects.select_related("lead", "created_by")
+        .prefetch_related("tags")
+        .get(pk=incident.pk)
+    )
+    members = Membership.objects.filter(incident=incident).select_related("user")
+    hypotheses = list(
+        Hypothesis.objects.filter(incident=incident)
+        .select_related("created_by")
+        .prefetch_related(
+            Prefetch(
+                "confidence_history",
+                queryset=ConfidenceChange.objects.select_related("author").order_by(
+                    "created_at", "id"
+                ),
+            ),
+            Prefetch(
+                "moves",
+                queryset=HypothesisMove.objects.select_related("author")
+                .prefetch_related(
+                    Prefetch("cited_evidence", queryset=EvidenceItem.objects.only("id"))
+                )
+                .order_by("created_at", "id"),
+            ),
+        )
+        .order_by("created_at", "id")
+    )
+    items = list(
+        EvidenceItem.objects.filter(incident=incident)
+        .select_related("collected_by")
+        .prefetch_related(
+            Prefetch(
+                "custody",
+                queryset=CustodyEntry.objects.select_related("actor").order_by("at", "id"),
+            )
+        )
+        .order_by("created_at", "id")
+    )
+    assessments = (
+        Assessment.objects.filter(hypothesis__incident=incident)
+        .select_related("author")
+        .order_by("evidence_id", "hypothesis_id")
+    )
+    timeline = (
+        StatusUpdate.objects.filter(incident=incident)
+        .select_related("author")
+        .order_by("created_at", "id")
+    )
+    annotations = (
+        Annotation.objects.filter(item__incident=incident, deleted_at__isnull=True)
+        .select_related("author")
+        .prefetch_related("tags")
+        .order_by("item_id", "id")
+    )
+    scores = score_case(incident)
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "incident": incident_document(incident),
+        "members": [
+            {
+                "username": m.user.get_username(),
+                "name": m.user.get_full_name(),
+                "role": m.role,
+                "since": _time(m.created_at),
+            }
+            for m in members
+        ],
+        "scoring": {"method": "ACH weighted inconsistency", "formula": scores.formula},
+        "hypotheses": [
+            {
+                "id": h.pk,
+                "kind": h.kind,
+                "statement": h.statement,
+                "description": h.description,
+                "status": h.status,
+                "confidence": _band(h.confidence),
+                "score": round(scores.hypotheses[h.pk].score, 6),
+                "rank": scores.hypotheses[h.pk].rank,
+                "rated_items": scores.hypotheses[h.pk].rated_items,
+                "created_by": _user(h.created_by),
+                "created_at": _time(h.created_at),
+                "updated_at": _time(h.updated_at),
+                "confidence_history": [
+                    {
+                        "at": _time(c.created_at),
+                        "previous": c.previous,
+                        "band": c.band,
+                        "reason": c.reason,
+                        "author": _user(c.author),
+                    }
+                    for c in h.confidence_history.all()
+                ],
+                "moves": [
+                    {
+                        "at": _time(m.created_at),
+                        "from": m.from_status,
+                        "to": m.to_status,
+                        "rationale": m.rationale,
+                        "author": _user(m.author),
+                        "cited_evidence": sorted(e.pk for e in m.cited_evidence.all()),
+                    }
+                    for m in h.moves.all()
+                ],
+            }
+            for h in hypotheses
+        ],
+        "evidence": [_evidence_document(item, scores) for item in items],
+        "assessments": [
+            {
+                "evidence_id": a.evidence_id,
+                "hypothesis_id": a.hypothesis_id,
+                "rating": a.rating,
+                "relevance": a.relevance,
+                "reason": a.reason,
+                "author": _user(a.author),
+                "updated_at": _time(a.updated_at),
+            }
+            for a in assessments
+        ],
+        "timeline": [
+            {
+                "id": u.pk,
+                "at": _time(u.created_at),
+                "kind": u.kind,
+                "automatic": u.is_automatic,
+                "author": _user(u.author),
+                "body": u.body,
+                "hypothesis_id": u.hypothesis_id,
+                "evidence_id": u.evidence_id,
+            }
+            for u in timeline
+        ],
+        "annotations": [_annotation_document(a, incident) for a in annotations],
+    }
+
+
+def _evidence_document(item: EvidenceItem, scores: Any) -> dict[str, Any]:
+    score = scores.items.get(item.pk)
+    return {
+        "id": item.pk,
+        "kind": item.kind,
+        "title": item.title,
+        "description": item.description,
+        "url": item.url or None,
+        "grade": item.grade,
+        "reliability": item.reliability,
+        "credibility": item.credibility,
+        "credibility_weight": round(score.credibility_weight, 6) if score else None,
+        "diagnosticity": round(score.diagnosticity, 6) if score else None,
+        "language": item.language,
+        "text_body": item.text_body,
+        "event_at": _time(item.event_at),
+        "event_uncertainty_seconds": _seconds(item.event_uncertainty),
+        "collected_at": _time(item.collected_at),
+        "collected_by": _user(item.collected_by),
+        "obtained_from": item.obtained_from,
+        "is_illustrative": item.is_illustrative,
+        "file": (
+            {
+                "original_name": item.original_name,
+                "sha256": item.file_sha256,
+                "size": item.file_size,
+                "type": item.file_type,
+            }
+            if item.file
+            else None
+        ),
+        "verification": {
+            "status": item.verification,
+            "last_verified_at": _time(item.last_verified_at),
+        },
+        "metadata": item.extracted_metadata,
+        "custody": [
+            {
+                "at": _time(c.at),
+                "action": c.action,
+                "actor": _user(c.actor),
+                "reason": c.reason,
+                "place": c.place,
+                "recipient": c.recipient,
+                "sha256": c.sha256,
+                "previous_hash": c.previous_hash,
+                "entry_hash": c.entry_hash,
+            }
+            for c in item.custody.all()
+        ],
+    }
+
+
+def _annotation_document(a: Annotation, incident: Incident) -> dict[str, Any]:
+    """A W3C Web Annotation (JSON-LD) with our extensions under ``inquest:``."""
+    selectors: list[dict[str, Any]] = []
+    if a.quote_exact:
+        selectors.append(
+            {
+                "type": "TextQuoteSelector",
+                "exact": a.quote_exact,
+                "prefix": a.quote_prefix,
+                "suffix": a.quote_suffix,
+            }
+        )
+    if a.position_start is not None and a.position_end is not None:
+        selectors.append(
+            {"type": "TextPositionSelector", "start": a.position_start, "end": a.position_end}
+        )
+    if a.region:
+        selectors.append(
+            {
+                "type": "FragmentSelector",
+                "conformsTo": "http://www.w3.org/TR/media-frags/",
+                "value": a.region,
+            }
+        )
+    return {
+        "@context": "http://www.w3.org/ns/anno.jsonld",
+        "id": f"urn:inquest:{incident.reference}:annotation:{a.pk}",
+        "type": "Annotation",
+        "created": _time(a.created_at),
+        "modified": _time(a.updated_at),
+        "creator": _user(a.author),
+        "body": [
+            {"type": "TextualBody", "purpose": "commenting", "value": a.body},
+            *({"type": "TextualBody", "purpose": "tagging", "value": t.name} for t in a.tags.all()),
+        ],
+        "target": {
+            "source": f"urn:inquest:{incident.reference}:evidence:{a.item_id}",
+            "selector": selectors,
+        },
+        "inquest:evidence_id": a.item_id,
+        "inquest:stance": a.stance or None,
+        "inquest:hypothesis_id": a.hypothesis_id,
+    }
+
+
+@require_GET
+@never_cache
+@login_required
+def case_export(request: HttpRequest, reference: str) -> JsonResponse:
+    """The whole case as JSON, as an attachment named <reference>.json."""
+    access = get_case_for_user(request, reference)
+    incident = access.incident
+    files = list(
+        EvidenceItem.objects.filter(incident=incident)
+        .exclude(file="")
+        .only("id", "file", "file_sha256")
+    )
+    record_exported(files, request.user)
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "exported_at": _time(timezone.now()),
+        "exported_by": request.user.get_username(),
+        **case_document(incident),
+    }
+    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="{incident.reference}.json"'
+    return response

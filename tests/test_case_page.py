@@ -1,0 +1,218 @@
+"""The case page: access, regions as partials, write controls by role, query counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from incidents.cases.models import Incident, StatusUpdate
+from incidents.evidence.models import EvidenceItem
+from incidents.hypotheses.models import Assessment, Hypothesis
+
+pytestmark = pytest.mark.django_db
+
+
+def url(incident: Incident) -> str:
+    return reverse("cases:detail", args=[incident.reference])
+
+
+def fill(incident: Incident, by: Any, n: int) -> None:
+    """N hypotheses, N items, every cell rated, a confidence history, N notes."""
+    hyps = [
+        Hypothesis.propose(incident, by=by, statement=f"Hypothesis {i}", kind="other")
+        for i in range(n)
+    ]
+    items = [
+        EvidenceItem.attach(
+            incident,
+            by=by,
+            title=f"Item {i}",
+            url=f"https://example.org/{i}",
+            reliability="B",
+            credibility=2,
+            event_at=dt.datetime(2026, 11, 20, 9, 42, tzinfo=dt.UTC),
+            event_uncertainty=dt.timedelta(minutes=5),
+        )
+        for i in range(n)
+    ]
+    for h in hyps:
+        h.set_confidence("likely", by=by, reason="Why not.")
+        h.set_confidence("unlikely", by=by, reason="Second thoughts.")
+    # Every cell rated (in bulk: Assessment.rate is tested in test_matrix.py).
+    Assessment.objects.bulk_create(
+        Assessment(evidence=item, hypothesis=h, rating="I" if j % 2 else "C", author=by)
+        for item in items
+        for j, h in enumerate(hyps)
+    )
+    for i in range(n):
+        StatusUpdate.objects.post(incident, kind="note", by=by, body=f"Note {i}")
+
+
+def test_anonymous_is_sent_to_login(client: Any, incident: Incident) -> None:
+    response = client.get(url(incident))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_outsider_gets_404(client: Any, incident: Incident, outsider: Any) -> None:
+    client.force_login(outsider)
+    assert client.get(url(incident)).status_code == 404
+
+
+def test_unknown_case_is_404(client: Any, lead: Any) -> None:
+    client.force_login(lead)
+    assert client.get("/cases/INC-2026-9999/").status_code == 404
+
+
+def test_post_is_405(client: Any, incident: Incident, lead: Any) -> None:
+    client.force_login(lead)
+    assert client.post(url(incident)).status_code == 405
+
+
+def test_full_page_shows_every_region(client: Any, incident: Incident, lead: Any) -> None:
+    incident.occurred_at = dt.datetime(2026, 11, 20, 9, 42, tzinfo=dt.UTC)
+    incident.occurred_uncertainty = dt.timedelta(minutes=10)
+    incident.place_name = "Astana"
+    incident.save()
+    fill(incident, lead, 2)
+    client.force_login(lead)
+    response = client.get(url(incident))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for region in (
+        'id="header"',
+        'id="hypotheses"',
+        'id="evidence"',
+        'id="matrix"',
+        'id="timeline"',
+    ):
+        assert region in html
+    # Occurrence in the case's local time (Asia/Almaty is UTC+5) with its uncertainty.
+    assert "20 Nov 2026, 14:42" in html
+    assert "± 10 min" in html
+    assert "Astana" in html
+    # Members with role badges.
+    assert 'class="badge role-observer"' in html
+    assert "<!doctype html>" in html.lower()
+    assert response["Vary"].count("HX-Request") == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "marker"),
+    [
+        ("header", 'id="header"'),
+        ("hypotheses", 'id="hypotheses"'),
+        ("evidence", 'id="evidence"'),
+        ("matrix", 'id="matrix"'),
+        ("timeline", 'id="timeline"'),
+        ("timeline-list", 'id="timeline-list"'),
+    ],
+)
+def test_region_partial_with_htmx(
+    client: Any, incident: Incident, lead: Any, target: str, marker: str
+) -> None:
+    fill(incident, lead, 2)
+    client.force_login(lead)
+    response = client.get(url(incident), HTTP_HX_REQUEST="true", HTTP_HX_TARGET=target)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith("<")
+    assert marker in html
+    assert "<html" not in html
+    assert "site-header" not in html
+
+
+def test_htmx_without_a_known_target_gets_the_page(
+    client: Any, incident: Incident, lead: Any
+) -> None:
+    client.force_login(lead)
+    response = client.get(url(incident), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="nonsense")
+    assert response.status_code == 200
+    assert "<html" in response.content.decode()
+
+
+def test_observer_sees_no_write_controls(
+    client: Any, incident: Incident, observer: Any, lead: Any
+) -> None:
+    fill(incident, lead, 2)
+    client.force_login(observer)
+    html = client.get(url(incident)).content.decode()
+    assert "Attach a source" not in html
+    assert "Add a hypothesis" not in html
+    assert 'name="update-body"' not in html
+    assert reverse("cases:status", args=[incident.reference]) not in html
+    assert "hypotheses/cell/" not in html  # cells are plain badges
+    assert "Move</summary>" not in html
+
+
+def test_investigator_writes_but_may_not_change_case_status(
+    client: Any, incident: Incident, investigator: Any
+) -> None:
+    client.force_login(investigator)
+    html = client.get(url(incident)).content.decode()
+    assert "Attach a source" in html
+    assert "Add a hypothesis" in html
+    assert reverse("cases:status", args=[incident.reference]) not in html
+
+
+def test_lead_sees_only_legal_status_actions(client: Any, incident: Incident, lead: Any) -> None:
+    client.force_login(lead)
+    html = client.get(url(incident)).content.decode()
+    assert "Start investigating" in html
+    assert "Resolve case" not in html  # open -> investigating only
+    incident.move_to("investigating", by=lead, reason="Go.")
+    html = client.get(url(incident)).content.decode()
+    assert "Start investigating" not in html
+    assert "Close as inconclusive" in html
+    # Resolve is offered but disabled, with what blocks it.
+    assert "Resolve case" in html
+    assert "Resolution is blocked" in html
+    assert "No hypothesis is confirmed" in html
+
+
+def test_matrix_sort_by_diagnosticity(client: Any, incident: Incident, lead: Any) -> None:
+    h1 = Hypothesis.propose(incident, by=lead, statement="One", kind="other")
+    h2 = Hypothesis.propose(incident, by=lead, statement="Two", kind="other")
+    flat = EvidenceItem.attach(incident, by=lead, title="Flat item", url="https://e.org/1")
+    sharp = EvidenceItem.attach(incident, by=lead, title="Sharp item", url="https://e.org/2")
+    for h in (h1, h2):
+        Assessment.rate(flat, h, by=lead, rating="C")
+    Assessment.rate(sharp, h1, by=lead, rating="CC")
+    Assessment.rate(sharp, h2, by=lead, rating="II")
+    client.force_login(lead)
+    html = client.get(url(incident)).content.decode()
+    assert html.index("Flat item", html.index('id="matrix"')) < html.index(
+        "Sharp item", html.index('id="matrix"')
+    )
+    html = client.get(url(incident) + "?sort=diagnosticity").content.decode()
+    matrix = html[html.index('id="matrix"') :]
+    assert matrix.index("Sharp item") < matrix.index("Flat item")
+    assert "non-diagnostic" in matrix
+    # The explanation names the formula and each contribution.
+    assert "score(h) = Σ" in matrix
+    assert "-2.00" in matrix  # 1 (F6: medium) × 1 (medium) × −2 for "Sharp item" against H2
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_query_count_is_constant(
+    client: Any,
+    incident: Incident,
+    lead: Any,
+    size: int,
+    django_assert_num_queries: Any,
+) -> None:
+    fill(incident, lead, size)
+    client.force_login(lead)
+    client.get(url(incident))  # warm the session
+    with django_assert_num_queries(QUERIES):
+        response = client.get(url(incident))
+    assert response.status_code == 200
+    assert f"Item {size - 1}" in response.content.decode()
+
+
+# Session, user, case, role, members, tags, hypotheses (+ confidence history),
+# evidence, cells, timeline entries.
+QUERIES = 11

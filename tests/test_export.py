@@ -1,0 +1,155 @@
+"""GET /cases/<reference>/export.json"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
+from incidents.hypotheses.models import Assessment, Hypothesis
+
+
+def url(incident) -> str:
+    return f"/cases/{incident.reference}/export.json"
+
+
+def build(incident, lead, n: int, start: int = 0) -> None:
+    hyps = [
+        Hypothesis.propose(incident, by=lead, statement=f"Hypothesis {start + i}", kind="other")
+        for i in range(n)
+    ]
+    items = [
+        EvidenceItem.attach(
+            incident,
+            by=lead,
+            title=f"Source {start + i}",
+            text_body="Some text to quote.",
+            reliability="B",
+            credibility=2,
+        )
+        for i in range(n)
+    ]
+    for h in hyps:
+        h.move_to("under_evaluation", by=lead, rationale="Start.", cited_evidence=items[:1])
+        h.set_confidence("likely", by=lead, reason="Early read.")
+    for item in items:
+        for h in hyps[:2]:
+            Assessment.rate(item, h, by=lead, rating="I", relevance="high", reason="Because.")
+        Annotation.objects.create(
+            item=item,
+            author=lead,
+            body="Look here",
+            quote_exact="text",
+            quote_prefix="Some ",
+            quote_suffix=" to",
+            position_start=5,
+            position_end=9,
+        )
+
+
+def test_anonymous_is_sent_to_login(client, incident):
+    response = client.get(url(incident))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_wrong_method(client, incident, lead):
+    client.force_login(lead)
+    assert client.post(url(incident)).status_code == 405
+
+
+def test_outsider_gets_404(client, incident, outsider):
+    client.force_login(outsider)
+    assert client.get(url(incident)).status_code == 404
+    assert client.get("/cases/INC-1999-0001/export.json").status_code == 404
+
+
+def test_observer_and_staff_may_export(client, incident, observer, staff):
+    for user in (observer, staff):
+        client.force_login(user)
+        assert client.get(url(incident)).status_code == 200
+
+
+def test_structure(client, incident, lead):
+    build(incident, lead, 2)
+    client.force_login(lead)
+    response = client.get(url(incident))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"] == f'attachment; filename="{incident.reference}.json"'
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+    doc = json.loads(response.content)
+    assert doc["schema_version"] == 1
+    assert doc["exported_by"] == "alice"
+    assert set(doc) == {
+        "schema_version",
+        "exported_at",
+        "exported_by",
+        "incident",
+        "members",
+        "scoring",
+        "hypotheses",
+        "evidence",
+        "assessments",
+        "timeline",
+        "annotations",
+    }
+    assert doc["incident"]["reference"] == incident.reference
+    assert doc["incident"]["time_zone"] == "Asia/Almaty"
+    assert {m["username"]: m["role"] for m in doc["members"]} == {
+        "alice": "lead",
+        "bob": "investigator",
+        "charlie": "observer",
+    }
+    h = doc["hypotheses"][0]
+    assert h["status"] == "under_evaluation"
+    assert h["confidence"] == {"band": "likely", "label": "Likely", "percent": [55, 80]}
+    assert [c["band"] for c in h["confidence_history"]] == ["likely"]
+    assert h["moves"][0]["from"] == "proposed" and h["moves"][0]["to"] == "under_evaluation"
+    assert h["moves"][0]["cited_evidence"] == [doc["evidence"][0]["id"]]
+    # two items, each rated I (high relevance) by a B2 source: 2 × √2 × √2 × -1 = -4
+    assert h["score"] == -4.0 and h["rank"] == 1 and h["rated_items"] == 2
+    e = doc["evidence"][0]
+    assert e["grade"] == "B2" and e["file"] is None
+    assert e["custody"][0]["action"] == "collected"
+    assert e["verification"]["status"] == "unverified"
+    assert len(doc["assessments"]) == 4
+    assert doc["assessments"][0]["rating"] == "I"
+    kinds = [t["kind"] for t in doc["timeline"]]
+    assert kinds[0] == "case_status"  # oldest first
+    assert "hypothesis_moved" in kinds and "evidence_added" in kinds
+    a = doc["annotations"][0]
+    assert a["type"] == "Annotation"
+    assert a["target"]["selector"] == [
+        {"type": "TextQuoteSelector", "exact": "text", "prefix": "Some ", "suffix": " to"},
+        {"type": "TextPositionSelector", "start": 5, "end": 9},
+    ]
+
+
+def test_file_hashes_and_exported_custody_entry(client, incident, lead):
+    upload = SimpleUploadedFile("log.txt", b"operator log line\n", content_type="text/plain")
+    item = EvidenceItem.attach(incident, by=lead, title="Log", upload=upload, kind="log_extract")
+    client.force_login(lead)
+    doc = json.loads(client.get(url(incident)).content)
+    exported = doc["evidence"][0]
+    assert exported["file"]["original_name"] == "log.txt"
+    assert exported["file"]["size"] == len(b"operator log line\n")
+    assert len(exported["file"]["sha256"]) == 64
+    assert exported["custody"][-1]["action"] == "exported"
+    assert CustodyEntry.objects.filter(item=item, action="exported").count() == 1
+
+
+def test_query_count_does_not_grow_with_the_case(client, incident, lead):
+    build(incident, lead, 2)
+    client.force_login(lead)
+    client.get(url(incident))
+    with CaptureQueriesContext(connection) as small:
+        client.get(url(incident))
+    build(incident, lead, 8, start=2)
+    with CaptureQueriesContext(connection) as large:
+        doc = json.loads(client.get(url(incident)).content)
+    assert len(doc["hypotheses"]) == 10 and len(doc["evidence"]) == 10
+    assert len(small) == len(large)

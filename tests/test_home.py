@@ -1,0 +1,89 @@
+"""The home page: my cases with my role, and recent activity across them."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from incidents.cases.models import Incident, Membership, StatusUpdate
+
+
+def test_anonymous_is_sent_to_login(client, db):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_wrong_method(client, lead):
+    client.force_login(lead)
+    assert client.post("/").status_code == 405
+
+
+def test_shows_my_cases_with_my_role(client, incident, observer, outsider):
+    hidden = Incident.open_case(by=outsider, title="Somebody else's case")
+    client.force_login(observer)
+    body = client.get("/").content.decode()
+    assert incident.reference in body
+    assert hidden.reference not in body
+    assert '<span class="badge role-observer">Observer</span>' in body
+    assert '<span class="badge status-open">Open</span>' in body
+    assert '<span class="badge severity-moderate">Moderate</span>' in body
+
+
+def test_staff_home_lists_only_cases_they_belong_to(client, incident, staff):
+    client.force_login(staff)
+    body = client.get("/").content.decode()
+    assert incident.reference not in body
+    assert "You are not on any case yet" in body
+
+
+def test_recent_activity_across_my_cases(client, incident, lead, outsider):
+    StatusUpdate.objects.post(incident, kind="note", by=lead, body="Checked the operator logs.")
+    secret = Incident.open_case(by=outsider, title="Hidden")
+    StatusUpdate.objects.post(secret, kind="note", by=outsider, body="Nobody else may read this.")
+    client.force_login(lead)
+    body = client.get("/").content.decode()
+    assert "Checked the operator logs." in body
+    assert "Nobody else may read this." not in body
+    assert body.index("Checked the operator logs.") < body.index(
+        f"Case {incident.reference} opened."
+    )
+
+
+def test_empty_home(client, outsider):
+    client.force_login(outsider)
+    body = client.get("/").content.decode()
+    assert "You are not on any case yet" in body
+    assert "Nothing has happened on your cases yet." in body
+
+
+def open_cases(n: int, user) -> None:
+    for i in range(n):
+        case = Incident.open_case(by=user, title=f"Case {i}")
+        StatusUpdate.objects.post(case, kind="note", by=user, body=f"Note {i}")
+
+
+@pytest.mark.parametrize("role", [Membership.Role.LEAD, Membership.Role.OBSERVER])
+def test_query_count_does_not_grow_with_cases(client, lead, investigator, role):
+    client.force_login(investigator)
+    open_cases(5, lead)
+    Membership.objects.bulk_create(
+        [Membership(incident=c, user=investigator, role=role) for c in Incident.objects.all()]
+    )
+    client.get("/")
+    with CaptureQueriesContext(connection) as small:
+        client.get("/")
+    existing = set(Incident.objects.values_list("pk", flat=True))
+    open_cases(45, lead)
+    Membership.objects.bulk_create(
+        [
+            Membership(incident=c, user=investigator, role=role)
+            for c in Incident.objects.exclude(pk__in=existing)
+        ]
+    )
+    with CaptureQueriesContext(connection) as large:
+        body = client.get("/").content.decode()
+    assert len(small) == len(large) == 4  # session, user, my cases, activity
+    assert body.count(f"badge role-{role}") == 20
+    assert "See all your cases" in body
