@@ -421,7 +421,7 @@ def test_a_stale_change_form_is_refused(admin_client: Any, incident: Incident) -
     incident.move_to("investigating", by=incident.lead, reason="Meanwhile, elsewhere.")
     data["title"] = "My stale edit"
     response = admin_client.post(url(Incident, "change", incident.pk), data)
-    assert response.status_code == 409  # the form again, with what changed meanwhile
+    assert response.status_code == 409  # stale copy: conflict, input kept
     assert "after you loaded it" in response.content.decode()
     incident.refresh_from_db()
     assert incident.title != "My stale edit"

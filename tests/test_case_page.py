@@ -214,5 +214,39 @@ def test_query_count_is_constant(
 
 
 # Session, user, case, role, members, tags, hypotheses (+ confidence history),
-# evidence, cells, timeline entries.
-QUERIES = 11
+# evidence, cells, annotation stances per hypothesis, timeline entries.
+QUERIES = 12
+
+
+def test_hypothesis_cards_count_annotated_passages_by_stance(
+    client: Any, incident: Incident, lead: Any
+) -> None:
+    from incidents.evidence.models import Annotation
+
+    glitch = Hypothesis.propose(incident, by=lead, statement="A glitch.", kind="technical_fault")
+    text = "The operator said the image was not scheduled. The vendor blamed a cable."
+    item = EvidenceItem.attach(incident, by=lead, title="Report", text_body=text)
+    for exact, stance in [
+        ("the image was not scheduled", "contradicts"),
+        ("The vendor blamed a cable", "supports"),
+        ("The operator said", "contradicts"),
+    ]:
+        start = text.index(exact)
+        Annotation.create_for(
+            item,
+            by=lead,
+            body="Note.",
+            stance=stance,
+            hypothesis=glitch,
+            exact=exact,
+            start=start,
+            end=start + len(exact),
+        )
+    client.force_login(lead)
+    html = client.get(url(incident)).content.decode()
+    listing = reverse("evidence:case_annotations", args=[incident.reference])
+    assert f'href="{listing}?hypothesis={glitch.pk}&amp;stance=supports">1 supporting</a>' in html
+    assert (
+        f'href="{listing}?hypothesis={glitch.pk}&amp;stance=contradicts">2 contradicting</a>'
+        in html
+    )

@@ -253,3 +253,22 @@ def test_markdown_report_says_not_measured_for_a_missing_route() -> None:
     text = markdown(report)
     assert "| member | write: annotation | not measured: route missing |" in text
     assert "| staff | case list, page 1 | 10.0 | 12.0 | 3 | 1000 | 5.0 | 2.0 |" in text
+
+
+def test_middleware_leaves_wrappers_added_during_the_request(settings: Any) -> None:
+    """The audit app adds its wrapper when a connection opens mid-request: keep it, drop ours."""
+    settings.INQUEST_BENCH_FLOOR = True
+
+    def other(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        return execute(sql, params, many, context)
+
+    def view(request: Any) -> HttpResponse:
+        connection.execute_wrappers.append(other)
+        return HttpResponse("ok")
+
+    before = list(connection.execute_wrappers)
+    try:
+        QueryCountMiddleware(view)(RequestFactory().get("/"))
+        assert connection.execute_wrappers == [*before, other]
+    finally:
+        connection.execute_wrappers[:] = before

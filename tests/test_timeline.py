@@ -148,7 +148,10 @@ def test_long_timeline_is_capped_with_older_link(
     assert not any(f"entry {i:03d}<" in html and f"entry {i:03d}<" in part for i in range(70))
     assert shown_first  # sanity: entries were rendered
     # Without HTMX the same link is a whole page.
-    assert "<html" in client.get(href).content.decode()
+    older_page = client.get(href).content.decode()
+    assert "<html" in older_page
+    assert "Back to the newest entries" in older_page
+    assert "Back to the newest entries" not in part
 
 
 def test_timeline_query_count_constant(

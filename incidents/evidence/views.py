@@ -65,7 +65,12 @@ def attach(request: HttpRequest, reference: str) -> HttpResponse:
                 "evidence",
                 # The hypotheses' move forms list the items that can be cited.
                 ("matrix-changed", "timeline-changed", "hypotheses-changed"),
-                f"Attached “{item.title}” ({item.grade}).",
+                f"Attached “{item.title}” ({item.grade})."
+                + (
+                    f" The same file is already attached as “{item.duplicate_of}”."
+                    if item.duplicate_of_id
+                    else ""
+                ),
             )
     return after_invalid(request, access, "evidence", bound={"attach": form})
 

@@ -24,8 +24,15 @@ class QueryCountMiddleware:
         key = request.headers.get("X-Bench-Capture")
         keep = capture.valid_key(key) and not request.path.startswith("/_bench/")
         recorder = capture.QueryRecorder(keep=keep)
-        with connection.execute_wrapper(recorder):
+        # Not connection.execute_wrapper(): it pops the *last* wrapper on exit, and
+        # the audit app appends its own when a connection opens during the request.
+        connection.execute_wrappers.insert(0, recorder)
+        try:
             response = self.get_response(request)
+        finally:
+            connection.execute_wrappers[:] = [
+                w for w in connection.execute_wrappers if w is not recorder
+            ]
         response["X-Query-Count"] = str(recorder.count)
         if keep and key:
             capture.save(key, recorder.statements)

@@ -65,6 +65,7 @@
     var label = f.querySelector("[data-region-label]");
     if (label) { label.hidden = true; }
     removeDraft();
+    if (window.CSS && CSS.highlights) { CSS.highlights.delete("anno-draft"); }
   }
 
   function showRegionMode(value) {
@@ -103,6 +104,7 @@
       suffix: points.slice(end, end + CONTEXT).join(""),
       start: start,
       end: end,
+      range: range.cloneRange(),
       rect: range.getBoundingClientRect()
     };
   }
@@ -120,6 +122,10 @@
     setField("start", String(found.start));
     setField("end", String(found.end));
     setField("region", "");
+    // Keep the passage marked while focus moves to the note (CSS Custom Highlight API).
+    if (window.Highlight && window.CSS && CSS.highlights) {
+      CSS.highlights.set("anno-draft", new Highlight(found.range));
+    }
     openPopover(found.rect);
   }
 

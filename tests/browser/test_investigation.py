@@ -190,6 +190,12 @@ def test_lead_runs_an_investigation(
     expect(card(page, fault).locator(".hyp-rank")).to_contain_text("Rank 3")
     expect(card(page, insider).locator(".hyp-rank")).to_contain_text("Rank 2")
     expect(page.locator("#matrix .rank-row")).to_contain_text("1")
+    # Most diagnostic rows first; the URL says so (linkable, survives a reload).
+    page.locator("#matrix .sort a", has_text="Most diagnostic first").click()
+    expect(page).to_have_url(re.compile(r"\?sort=diagnosticity$"))
+    expect(page.locator("#matrix table.matrix > tbody > tr").first).to_contain_text("CMS login log")
+    expect(page.locator("#matrix table.matrix > tbody > tr").last).to_contain_text("non-diagnostic")
+    settle(page)
     # The score is explained on demand.
     page.locator("#matrix summary", has_text="How the score is computed").click()
     expect(page.locator("#matrix .formula")).to_contain_text("credibility weight")
@@ -295,3 +301,58 @@ def test_case_page_has_no_serious_accessibility_violations(
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
     assert serious == [], results.generate_report()
+
+
+def test_drop_a_file_on_the_drop_zone_and_see_the_upload_progress(
+    page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any
+) -> None:
+    from incidents.evidence.models import EvidenceItem
+
+    case = open_case_as_lead(lead, investigator, observer)
+    sign_in(page, live_server.url, lead.username)
+    page.goto(f"{live_server.url}/cases/{case.reference}/")
+    page.locator("#evidence summary", has_text="Attach a source").click()
+    # Drop a file (about 1.5 MB, so the upload reports progress) on the zone.
+    page.evaluate(
+        """() => {
+          const data = new DataTransfer();
+          const body = new Uint8Array(1500000).fill(65);
+          const file = new File([body], "screen-capture.txt", {type: "text/plain"});
+          data.items.add(file);
+          const zone = document.querySelector("[data-drop-zone]");
+          const init = {bubbles: true, cancelable: true, dataTransfer: data};
+          zone.dispatchEvent(new DragEvent("dragover", init));
+          zone.dispatchEvent(new DragEvent("drop", init));
+        }"""
+    )
+    form = page.locator("#attach-form")
+    expect(form.locator("input[name=ev-source][value=file]")).to_be_checked()
+    expect(form.locator("[data-drop-name]")).to_have_text("screen-capture.txt")
+    form.locator("input[name=ev-title]").fill("Screen capture")
+    form.locator("select[name=ev-kind]").select_option("document")
+    form.get_by_role("button", name="Attach source").click()
+    expect(page.locator("#evidence .evidence-item", has_text="Screen capture")).to_be_visible()
+    item = EvidenceItem.objects.get(title="Screen capture")
+    assert item.original_name == "screen-capture.txt"
+    assert item.file_size == 1500000
+
+
+def test_upload_progress_bar_follows_htmx_progress_events(
+    page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any
+) -> None:
+    case = open_case_as_lead(lead, investigator, observer)
+    sign_in(page, live_server.url, lead.username)
+    page.goto(f"{live_server.url}/cases/{case.reference}/")
+    page.locator("#evidence summary", has_text="Attach a source").click()
+    page.locator("#attach-form input[name=ev-source][value=file]").check()
+    bar = page.locator("[data-upload-progress]")
+    expect(bar).to_be_hidden()
+    page.evaluate(
+        """() => {
+          const form = document.querySelector("#attach-form");
+          form.dispatchEvent(new CustomEvent("htmx:xhr:progress", {
+            bubbles: true, detail: {lengthComputable: true, loaded: 42, total: 100}}));
+        }"""
+    )
+    expect(bar).to_be_visible()
+    assert bar.evaluate("el => el.value") == 42

@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -37,7 +37,7 @@ from incidents.accounts.access import CaseAccess, Need, get_case_for_user
 from incidents.audit.versioning import Conflict
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.forms import AttachForm
-from incidents.evidence.models import EvidenceItem
+from incidents.evidence.models import Annotation, EvidenceItem
 from incidents.hypotheses import charts, scoring
 from incidents.hypotheses.forms import (
     CellForm,
@@ -145,10 +145,7 @@ def duration_label(value: dt.timedelta | None) -> str:
 
 
 def _detail_url(item: EvidenceItem) -> str:
-    try:
-        return item.get_absolute_url()
-    except NoReverseMatch:  # the evidence detail page is not wired yet
-        return ""
+    return item.get_absolute_url()
 
 
 def case_context(
@@ -203,8 +200,10 @@ def case_context(
     )
 
     can_move = access.can_write and not incident.is_closed
+    stances = Annotation.objects.stance_counts(incident)
     for number, h in enumerate(hypotheses, start=1):
         h.number = number
+        h.stances = stances.get(h.pk, {"supports": 0, "contradicts": 0})
         h.score_info = scores.hypotheses[h.pk]
         h.band = ConfidenceBand(h.confidence) if h.confidence else None
         h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=now)
