@@ -217,7 +217,9 @@ if MEDIA_STORAGE == "filesystem":
     _media_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 elif MEDIA_STORAGE == "s3":
     if not env("S3_BUCKET"):
-        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs S3_BUCKET (and usually S3_ENDPOINT_URL).")
+        raise ImproperlyConfigured(
+            "MEDIA_STORAGE=s3 needs S3_BUCKET (and usually S3_ENDPOINT_URL)."
+        )
     _media_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {

@@ -181,3 +181,28 @@ def test_verify_audit_names_a_removed_link(incident: Incident, lead: Any) -> Non
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [removed])
     with pytest.raises(CommandError, match=f"record #{following}: its previous-hash"):
         call_command("verify_audit")
+
+
+def test_management_commands_are_recorded_by_name(db: Any) -> None:
+    call_command("load_demo", force=True, stdout=StringIO())
+    sources = set(AuditEvent.objects.values_list("source", flat=True))
+    assert sources == {"manage.py load_demo"}
+    assert AuditEvent.objects.filter(table_name="hypotheses_assessment").exists()
+    call_command("verify_audit", stdout=StringIO())
+
+
+def test_admin_writes_are_recorded_as_admin(
+    client: Any, superuser: Any, incident: Incident
+) -> None:
+    from incidents.cases.models import Tag
+
+    tag = Tag.objects.create(name="to-remove")
+    client.force_login(superuser)
+    response = client.post(
+        f"/admin/cases/tag/{tag.pk}/delete/", {"post": "yes"}, REMOTE_ADDR="192.0.2.4"
+    )
+    assert response.status_code == 302
+    (event,) = AuditEvent.objects.filter(table_name="cases_tag", action="delete")
+    assert event.source.startswith("admin POST /admin/cases/tag/")
+    assert (event.actor, event.client_addr) == ("root", "192.0.2.4")
+    assert event.before_data["name"] == "to-remove"

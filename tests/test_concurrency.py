@@ -277,3 +277,47 @@ def test_stale_cell_rating_through_the_site(
     )
     assert response.status_code == 302
     assert Assessment.objects.get(evidence=item, hypothesis=hypothesis).rating == "II"
+
+
+@pytest.mark.django_db
+def test_stale_text_and_annotation_edits_answer_409(
+    client: Any, incident: Incident, lead: Any
+) -> None:
+    from incidents.evidence.models import Annotation
+
+    item = EvidenceItem.attach(
+        incident, by=lead, title="Log", text_body="The screen showed a flag."
+    )
+    note = Annotation.create_for(
+        item, by=lead, body="First.", exact="showed a flag", start=11, end=24
+    )
+    client.force_login(lead)
+    page = client.get(f"/evidence/{item.pk}/").content.decode()
+    assert f'name="version" value="{item.version}"' in page
+    assert f'name="version" value="{note.version}"' in page
+    # Someone saves both meanwhile.
+    EvidenceItem.objects.get(pk=item.pk).set_text_body("The screen showed a flag. Later.", by=lead)
+    Annotation.objects.get(pk=note.pk).edit(
+        by=lead, body="Second.", tags=[], stance="", hypothesis=None
+    )
+    response = client.post(
+        f"/evidence/{item.pk}/text/", {"text_body": "My version.", "version": str(item.version)}
+    )
+    assert response.status_code == 409
+    assert "My version." in response.content.decode()
+    response = client.post(
+        f"/evidence/{item.pk}/annotations/{note.pk}/edit/",
+        {f"a{note.pk}-body": "Mine.", "version": str(note.version)},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 409
+    item.refresh_from_db()
+    note.refresh_from_db()
+    assert (item.text_body, note.body) == ("The screen showed a flag. Later.", "Second.")
+    response = client.post(
+        f"/evidence/{item.pk}/annotations/{note.pk}/edit/",
+        {f"a{note.pk}-body": "Mine.", "version": str(note.version)},
+    )
+    assert response.status_code == 302
+    note.refresh_from_db()
+    assert note.body == "Mine."

@@ -261,3 +261,19 @@ def test_request_id_header(client: Client) -> None:
     assert len(response.headers["X-Request-ID"]) == 32
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_friendly_400_403_404_pages(client: Client, incident: Incident, observer: Any) -> None:
+    client.raise_request_exception = False
+    bad = client.get("/", HTTP_HOST="evil.example")
+    assert bad.status_code == 400 and "Bad request" in bad.content.decode()
+    assert_csp(bad)
+    client.force_login(observer)
+    missing = client.get("/cases/INC-1999-0001/")
+    assert missing.status_code == 404 and "Not found" in missing.content.decode()
+    forbidden = client.get(f"/cases/{incident.reference}/history/")
+    assert forbidden.status_code == 403 and "Nothing was changed" in forbidden.content.decode()
+    for response in (missing, forbidden):
+        assert_csp(response)
+        assert "Traceback" not in response.content.decode()

@@ -124,6 +124,21 @@ def check_version(current: models.Model, expected_version: int | None) -> None:
         )
 
 
+def refuse_stale(
+    instance: models.Model, locked: models.Model, expected_version: int | None
+) -> None:
+    """check_version on LOCKED; on a conflict INSTANCE learns the current version.
+
+    So the form shown again with the person's input carries the version that
+    a second, deliberate submit may overwrite.
+    """
+    try:
+        check_version(locked, expected_version)
+    except Conflict:
+        instance.version = locked.version  # type: ignore[attr-defined]
+        raise
+
+
 def save_with_version(
     instance: models.Model, expected_version: int | None, update_fields: list[str] | None = None
 ) -> None:

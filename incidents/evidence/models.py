@@ -442,12 +442,20 @@ class EvidenceItem(models.Model):
                 ]
             )
 
-    def set_text_body(self, text: str, *, by: Any) -> list[Annotation]:
-        """Change the text and re-anchor its annotations; returns those now orphaned."""
+    def set_text_body(
+        self, text: str, *, by: Any, expected_version: int | None = None
+    ) -> list[Annotation]:
+        """Change the text and re-anchor its annotations; returns those now orphaned.
+
+        EXPECTED_VERSION: the version the form was loaded with; ``Conflict``
+        if someone saved the item since (see incidents.audit.versioning).
+        """
+        from incidents.audit.versioning import refuse_stale
         from incidents.evidence.annotations import reanchor
 
         with transaction.atomic():
             locked = EvidenceItem.objects.select_for_update().get(pk=self.pk)
+            refuse_stale(self, locked, expected_version)
             self.text_body = text
             self.full_clean(exclude=["incident", "collected_by", "file", "duplicate_of"])
             self.updated_at = timezone.now()
@@ -840,14 +848,31 @@ class Annotation(models.Model):
         slugs = sorted({slugify(n, allow_unicode=True)[:50] for n in names} - {""})
         self.tags.set([Tag.objects.get_or_create(name=slug)[0] for slug in slugs])
 
-    def edit(self, *, by: Any, body: str, tags: list[str], stance: str, hypothesis: Any) -> None:
-        """The author changes the note, its tags or its stance (the anchor stays)."""
+    def edit(
+        self,
+        *,
+        by: Any,
+        body: str,
+        tags: list[str],
+        stance: str,
+        hypothesis: Any,
+        expected_version: int | None = None,
+    ) -> None:
+        """The author changes the note, its tags or its stance (the anchor stays).
+
+        EXPECTED_VERSION: the version the form was loaded with; ``Conflict``
+        if it was saved since (see incidents.audit.versioning).
+        """
+        from incidents.audit.versioning import refuse_stale
+
         if by.pk != self.author_id or self.is_deleted:
             raise PermissionDenied("Only its author may change this annotation.")
         with transaction.atomic():
+            locked = Annotation.objects.select_for_update().get(pk=self.pk)
+            refuse_stale(self, locked, expected_version)
             self._fill(body=body, stance=stance, hypothesis=hypothesis)
             self.updated_at = timezone.now()
-            self.version += 1
+            self.version = locked.version + 1
             self.save(update_fields=["body", "stance", "hypothesis", "updated_at", "version"])
             self.set_tags(tags)
 

@@ -23,6 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from incidents.accounts.access import CaseAccess, Need, check_case_access, get_case_for_user
+from incidents.audit.versioning import posted_version
 from incidents.cases.models import Tag
 from incidents.cases.views.case import after_invalid, after_write
 from incidents.evidence import annotations as anno
@@ -342,7 +343,11 @@ def edit_text(request: HttpRequest, pk: int) -> HttpResponse:
     form = TextForm(request.POST)
     if form.is_valid():
         try:
-            orphaned = item.set_text_body(form.cleaned_data["text_body"], by=request.user)
+            orphaned = item.set_text_body(
+                form.cleaned_data["text_body"],
+                by=request.user,
+                expected_version=posted_version(request),
+            )
         except ValidationError as exc:
             _apply(form, exc)
         else:
@@ -412,6 +417,7 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
                 tags=form.tag_names,
                 stance=data["stance"] or "",
                 hypothesis=data["hypothesis"],
+                expected_version=posted_version(request),
             )
         except ValidationError as exc:
             _apply(form, exc)
