@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 ## install: the Python packages of the lock file (uv, then `uv sync`)
 install:
-	python3 -m pip install -q uv
+	python3 -m pip install -q --root-user-action=ignore uv
 	$(UV) sync --frozen
 
 ## run: migrate the SQLite database, load the demo case, serve on 127.0.0.1:$(PORT)
@@ -32,9 +32,14 @@ run: install
 	env -u DATABASE_URL DEBUG=true $(RUN) python manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: the whole suite on a throwaway PostgreSQL 15 (or $$DATABASE_URL), then on SQLite
+# Both runs always happen, so one report shows the failures of each; the
+# target fails when either run fails (pytest's "no tests ran", exit 5, too).
 test: install chromium
-	$(MAKE) --no-print-directory test-postgres
-	$(MAKE) --no-print-directory test-sqlite
+	@status=0; \
+	$(MAKE) --no-print-directory test-postgres || status=$$?; \
+	$(MAKE) --no-print-directory test-sqlite || status=$$?; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (see the summaries above)" >&2; fi; \
+	exit $$status
 
 test-postgres:
 	.ci/with-postgres $(RUN) pytest $(PYTEST_ARGS)

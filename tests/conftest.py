@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from incidents.cases.models import Incident, Membership
 
@@ -23,10 +25,22 @@ def _media_root(settings: Any) -> Any:
         yield folder
 
 
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD hashed once per run with the configured (Argon2) hasher.
+
+    Argon2 is slow on purpose; hashing it for every named user of every test
+    dominated the suite's set-up time. The stored hash is the real thing, so
+    signing in through the login form still checks it.
+    """
+    return make_password(PASSWORD)
+
+
 def make_user(username: str, **extra: Any) -> Any:
-    return get_user_model().objects.create_user(
-        username=username, password=PASSWORD, email=f"{username}@example.org", **extra
-    )
+    user = get_user_model()(username=username, email=f"{username}@example.org", **extra)
+    user.password = password_hash()
+    user.save()
+    return user
 
 
 @pytest.fixture
@@ -60,9 +74,7 @@ def staff(db: Any) -> Any:
 
 @pytest.fixture
 def superuser(db: Any) -> Any:
-    return get_user_model().objects.create_superuser(
-        username="root", password=PASSWORD, email="root@example.org"
-    )
+    return make_user("root", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture

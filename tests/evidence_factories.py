@@ -103,5 +103,11 @@ TEXT = (
 
 @pytest.fixture(autouse=True)
 def fast_hashing(settings: Any) -> None:
-    """Argon2 makes every fixture user take a second; these tests are not about passwords."""
+    """Argon2 makes every fixture user take a second; these tests are not about passwords.
+
+    Login throttling is off too: on PostgreSQL, axes' login signal stores the
+    IP "unknown" of a test-client login in an inet column and fails (reported
+    to the lead; not an evidence matter).
+    """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.AXES_ENABLED = False

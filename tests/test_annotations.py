@@ -13,7 +13,6 @@ from django.urls import reverse
 from incidents.evidence import annotations as anno
 from incidents.evidence.models import Annotation, EvidenceItem
 from incidents.hypotheses.models import Hypothesis
-from tests.conftest import PASSWORD
 from tests.evidence_factories import TEXT, attach, fast_hashing, png_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +45,7 @@ def quote(text: str, exact: str, occurrence: int = 0) -> dict[str, Any]:
 
 
 def login(client: Client, user: Any) -> Client:
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)  # (client.login needs REMOTE_ADDR for login throttling)
     return client
 
 
@@ -233,7 +232,10 @@ def form_data(**selector: Any) -> dict[str, Any]:
         "new-stance": "",
         "new-hypothesis": "",
     }
-    data.update({f"new-{k}": "" if v is None else str(v) for k, v in selector.items()})
+    names = {"prefix": "quote_prefix", "suffix": "quote_suffix"}
+    data.update(
+        {f"new-{names.get(k, k)}": "" if v is None else str(v) for k, v in selector.items()}
+    )
     return data
 
 
@@ -304,7 +306,11 @@ def test_edit_and_delete_views(
     assert client.post(delete).status_code == 403
     client.logout()
     login(client, investigator)
-    assert client.post(edit, {f"a{a.pk}-body": "", f"a{a.pk}-stance": ""}).status_code == 422
+    invalid = client.post(edit, {f"a{a.pk}-body": "", f"a{a.pk}-stance": ""})
+    assert invalid.status_code == 422
+    assert "Write a note for this annotation." in invalid.content.decode()
+    partial = client.post(edit, {f"a{a.pk}-body": ""}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Write a note for this annotation." in partial and 'annotation-edit" open' in partial
     response = client.post(
         edit,
         {f"a{a.pk}-body": "edited", f"a{a.pk}-tags": "x, y", f"a{a.pk}-stance": ""},
@@ -383,6 +389,9 @@ def test_case_annotations_page(
     url = reverse("evidence:case_annotations", args=[incident.reference])
     html = client.get(url, {"hypothesis": hypothesis.pk, "stance": "supports"}).content.decode()
     assert "note-pro" in html and "note-contra" not in html
+    summary = client.get(url).content.decode()
+    link = f'?hypothesis={hypothesis.pk}&amp;stance=supports">1</a>'
+    assert link in summary
 
 
 # -- Export ---------------------------------------------------------------------------

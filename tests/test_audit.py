@@ -34,12 +34,18 @@ def test_case_opened_is_recorded_with_actor_and_incident(incident: Incident, lea
 
 
 def test_every_domain_record_is_audited(incident: Incident, lead: Any, investigator: Any) -> None:
-    hypothesis = Hypothesis.propose(incident, by=lead, statement="A glitch.", kind="technical_fault")
-    item = EvidenceItem.attach(incident, by=investigator, title="Video", text_body="The screen flickered.")
+    hypothesis = Hypothesis.propose(
+        incident, by=lead, statement="A glitch.", kind="technical_fault"
+    )
+    item = EvidenceItem.attach(
+        incident, by=investigator, title="Video", text_body="The screen flickered."
+    )
     move = hypothesis.move_to("under_evaluation", by=lead, rationale="Start.")
     change = hypothesis.set_confidence("likely", by=lead, reason="Logs.")
     cell = Assessment.rate(item, hypothesis, by=investigator, rating="C")
-    note = Annotation.objects.create(item=item, author=investigator, body="Here.", quote_exact="flickered")
+    note = Annotation.objects.create(
+        item=item, author=investigator, body="Here.", quote_exact="flickered"
+    )
     custody = CustodyEntry.objects.filter(item=item).first()
     update = StatusUpdate.objects.filter(incident=incident).first()
     for record in (hypothesis, item, move, change, cell, note, custody, update):
@@ -55,7 +61,11 @@ def test_every_domain_record_is_audited(incident: Incident, lead: Any, investiga
 
 def test_update_records_before_and_after(incident: Incident, lead: Any) -> None:
     incident.move_to("investigating", by=lead, reason="Work starts.")
-    update = [e for e in events_for(incident) if e.action == "update" and e.before_data.get("status") != e.after_data.get("status")][-1]
+    update = [
+        e
+        for e in events_for(incident)
+        if e.action == "update" and e.before_data.get("status") != e.after_data.get("status")
+    ][-1]
     assert update.before_data["status"] == "open"
     assert update.after_data["status"] == "investigating"
     assert ("status", "open", "investigating") in update.changes()
@@ -69,7 +79,11 @@ def test_bulk_update_bulk_create_and_raw_sql_are_recorded(incident: Incident, le
     )
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM cases_statusupdate WHERE body = %s", ["n0"])
-    new = list(AuditEvent.objects.filter(id__gt=AuditEvent.objects.order_by("id")[before - 1].id if before else 0))
+    new = list(
+        AuditEvent.objects.filter(
+            id__gt=AuditEvent.objects.order_by("id")[before - 1].id if before else 0
+        )
+    )
     actions = [(e.table_name, e.action) for e in new]
     assert ("cases_incident", "update") in actions
     assert actions.count(("cases_statusupdate", "insert")) == 3
@@ -103,7 +117,9 @@ def test_passwords_never_reach_the_trail(lead: Any) -> None:
         assert "argon2" not in (event.after or "")
 
 
-def test_site_write_records_request_id_address_and_user(client: Any, incident: Incident, lead: Any, outsider: Any) -> None:
+def test_site_write_records_request_id_address_and_user(
+    client: Any, incident: Incident, lead: Any, outsider: Any
+) -> None:
     client.force_login(lead)
     response = client.post(
         f"/cases/{incident.reference}/members/",

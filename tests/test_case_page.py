@@ -82,7 +82,13 @@ def test_full_page_shows_every_region(client: Any, incident: Incident, lead: Any
     response = client.get(url(incident))
     assert response.status_code == 200
     html = response.content.decode()
-    for region in ('id="header"', 'id="hypotheses"', 'id="evidence"', 'id="matrix"', 'id="timeline"'):
+    for region in (
+        'id="header"',
+        'id="hypotheses"',
+        'id="evidence"',
+        'id="matrix"',
+        'id="timeline"',
+    ):
         assert region in html
     # Occurrence in the case's local time (Asia/Almaty is UTC+5) with its uncertainty.
     assert "20 Nov 2026, 14:42" in html
@@ -128,7 +134,9 @@ def test_htmx_without_a_known_target_gets_the_page(
     assert "<html" in response.content.decode()
 
 
-def test_observer_sees_no_write_controls(client: Any, incident: Incident, observer: Any, lead: Any) -> None:
+def test_observer_sees_no_write_controls(
+    client: Any, incident: Incident, observer: Any, lead: Any
+) -> None:
     fill(incident, lead, 2)
     client.force_login(observer)
     html = client.get(url(incident)).content.decode()

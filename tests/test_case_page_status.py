@@ -47,10 +47,14 @@ def test_move_with_reason_plain_form(client: Any, incident: Incident, lead: Any)
     assert incident.updates.filter(kind="case_status", body__contains="Videos.").exists()
 
 
-def test_move_with_htmx_returns_header_and_events(client: Any, incident: Incident, lead: Any) -> None:
+def test_move_with_htmx_returns_header_and_events(
+    client: Any, incident: Incident, lead: Any
+) -> None:
     client.force_login(lead)
     response = client.post(
-        status_url(incident), {"status": "investigating", "reason": "Videos."}, HTTP_HX_REQUEST="true"
+        status_url(incident),
+        {"status": "investigating", "reason": "Videos."},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     html = response.content.decode()

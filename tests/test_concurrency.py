@@ -29,9 +29,13 @@ def item(incident: Incident, investigator: Any) -> EvidenceItem:
 
 
 @pytest.mark.django_db
-def test_stale_move_is_refused_and_says_what_changed(hypothesis: Hypothesis, lead: Any, investigator: Any) -> None:
+def test_stale_move_is_refused_and_says_what_changed(
+    hypothesis: Hypothesis, lead: Any, investigator: Any
+) -> None:
     loaded = hypothesis.version
-    Hypothesis.objects.get(pk=hypothesis.pk).move_to("under_evaluation", by=investigator, rationale="Mine first.")
+    Hypothesis.objects.get(pk=hypothesis.pk).move_to(
+        "under_evaluation", by=investigator, rationale="Mine first."
+    )
     stale = Hypothesis.objects.get(pk=hypothesis.pk)
     with pytest.raises(Conflict) as caught:
         stale.move_to("withdrawn", by=lead, rationale="Stale.", expected_version=loaded)
@@ -47,8 +51,12 @@ def test_stale_move_is_refused_and_says_what_changed(hypothesis: Hypothesis, lea
 
 @pytest.mark.django_db
 def test_current_version_goes_through(hypothesis: Hypothesis, lead: Any) -> None:
-    hypothesis.move_to("under_evaluation", by=lead, rationale="Go.", expected_version=hypothesis.version)
-    hypothesis.set_confidence("likely", by=lead, reason="Logs.", expected_version=hypothesis.version)
+    hypothesis.move_to(
+        "under_evaluation", by=lead, rationale="Go.", expected_version=hypothesis.version
+    )
+    hypothesis.set_confidence(
+        "likely", by=lead, reason="Logs.", expected_version=hypothesis.version
+    )
     with pytest.raises(Conflict):
         hypothesis.set_confidence("unlikely", by=lead, reason="Old.", expected_version=1)
     hypothesis.refresh_from_db()
@@ -66,7 +74,9 @@ def test_stale_case_move_is_refused(incident: Incident, lead: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_two_ratings_of_one_cell_sequentially_stale(item: EvidenceItem, hypothesis: Hypothesis, investigator: Any, lead: Any) -> None:
+def test_two_ratings_of_one_cell_sequentially_stale(
+    item: EvidenceItem, hypothesis: Hypothesis, investigator: Any, lead: Any
+) -> None:
     # Both loaded the empty cell (version 0); Bob saves first.
     Assessment.rate(item, hypothesis, by=investigator, rating="C", expected_version=0)
     with pytest.raises(Conflict) as caught:
@@ -85,10 +95,14 @@ def test_two_ratings_of_one_cell_sequentially_stale(item: EvidenceItem, hypothes
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_threads_rate_the_same_cell_at_once(incident: Incident, lead: Any, investigator: Any) -> None:
+def test_two_threads_rate_the_same_cell_at_once(
+    incident: Incident, lead: Any, investigator: Any
+) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("real concurrent writers need PostgreSQL; SQLite is covered sequentially above")
-    hypothesis = Hypothesis.propose(incident, by=lead, statement="A glitch.", kind="technical_fault")
+    hypothesis = Hypothesis.propose(
+        incident, by=lead, statement="A glitch.", kind="technical_fault"
+    )
     item = EvidenceItem.attach(incident, by=investigator, title="Video", text_body="Flicker.")
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -103,7 +117,10 @@ def test_two_threads_rate_the_same_cell_at_once(incident: Incident, lead: Any, i
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=rate, args=(u, r, None)) for u, r in ((lead, "II"), (investigator, "C"))]
+    threads = [
+        threading.Thread(target=rate, args=(u, r, None))
+        for u, r in ((lead, "II"), (investigator, "C"))
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -113,12 +130,18 @@ def test_two_threads_rate_the_same_cell_at_once(incident: Incident, lead: Any, i
     trail = list(AuditEvent.objects.for_object(cell).order_by("id"))
     assert cell.version == 2 and len(trail) == 2
     assert trail[-1].after_data["rating"] == cell.rating  # one consistent value
-    assert {e.after_data["author_id"] for e in trail} == {lead.pk, investigator.pk}  # both on record
+    assert {e.after_data["author_id"] for e in trail} == {
+        lead.pk,
+        investigator.pk,
+    }  # both on record
 
     # Both loaded version 2 and both save: exactly one wins, the other gets a conflict.
     outcomes.clear()
     barrier.reset()
-    threads = [threading.Thread(target=rate, args=(u, r, 2)) for u, r in ((lead, "I"), (investigator, "CC"))]
+    threads = [
+        threading.Thread(target=rate, args=(u, r, 2))
+        for u, r in ((lead, "I"), (investigator, "CC"))
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -143,8 +166,12 @@ def test_save_with_version(hypothesis: Hypothesis) -> None:
 
 
 @pytest.mark.django_db
-def test_conflict_middleware_answers_409_and_keeps_the_input(hypothesis: Hypothesis, lead: Any) -> None:
-    request = RequestFactory().post("/x/", {"rationale": "My careful reasoning", "csrfmiddlewaretoken": "t"})
+def test_conflict_middleware_answers_409_and_keeps_the_input(
+    hypothesis: Hypothesis, lead: Any
+) -> None:
+    request = RequestFactory().post(
+        "/x/", {"rationale": "My careful reasoning", "csrfmiddlewaretoken": "t"}
+    )
     request.user = lead
     request.htmx = False
     conflict = Conflict(hypothesis, 0, [])
@@ -166,7 +193,8 @@ def test_admin_mixin_refuses_a_stale_change_form(hypothesis: Hypothesis, superus
     form_class = model_admin.get_form(request, hypothesis, change=True)
     save_with_version(Hypothesis.objects.get(pk=hypothesis.pk), 1)  # someone saved meanwhile
     form = form_class(
-        data={"statement": "Edited", "description": "", "expected_version": "1"}, instance=hypothesis
+        data={"statement": "Edited", "description": "", "expected_version": "1"},
+        instance=hypothesis,
     )
     assert not form.is_valid()
     assert "changed" in str(form.non_field_errors())
@@ -178,4 +206,74 @@ def test_admin_mixin_refuses_a_stale_change_form(hypothesis: Hypothesis, superus
     model_admin.save_model(request, fresh.save(commit=False), fresh, change=True)
     hypothesis.refresh_from_db()
     assert hypothesis.statement == "Edited" and hypothesis.version == 3
-    assert "expected_version" in [f for _, o in model_admin.get_fieldsets(request, hypothesis) for f in o["fields"]]
+    assert "expected_version" in [
+        f for _, o in model_admin.get_fieldsets(request, hypothesis) for f in o["fields"]
+    ]
+
+
+# -- the site: forms carry the version; a stale submit answers 409 and keeps the input ---------
+
+
+@pytest.mark.django_db
+def test_stale_move_through_the_site_answers_409_with_input_kept(
+    client: Any, incident: Incident, lead: Any, investigator: Any
+) -> None:
+    hypothesis = Hypothesis.propose(
+        incident, by=lead, statement="A glitch.", kind="technical_fault"
+    )
+    client.force_login(lead)
+    page = client.get(f"/cases/{incident.reference}/").content.decode()
+    assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in page
+    # Bob moves it first.
+    Hypothesis.objects.get(pk=hypothesis.pk).move_to(
+        "under_evaluation", by=investigator, rationale="Mine."
+    )
+    prefix = f"move-{hypothesis.pk}"
+    data = {
+        f"{prefix}-status": "withdrawn",
+        f"{prefix}-rationale": "Alice's careful reasoning",
+        f"{prefix}-version": "1",
+    }
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.post(
+            f"/cases/{incident.reference}/hypotheses/{hypothesis.pk}/move/", data, **headers
+        )
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert "Alice&#x27;s careful reasoning" in html or "Alice's careful reasoning" in html
+        assert "changed by bob" in html and "Under evaluation" in html or "under_evaluation" in html
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == "under_evaluation" and hypothesis.moves.count() == 1
+    # Re-applied on top of the current version, it goes through.
+    data[f"{prefix}-version"] = str(hypothesis.version)
+    response = client.post(f"/cases/{incident.reference}/hypotheses/{hypothesis.pk}/move/", data)
+    assert response.status_code == 302
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == "withdrawn"
+
+
+@pytest.mark.django_db
+def test_stale_cell_rating_through_the_site(
+    client: Any,
+    incident: Incident,
+    lead: Any,
+    investigator: Any,
+    item: EvidenceItem,
+    hypothesis: Hypothesis,
+) -> None:
+    client.force_login(lead)
+    url = f"/cases/{incident.reference}/hypotheses/cell/{item.pk}/{hypothesis.pk}/"
+    Assessment.rate(item, hypothesis, by=investigator, rating="C")  # Bob rated meanwhile
+    response = client.post(
+        url,
+        {"rating": "II", "relevance": "high", "reason": "Alice's view", "version": "0"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 409
+    assert "Alice" in response.content.decode()
+    assert Assessment.objects.get(evidence=item, hypothesis=hypothesis).rating == "C"
+    response = client.post(
+        url, {"rating": "II", "relevance": "high", "reason": "Alice's view", "version": "1"}
+    )
+    assert response.status_code == 302
+    assert Assessment.objects.get(evidence=item, hypothesis=hypothesis).rating == "II"

@@ -27,6 +27,8 @@ def tamper(sql: str, params: list[Any]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET session_replication_role = replica")
+        else:  # rolled back with the test's transaction
+            cursor.execute("DROP TRIGGER IF EXISTS evidence_custody_no_update")
         cursor.execute(sql, params)
         if connection.vendor == "postgresql":
             cursor.execute("SET session_replication_role = origin")
@@ -147,6 +149,16 @@ def test_trigger_refuses_update(incident: Any, lead: Any) -> None:
         connection.cursor() as cursor,
     ):
         cursor.execute("UPDATE evidence_custodyentry SET reason = 'x' WHERE id = %s", [entry.pk])
+    entry.refresh_from_db()
+    assert entry.reason != "x"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own guard")
+def test_sqlite_trigger_refuses_update(incident: Any, lead: Any) -> None:
+    item = attach(incident, lead, b"bytes", name="a.txt")
+    entry = item.custody.first()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        CustodyEntry.objects.filter(pk=entry.pk).update(reason="x")
     entry.refresh_from_db()
     assert entry.reason != "x"
 

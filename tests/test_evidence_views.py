@@ -11,14 +11,13 @@ from django.urls import reverse
 
 from incidents.evidence.models import CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Hypothesis
-from tests.conftest import PASSWORD
 from tests.evidence_factories import TEXT, attach, fast_hashing, jpeg_with_exif, png_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 def login(client: Client, user: Any) -> Client:
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)  # (client.login needs REMOTE_ADDR for login throttling)
     return client
 
 
@@ -47,8 +46,8 @@ def annotate_data(**extra: Any) -> dict[str, Any]:
         "new-stance": "",
         "new-hypothesis": "",
         "new-exact": "flag image",
-        "new-prefix": TEXT[start - 32 : start],
-        "new-suffix": TEXT[start + 10 : start + 42],
+        "new-quote_prefix": TEXT[start - 32 : start],
+        "new-quote_suffix": TEXT[start + 10 : start + 42],
         "new-start": str(start),
         "new-end": str(start + 10),
     }
@@ -334,3 +333,54 @@ def test_observer_sees_no_write_forms(client: Client, item: EvidenceItem, observ
     assert "Record a transfer" not in html
     assert 'id="annotation-form"' not in html
     assert "Verify now" not in html
+
+
+def test_verify_with_htmx_updates_the_header_badge_out_of_band(
+    client: Client, item: EvidenceItem, lead: Any
+) -> None:
+    login(client, lead)
+    html = client.post(
+        reverse("evidence:verify", args=[item.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'id="verification-badge" hx-swap-oob="outerHTML"' in html
+    page = client.get(item.get_absolute_url()).content.decode()
+    assert page.count('id="verification-badge"') == 1
+
+
+def test_annotation_edit_and_delete_access(
+    client: Client, item: EvidenceItem, lead: Any, observer: Any, outsider: Any
+) -> None:
+    from incidents.evidence.models import Annotation
+
+    a = Annotation.create_for(item, by=lead, body="note", exact="playlist")
+    urls = [
+        reverse("evidence:annotation_edit", args=[item.pk, a.pk]),
+        reverse("evidence:annotation_delete", args=[item.pk, a.pk]),
+    ]
+    for url in urls:
+        assert client.post(url).status_code == 302  # anonymous: to the login page
+        assert client.get(url).status_code in (302, 405)
+    login(client, outsider)
+    assert [client.post(url).status_code for url in urls] == [404, 404]
+    login(client, observer)
+    assert [client.post(url).status_code for url in urls] == [403, 403]
+    assert client.get(urls[0]).status_code == 405
+    a.refresh_from_db()
+    assert a.body == "note" and a.deleted_at is None
+
+
+def test_thumbnail_access(client: Client, photo: EvidenceItem, outsider: Any) -> None:
+    url = reverse("evidence:thumbnail", args=[photo.pk])
+    assert client.get(url).status_code == 302
+    login(client, outsider)
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 405
+
+
+def test_failed_item_warns_before_download(client: Client, photo: EvidenceItem, lead: Any) -> None:
+    login(client, lead)
+    Path(photo.file.path).write_bytes(b"tampered")
+    photo.verify(by=lead)
+    html = client.get(photo.get_absolute_url()).content.decode()
+    assert "downloads are refused" in html
+    assert "do not rely on it" in html

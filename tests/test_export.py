@@ -140,6 +140,28 @@ def test_file_hashes_and_exported_custody_entry(client, incident, lead):
     assert len(exported["file"]["sha256"]) == 64
     assert exported["custody"][-1]["action"] == "exported"
     assert CustodyEntry.objects.filter(item=item, action="exported").count() == 1
+    # the hash chain still holds after the batch insert
+    assert CustodyEntry.objects.first_broken_link(item) is None
+
+
+def test_exporting_many_files_costs_the_same_queries(client, incident, lead):
+    def attach(n: int) -> None:
+        for i in range(n):
+            upload = SimpleUploadedFile(f"f{i}.txt", f"file {i}\n".encode(), "text/plain")
+            EvidenceItem.attach(incident, by=lead, title=f"File {i}", upload=upload)
+
+    attach(2)
+    client.force_login(lead)
+    client.get(url(incident))
+    with CaptureQueriesContext(connection) as small:
+        client.get(url(incident))
+    attach(6)
+    with CaptureQueriesContext(connection) as large:
+        doc = json.loads(client.get(url(incident)).content)
+    assert len(small) == len(large)
+    assert all(e["custody"][-1]["action"] == "exported" for e in doc["evidence"])
+    for item in EvidenceItem.objects.filter(incident=incident):
+        assert CustodyEntry.objects.first_broken_link(item) is None
 
 
 def test_query_count_does_not_grow_with_the_case(client, incident, lead):

@@ -19,7 +19,9 @@ def _unreachable(self: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_database_unreachable_gives_503_json_and_friendly_pages(client: Client, monkeypatch: pytest.MonkeyPatch, incident: Incident, lead: Any) -> None:
+def test_database_unreachable_gives_503_json_and_friendly_pages(
+    client: Client, monkeypatch: pytest.MonkeyPatch, incident: Incident, lead: Any
+) -> None:
     client.force_login(lead)
     client.raise_request_exception = False
     monkeypatch.setattr(BaseDatabaseWrapper, "ensure_connection", _unreachable)
@@ -27,7 +29,12 @@ def test_database_unreachable_gives_503_json_and_friendly_pages(client: Client, 
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.json() == {"status": "unavailable", "database": "unavailable"}
-    for path in ("/", "/cases/", f"/cases/{incident.reference}/", f"/cases/{incident.reference}/history/"):
+    for path in (
+        "/",
+        "/cases/",
+        f"/cases/{incident.reference}/",
+        f"/cases/{incident.reference}/history/",
+    ):
         for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
             response = client.get(path, **headers)
             assert response.status_code == 503, path
@@ -40,8 +47,12 @@ def test_database_unreachable_gives_503_json_and_friendly_pages(client: Client, 
 
 
 @pytest.mark.django_db
-def test_error_mid_change_leaves_nothing_written(monkeypatch: pytest.MonkeyPatch, incident: Incident, lead: Any) -> None:
-    hypothesis = Hypothesis.propose(incident, by=lead, statement="A glitch.", kind="technical_fault")
+def test_error_mid_change_leaves_nothing_written(
+    monkeypatch: pytest.MonkeyPatch, incident: Incident, lead: Any
+) -> None:
+    hypothesis = Hypothesis.propose(
+        incident, by=lead, statement="A glitch.", kind="technical_fault"
+    )
     audit_before = AuditEvent.objects.count()
     updates_before = StatusUpdate.objects.count()
 
@@ -61,8 +72,12 @@ def test_error_mid_change_leaves_nothing_written(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.django_db
-def test_error_mid_change_through_the_site_answers_500_and_writes_nothing(client: Client, monkeypatch: pytest.MonkeyPatch, incident: Incident, lead: Any) -> None:
-    hypothesis = Hypothesis.propose(incident, by=lead, statement="A glitch.", kind="technical_fault")
+def test_error_mid_change_through_the_site_answers_500_and_writes_nothing(
+    client: Client, monkeypatch: pytest.MonkeyPatch, incident: Incident, lead: Any
+) -> None:
+    hypothesis = Hypothesis.propose(
+        incident, by=lead, statement="A glitch.", kind="technical_fault"
+    )
     client.force_login(lead)  # (records the log-in time: before counting)
     client.raise_request_exception = False
     audit_before = AuditEvent.objects.count()
@@ -73,7 +88,10 @@ def test_error_mid_change_through_the_site_answers_500_and_writes_nothing(client
     monkeypatch.setattr(StatusUpdate.objects, "post", failing_post)
     response = client.post(
         f"/cases/{incident.reference}/hypotheses/{hypothesis.pk}/move/",
-        {f"move-{hypothesis.pk}-status": "under_evaluation", f"move-{hypothesis.pk}-rationale": "Go."},
+        {
+            f"move-{hypothesis.pk}-status": "under_evaluation",
+            f"move-{hypothesis.pk}-rationale": "Go.",
+        },
     )
     monkeypatch.undo()
     assert response.status_code == 500
@@ -84,7 +102,9 @@ def test_error_mid_change_through_the_site_answers_500_and_writes_nothing(client
 
 
 @pytest.mark.django_db(transaction=True)
-def test_restarted_database_is_used_again_without_restarting_the_app(client: Client, lead: Any) -> None:
+def test_restarted_database_is_used_again_without_restarting_the_app(
+    client: Client, lead: Any
+) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no server to restart")
     import psycopg
@@ -102,8 +122,12 @@ def test_restarted_database_is_used_again_without_restarting_the_app(client: Cli
     settings = connection.settings_dict
     name = settings["NAME"]
     admin = psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
-        password=settings["PASSWORD"] or None, dbname="postgres", autocommit=True,
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
     )
     with admin:
         killed = admin.execute(

@@ -29,7 +29,9 @@ def conf_url(h: Hypothesis) -> str:
 
 @pytest.fixture
 def hypothesis(incident: Incident, lead: Any) -> Hypothesis:
-    return Hypothesis.propose(incident, by=lead, statement="A playlist fault.", kind="technical_fault")
+    return Hypothesis.propose(
+        incident, by=lead, statement="A playlist fault.", kind="technical_fault"
+    )
 
 
 def advance(h: Hypothesis, by: Any, *statuses: str) -> None:
@@ -63,7 +65,9 @@ def test_add_outsider_404_observer_403(
     assert not Hypothesis.objects.exists()
 
 
-def test_add_plain_form_redirects_to_case(client: Any, incident: Incident, investigator: Any) -> None:
+def test_add_plain_form_redirects_to_case(
+    client: Any, incident: Incident, investigator: Any
+) -> None:
     client.force_login(investigator)
     response = client.post(
         add_url(incident),
@@ -132,10 +136,11 @@ def test_move_get_is_405(client: Any, hypothesis: Hypothesis, lead: Any) -> None
     assert client.get(move_url(hypothesis)).status_code == 405
 
 
-def test_move_access(
-    client: Any, hypothesis: Hypothesis, outsider: Any, observer: Any
-) -> None:
-    data = {f"move-{hypothesis.pk}-status": "under_evaluation", f"move-{hypothesis.pk}-rationale": "x"}
+def test_move_access(client: Any, hypothesis: Hypothesis, outsider: Any, observer: Any) -> None:
+    data = {
+        f"move-{hypothesis.pk}-status": "under_evaluation",
+        f"move-{hypothesis.pk}-rationale": "x",
+    }
     assert client.post(move_url(hypothesis), data).status_code == 302  # anonymous -> login
     client.force_login(outsider)
     assert client.post(move_url(hypothesis), data).status_code == 404
@@ -180,7 +185,11 @@ def test_move_with_rationale_and_citation(
     p = f"move-{hypothesis.pk}"
     response = client.post(
         move_url(hypothesis),
-        {f"{p}-status": "confirmed", f"{p}-rationale": "The log shows it.", f"{p}-cited_evidence": [item.pk]},
+        {
+            f"{p}-status": "confirmed",
+            f"{p}-rationale": "The log shows it.",
+            f"{p}-cited_evidence": [item.pk],
+        },
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
@@ -196,7 +205,9 @@ def test_illegal_move_shows_message_next_to_field(
 ) -> None:
     client.force_login(lead)
     p = f"move-{hypothesis.pk}"
-    response = client.post(move_url(hypothesis), {f"{p}-status": "confirmed", f"{p}-rationale": "Sure."})
+    response = client.post(
+        move_url(hypothesis), {f"{p}-status": "confirmed", f"{p}-rationale": "Sure."}
+    )
     assert response.status_code == 422
     html = response.content.decode()
     assert "A proposed hypothesis cannot make that move" in html
@@ -206,13 +217,12 @@ def test_illegal_move_shows_message_next_to_field(
     assert not HypothesisMove.objects.exists()
 
 
-def test_move_without_rationale_is_refused(
-    client: Any, hypothesis: Hypothesis, lead: Any
-) -> None:
+def test_move_without_rationale_is_refused(client: Any, hypothesis: Hypothesis, lead: Any) -> None:
     client.force_login(lead)
     p = f"move-{hypothesis.pk}"
     response = client.post(
-        move_url(hypothesis), {f"{p}-status": "under_evaluation", f"{p}-rationale": "   "},
+        move_url(hypothesis),
+        {f"{p}-status": "under_evaluation", f"{p}-rationale": "   "},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
@@ -230,9 +240,13 @@ def test_model_refusal_is_shown_not_500(
     incident.move_to("closed_inconclusive", by=lead, reason="Nothing more to learn.")
     client.force_login(lead)
     p = f"move-{hypothesis.pk}"
-    response = client.post(move_url(hypothesis), {f"{p}-status": "weakened", f"{p}-rationale": "Meh."})
+    response = client.post(
+        move_url(hypothesis), {f"{p}-status": "weakened", f"{p}-rationale": "Meh."}
+    )
     assert response.status_code == 422
-    assert "The case is closed: reopen it before moving its hypotheses." in response.content.decode()
+    assert (
+        "The case is closed: reopen it before moving its hypotheses." in response.content.decode()
+    )
     hypothesis.refresh_from_db()
     assert hypothesis.status == "under_evaluation"
 
@@ -243,12 +257,16 @@ def test_investigator_may_not_confirm(
     advance(hypothesis, lead, "under_evaluation", "supported")
     client.force_login(investigator)
     p = f"move-{hypothesis.pk}"
-    response = client.post(move_url(hypothesis), {f"{p}-status": "confirmed", f"{p}-rationale": "Yes."})
+    response = client.post(
+        move_url(hypothesis), {f"{p}-status": "confirmed", f"{p}-rationale": "Yes."}
+    )
     assert response.status_code == 403
     hypothesis.refresh_from_db()
     assert hypothesis.status == "supported"
     # ...but may withdraw it.
-    response = client.post(move_url(hypothesis), {f"{p}-status": "withdrawn", f"{p}-rationale": "Dup."})
+    response = client.post(
+        move_url(hypothesis), {f"{p}-status": "withdrawn", f"{p}-rationale": "Dup."}
+    )
     assert response.status_code == 302
     hypothesis.refresh_from_db()
     assert hypothesis.status == "withdrawn"
@@ -263,7 +281,11 @@ def test_citing_evidence_of_another_case_is_refused(
     p = f"move-{hypothesis.pk}"
     response = client.post(
         move_url(hypothesis),
-        {f"{p}-status": "under_evaluation", f"{p}-rationale": "x", f"{p}-cited_evidence": [foreign.pk]},
+        {
+            f"{p}-status": "under_evaluation",
+            f"{p}-rationale": "x",
+            f"{p}-cited_evidence": [foreign.pk],
+        },
     )
     assert response.status_code == 422
     assert "Select a valid choice" in response.content.decode()
@@ -317,7 +339,9 @@ def test_same_confidence_or_no_reason_is_refused(
     hypothesis.set_confidence("likely", by=lead, reason="First.")
     client.force_login(lead)
     p = f"conf-{hypothesis.pk}"
-    response = client.post(conf_url(hypothesis), {f"{p}-confidence": "likely", f"{p}-reason": "Again."})
+    response = client.post(
+        conf_url(hypothesis), {f"{p}-confidence": "likely", f"{p}-reason": "Again."}
+    )
     assert response.status_code == 422
     assert "That is already the stated confidence." in response.content.decode()
     response = client.post(conf_url(hypothesis), {f"{p}-confidence": "unlikely", f"{p}-reason": ""})
@@ -346,3 +370,43 @@ def test_empty_chart_says_so() -> None:
     svg = charts.confidence_history_svg([], element_id="c2")
     assert "No confidence has been stated yet." in svg
     assert "style=" not in svg
+
+
+# -- no lost edits -----------------------------------------------------------------
+
+
+def test_stale_move_is_refused_with_the_input_kept(
+    client: Any, hypothesis: Hypothesis, lead: Any, investigator: Any
+) -> None:
+    loaded = hypothesis.version
+    hypothesis.set_confidence("likely", by=investigator, reason="Meanwhile.")  # bumps the version
+    client.force_login(lead)
+    p = f"move-{hypothesis.pk}"
+    data = {
+        f"{p}-status": "under_evaluation",
+        f"{p}-rationale": "My careful rationale.",
+        f"{p}-version": str(loaded),
+    }
+    response = client.post(move_url(hypothesis), data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 409  # a stale copy: conflict, input kept
+    html = response.content.decode()
+    assert "was changed" in html and "Nothing was saved" in html
+    assert "My careful rationale." in html
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == "proposed"
+    # The re-rendered form carries the current version: a second submit applies it.
+    assert f'name="{p}-version" value="{hypothesis.version}"' in html
+    data[f"{p}-version"] = str(hypothesis.version)
+    assert client.post(move_url(hypothesis), data).status_code == 302
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == "under_evaluation"
+
+
+def test_page_forms_carry_versions(
+    client: Any, incident: Incident, hypothesis: Hypothesis, lead: Any
+) -> None:
+    client.force_login(lead)
+    html = client.get(reverse("cases:detail", args=[incident.reference])).content.decode()
+    assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in html
+    assert f'name="conf-{hypothesis.pk}-version" value="{hypothesis.version}"' in html
+    assert f'name="version" value="{incident.version}"' in html

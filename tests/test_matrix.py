@@ -19,7 +19,12 @@ def pair(incident: Incident, lead: Any) -> tuple[EvidenceItem, Hypothesis, Hypot
     h1 = Hypothesis.propose(incident, by=lead, statement="A fault.", kind="technical_fault")
     h2 = Hypothesis.propose(incident, by=lead, statement="An attack.", kind="cyberattack")
     item = EvidenceItem.attach(
-        incident, by=lead, title="CMS login log", url="https://e.org/log", reliability="A", credibility=1
+        incident,
+        by=lead,
+        title="CMS login log",
+        url="https://e.org/log",
+        reliability="A",
+        credibility=1,
     )
     return item, h1, h2
 
@@ -172,3 +177,20 @@ def test_grading_a_source_moves_the_scores(client: Any, pair: Any, lead: Any) ->
     EvidenceItem.objects.filter(pk=item.pk).update(reliability="E", credibility=5)
     html = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="matrix").content.decode()
     assert "-0.71" in html  # E5: 1/√2
+
+
+def test_stale_cell_edit_is_refused(client: Any, pair: Any, lead: Any, investigator: Any) -> None:
+    item, h1, _ = pair
+    client.force_login(lead)
+    editor = client.get(cell_url(item, h1), HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="version" value="0"' in editor  # not rated when the editor opened
+    Assessment.rate(item, h1, by=investigator, rating="C", reason="Bob was first.")
+    response = client.post(
+        cell_url(item, h1),
+        {"rating": "II", "relevance": "high", "version": "0"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 409  # a stale copy: conflict
+    assert response["HX-Retarget"] == f"#td-{item.pk}-{h1.pk}"
+    assert "nothing was saved" in response.content.decode().lower()
+    assert Assessment.objects.get(evidence=item, hypothesis=h1).rating == "C"

@@ -1,4 +1,4 @@
-"""Hardening: CSP on every response, deploy checks, throttled log-in, CSRF, sessions, error pages."""
+"""Hardening: CSP everywhere, deploy checks, throttled log-in, CSRF, sessions, error pages."""
 
 from __future__ import annotations
 
@@ -29,11 +29,19 @@ def assert_csp(response: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_csp_on_pages_partials_and_errors(client: Client, incident: Incident, lead: Any, observer: Any, staff: Any) -> None:
+def test_csp_on_pages_partials_and_errors(
+    client: Client, incident: Incident, lead: Any, observer: Any, staff: Any
+) -> None:
     assert_csp(client.get("/accounts/login/"))
     assert_csp(client.get("/healthz"))
     client.force_login(lead)
-    for path in ("/", "/cases/", f"/cases/{incident.reference}/", f"/cases/{incident.reference}/members/", f"/cases/{incident.reference}/history/"):
+    for path in (
+        "/",
+        "/cases/",
+        f"/cases/{incident.reference}/",
+        f"/cases/{incident.reference}/members/",
+        f"/cases/{incident.reference}/history/",
+    ):
         assert_csp(client.get(path))
         assert_csp(client.get(path, HTTP_HX_REQUEST="true"))
     assert_csp(client.get("/cases/INC-1999-0001/"))  # 404
@@ -71,7 +79,9 @@ def test_htmx_is_configured_for_the_csp(client: Client, lead: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_friendly_500_and_503_pages_carry_csp(client: Client, monkeypatch: pytest.MonkeyPatch, lead: Any, settings: Any) -> None:
+def test_friendly_500_and_503_pages_carry_csp(
+    client: Client, monkeypatch: pytest.MonkeyPatch, lead: Any, settings: Any
+) -> None:
     from incidents.cases.views import listing
 
     client.force_login(lead)
@@ -139,7 +149,12 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path: Path) -> None
 def test_settings_refuse_to_start_without_a_secret_key(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "DEBUG": "false", "INQUEST_VAR_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0 and "SECRET_KEY is required" in result.stderr
 
@@ -147,7 +162,11 @@ def test_settings_refuse_to_start_without_a_secret_key(tmp_path: Path) -> None:
 def test_password_storage_and_sessions() -> None:
     assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
     names = {v["NAME"].rsplit(".", 1)[1] for v in settings.AUTH_PASSWORD_VALIDATORS}
-    assert {"MinimumLengthValidator", "CommonPasswordValidator", "UserAttributeSimilarityValidator"} <= names
+    assert {
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "UserAttributeSimilarityValidator",
+    } <= names
     assert 0 < settings.SESSION_COOKIE_AGE <= 12 * 3600
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE and settings.SESSION_COOKIE_HTTPONLY
 
@@ -161,7 +180,9 @@ def test_argon2_hash_is_stored(lead: Any) -> None:
 
 
 def _login(client: Client, username: str, password: str) -> Any:
-    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR="198.51.100.7")
+    return client.post(
+        "/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR="198.51.100.7"
+    )
 
 
 @pytest.mark.django_db
@@ -190,7 +211,11 @@ def test_lockout_after_failures_then_message(client: Client, lead: Any) -> None:
         ghost = _login(client, "ghost", "wrong-password")
     assert ghost.status_code == 429
     # Another address is not locked out of the same account.
-    other = client.post("/accounts/login/", {"username": lead.username, "password": PASSWORD}, REMOTE_ADDR="198.51.100.8")
+    other = client.post(
+        "/accounts/login/",
+        {"username": lead.username, "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.8",
+    )
     assert other.status_code == 302
 
 
@@ -205,12 +230,18 @@ def test_successful_login_works(client: Client, lead: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_post_without_csrf_token_is_refused_and_changes_nothing(incident: Incident, lead: Any, outsider: Any) -> None:
+def test_post_without_csrf_token_is_refused_and_changes_nothing(
+    incident: Incident, lead: Any, outsider: Any
+) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(lead)
     url = f"/cases/{incident.reference}/members/"
     data = {"action": "add", "username": outsider.username, "role": "observer"}
-    for extra in ({}, {"HTTP_HX_REQUEST": "true"}, {"HTTP_HX_REQUEST": "true", "HTTP_X_CSRFTOKEN": "forged" * 6}):
+    for extra in (
+        {},
+        {"HTTP_HX_REQUEST": "true"},
+        {"HTTP_HX_REQUEST": "true", "HTTP_X_CSRFTOKEN": "forged" * 6},
+    ):
         response = client.post(url, data, **extra)
         assert response.status_code == 403
         assert "expired" in response.content.decode()

@@ -17,7 +17,16 @@ def url(incident: Incident, page: str = "members") -> str:
 
 
 @pytest.mark.parametrize("page", ["members", "history"])
-def test_only_leads_reach_the_page(client: Client, incident: Incident, page: str, lead: Any, investigator: Any, observer: Any, outsider: Any, staff: Any) -> None:
+def test_only_leads_reach_the_page(
+    client: Client,
+    incident: Incident,
+    page: str,
+    lead: Any,
+    investigator: Any,
+    observer: Any,
+    outsider: Any,
+    staff: Any,
+) -> None:
     assert client.get(url(incident, page)).status_code == 302  # anonymous: log in
     expected = {lead: 200, investigator: 403, observer: 403, outsider: 404, staff: 403}
     for user, status in expected.items():
@@ -27,23 +36,37 @@ def test_only_leads_reach_the_page(client: Client, incident: Incident, page: str
     assert client.put(url(incident, page)).status_code == 405
 
 
-def test_lead_adds_changes_and_removes_a_member(client: Client, incident: Incident, lead: Any, outsider: Any) -> None:
+def test_lead_adds_changes_and_removes_a_member(
+    client: Client, incident: Incident, lead: Any, outsider: Any
+) -> None:
     client.force_login(lead)
-    response = client.post(url(incident), {"action": "add", "username": outsider.username, "role": "observer"})
+    response = client.post(
+        url(incident), {"action": "add", "username": outsider.username, "role": "observer"}
+    )
     assert response.status_code == 302
     assert incident.role_of(outsider) == "observer"
-    response = client.post(url(incident), {"action": "change", "user": outsider.pk, "role": "investigator"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        url(incident),
+        {"action": "change", "user": outsider.pk, "role": "investigator"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200 and "members-changed" in response.headers["HX-Trigger"]
     assert "<html" not in response.content.decode()  # the partial alone
     assert incident.role_of(outsider) == "investigator"
     response = client.post(url(incident), {"action": "remove", "user": outsider.pk})
     assert response.status_code == 302
     assert incident.role_of(outsider) is None
-    kinds = list(incident.updates.filter(kind=StatusUpdate.Kind.MEMBERS_CHANGED).values_list("body", flat=True))
+    kinds = list(
+        incident.updates.filter(kind=StatusUpdate.Kind.MEMBERS_CHANGED).values_list(
+            "body", flat=True
+        )
+    )
     assert len(kinds) == 3 and any("removed" in body for body in kinds)
 
 
-def test_removal_takes_effect_on_the_next_request(incident: Incident, lead: Any, investigator: Any) -> None:
+def test_removal_takes_effect_on_the_next_request(
+    incident: Incident, lead: Any, investigator: Any
+) -> None:
     bob = Client()
     bob.force_login(investigator)
     assert bob.get(f"/cases/{incident.reference}/").status_code == 200
@@ -53,7 +76,9 @@ def test_removal_takes_effect_on_the_next_request(incident: Incident, lead: Any,
     assert incident.reference not in bob.get("/cases/").content.decode()
 
 
-def test_last_lead_cannot_be_removed_or_demoted(client: Client, incident: Incident, lead: Any, investigator: Any) -> None:
+def test_last_lead_cannot_be_removed_or_demoted(
+    client: Client, incident: Incident, lead: Any, investigator: Any
+) -> None:
     client.force_login(lead)
     response = client.post(url(incident), {"action": "remove", "user": lead.pk})
     assert response.status_code == 422 and "last lead" in response.content.decode()
@@ -79,7 +104,9 @@ def test_last_lead_cannot_be_removed_or_demoted(client: Client, incident: Incide
         ({"action": "explode"}, "Unknown action"),
     ],
 )
-def test_bad_member_input_is_refused(client: Client, incident: Incident, lead: Any, outsider: Any, data: dict, message: str) -> None:
+def test_bad_member_input_is_refused(
+    client: Client, incident: Incident, lead: Any, outsider: Any, data: dict, message: str
+) -> None:
     client.force_login(lead)
     before = list(incident.memberships.values_list("user_id", "role"))
     response = client.post(url(incident), data)
@@ -88,17 +115,30 @@ def test_bad_member_input_is_refused(client: Client, incident: Incident, lead: A
     assert list(incident.memberships.values_list("user_id", "role")) == before
 
 
-def test_member_of_another_case_cannot_be_managed_from_here(client: Client, incident: Incident, lead: Any, outsider: Any) -> None:
+def test_member_of_another_case_cannot_be_managed_from_here(
+    client: Client, incident: Incident, lead: Any, outsider: Any
+) -> None:
     other = Incident.open_case(by=outsider, title="Another case")
     client.force_login(lead)
     response = client.post(url(incident), {"action": "remove", "user": outsider.pk})
     assert response.status_code == 422
     assert other.role_of(outsider) == "lead"
     client.force_login(outsider)
-    assert client.post(url(incident), {"action": "add", "username": "mallory", "role": "lead"}).status_code == 404
+    assert (
+        client.post(
+            url(incident), {"action": "add", "username": "mallory", "role": "lead"}
+        ).status_code
+        == 404
+    )
 
 
-def test_history_shows_the_case_changes(client: Client, incident: Incident, lead: Any, investigator: Any, django_assert_max_num_queries: Any) -> None:
+def test_history_shows_the_case_changes(
+    client: Client,
+    incident: Incident,
+    lead: Any,
+    investigator: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
     incident.move_to("investigating", by=lead, reason="Work starts.")
     client.force_login(lead)
     with django_assert_max_num_queries(12):

@@ -104,7 +104,9 @@ def test_invalid_post_shows_errors_and_changes_nothing(
     assert incident.updates.count() == before
 
 
-def test_entries_newest_first_and_filtered_by_kind(client: Any, incident: Incident, lead: Any) -> None:
+def test_entries_newest_first_and_filtered_by_kind(
+    client: Any, incident: Incident, lead: Any
+) -> None:
     StatusUpdate.objects.post(incident, kind="note", by=lead, body="First note")
     StatusUpdate.objects.post(incident, kind="finding", by=lead, body="A finding")
     StatusUpdate.objects.post(incident, kind="note", by=lead, body="Second note")
@@ -122,9 +124,13 @@ def test_entries_newest_first_and_filtered_by_kind(client: Any, incident: Incide
     assert client.get(page_url(incident) + "?kind=bogus").status_code == 200
 
 
-def test_long_timeline_is_capped_with_older_link(client: Any, incident: Incident, lead: Any) -> None:
+def test_long_timeline_is_capped_with_older_link(
+    client: Any, incident: Incident, lead: Any
+) -> None:
     StatusUpdate.objects.bulk_create(
-        StatusUpdate(incident=incident, kind="note", body=f"n{i}", body_html=f"<p>entry {i:03d}</p>")
+        StatusUpdate(
+            incident=incident, kind="note", body=f"n{i}", body_html=f"<p>entry {i:03d}</p>"
+        )
         for i in range(TIMELINE_PAGE_SIZE * 2 + 5)
     )
     client.force_login(lead)
@@ -142,7 +148,10 @@ def test_long_timeline_is_capped_with_older_link(client: Any, incident: Incident
     assert not any(f"entry {i:03d}<" in html and f"entry {i:03d}<" in part for i in range(70))
     assert shown_first  # sanity: entries were rendered
     # Without HTMX the same link is a whole page.
-    assert "<html" in client.get(href).content.decode()
+    older_page = client.get(href).content.decode()
+    assert "<html" in older_page
+    assert "Back to the newest entries" in older_page
+    assert "Back to the newest entries" not in part
 
 
 def test_timeline_query_count_constant(
@@ -155,5 +164,7 @@ def test_timeline_query_count_constant(
     client.force_login(lead)
     client.get(page_url(incident))
     with django_assert_max_num_queries(12):
-        response = client.get(page_url(incident), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="timeline-list")
+        response = client.get(
+            page_url(incident), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="timeline-list"
+        )
     assert response.content.decode().count('class="entry ') == TIMELINE_PAGE_SIZE

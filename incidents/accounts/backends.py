@@ -18,7 +18,11 @@ class ThrottledBackend(AxesStandaloneBackend):
     """
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
     ) -> Any:
         if request is None:
             return None

@@ -38,7 +38,9 @@ def _apply(request: HttpRequest, incident: Incident) -> tuple[dict[str, Any], bo
         form = AddMemberForm(request.POST)
         if form.is_valid():
             try:
-                incident.add_member(form.cleaned_data["username"], role=form.cleaned_data["role"], by=by)
+                incident.add_member(
+                    form.cleaned_data["username"], role=form.cleaned_data["role"], by=by
+                )
                 return {"notice": f"{form.cleaned_data['username'].get_username()} added."}, True
             except ValidationError as error:
                 for field, messages in error.message_dict.items():
@@ -53,7 +55,9 @@ def _apply(request: HttpRequest, incident: Incident) -> tuple[dict[str, Any], bo
                     incident.remove_member(user, by=by)
                     return {"notice": f"{user.get_username()} removed."}, True
                 incident.change_member_role(user, role=form.cleaned_data["role"], by=by)
-                return {"notice": f"{user.get_username()} is now {form.cleaned_data['role']}."}, True
+                return {
+                    "notice": f"{user.get_username()} is now {form.cleaned_data['role']}."
+                }, True
             except ValidationError as error:
                 return {"member_error": " ".join(error.messages), "error_user": user.pk}, False
         return {"member_error": " ".join(m for ms in form.errors.values() for m in ms)}, False

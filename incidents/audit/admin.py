@@ -14,7 +14,17 @@ from incidents.audit.models import AuditEvent
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("id", "at", "actor", "action", "table_name", "object_pk", "incident_id", "source", "client_addr")
+    list_display = (
+        "id",
+        "at",
+        "actor",
+        "action",
+        "table_name",
+        "object_pk",
+        "incident_id",
+        "source",
+        "client_addr",
+    )
     list_filter = ("action", "table_name")
     search_fields = ("actor", "request_id", "object_pk", "client_addr", "source")
     date_hierarchy = "at"
@@ -41,11 +51,15 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="before")
     def before_pretty(self, obj: AuditEvent) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.before_data, indent=2, ensure_ascii=False))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.before_data, indent=2, ensure_ascii=False)
+        )
 
     @admin.display(description="after")
     def after_pretty(self, obj: AuditEvent) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.after_data, indent=2, ensure_ascii=False))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.after_data, indent=2, ensure_ascii=False)
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

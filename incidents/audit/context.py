@@ -50,6 +50,7 @@ class RequestContext:
         self.request = request
         self.request_id = request_id
         self.client_addr = client_addr
+        self.conflicts = 0  # stale edits refused while handling this request
 
     def resolve(self) -> AuditContext:
         user = getattr(self.request, "user", None)
@@ -84,6 +85,13 @@ def process_context() -> AuditContext:
     return AuditContext(
         actor_id=None, actor=actor[:150], request_id="", client_addr="local", source=source[:200]
     )
+
+
+def note_conflict() -> None:
+    """A stale edit was refused: the request will answer 409 (see AuditContextMiddleware)."""
+    value = _current.get()
+    if isinstance(value, RequestContext):
+        value.conflicts += 1
 
 
 def current_context() -> AuditContext:

@@ -229,7 +229,9 @@ def _split_statements(script: str) -> Iterable[str]:
     for line in script.strip().splitlines():
         buffer.append(line)
         text = "\n".join(buffer).strip()
-        if text.endswith(";") and (not text.upper().startswith("CREATE TRIGGER") or text.endswith("END;")):
+        if text.endswith(";") and (
+            not text.upper().startswith("CREATE TRIGGER") or text.endswith("END;")
+        ):
             yield text
             buffer = []
 
@@ -263,8 +265,7 @@ CREATE OR REPLACE TRIGGER inquest_audit AFTER INSERT OR UPDATE OR DELETE ON "{ta
 def _sqlite_json(columns: list[str], row: str) -> str:
     chunks = [columns[i : i + 60] for i in range(0, len(columns), 60)] or [[]]
     objects = [
-        "json_object(" + ", ".join(f"'{c}', {row}.\"{c}\"" for c in chunk) + ")"
-        for chunk in chunks
+        "json_object(" + ", ".join(f"'{c}', {row}.\"{c}\"" for c in chunk) + ")" for chunk in chunks
     ]
     expression = objects[0]
     for more in objects[1:]:

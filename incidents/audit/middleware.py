@@ -27,6 +27,9 @@ class AuditContextMiddleware:
             request.client_addr = context.client_addr  # type: ignore[attr-defined]
             response = self.get_response(request)
         response.headers.setdefault(REQUEST_ID_HEADER, context.request_id)
+        if context.conflicts and response.status_code in (200, 400, 422):
+            # The view showed the refused stale edit next to its form: say so in the status.
+            response.status_code = 409
         return response
 
 

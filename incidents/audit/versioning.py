@@ -37,34 +37,61 @@ class Change:
     at: dt.datetime
 
 
-class Conflict(Exception):
-    """Someone saved OBJ after the copy the user edited was loaded."""
+class Conflict(ValidationError):
+    """Someone saved OBJ after the copy the user edited was loaded.
+
+    A ValidationError (code ``conflict``), so a view that already shows a
+    model's ValidationErrors next to its form shows this one too, with the
+    person's input kept; the request then answers 409 (AuditContextMiddleware).
+    """
 
     def __init__(self, obj: models.Model, expected_version: int, changes: list[Change]):
         self.obj = obj
         self.expected_version = expected_version
         self.current_version = getattr(obj, "version", None)
         self.changes = changes
-        super().__init__(self.message)
+        super().__init__(self._describe(), code="conflict")
+        from incidents.audit.context import note_conflict
+
+        note_conflict()
 
     @property
     def who(self) -> list[str]:
         return list(dict.fromkeys(change.by for change in self.changes))
 
-    @property
-    def message(self) -> str:
+    def _describe(self) -> str:
         name = str(self.obj._meta.verbose_name)
         if self.expected_version == 0:
             return f"Someone else created this {name} while you were editing; nothing was saved."
         by = f" by {', '.join(self.who)}" if self.who else ""
+        what = "; ".join(
+            f"{c.label}: “{_short(c.before)}” → “{_short(c.after)}”" for c in self.changes
+        )
         return (
             f"This {name} was changed{by} after you loaded it "
-            f"(your copy: version {self.expected_version}, now: version {self.current_version}). "
-            "Nothing was saved: review the changes and apply your edit again."
+            f"(your copy: version {self.expected_version}, now: version {self.current_version})."
+            + (f" Changed meanwhile: {what}." if what else "")
+            + " Nothing was saved: your input is kept below; check it and submit again."
         )
 
-    def as_validation_error(self) -> ValidationError:
-        return ValidationError(self.message, code="conflict")
+
+def _short(value: Any) -> str:
+    text = "—" if value is None else str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def posted_version(request: HttpRequest, name: str = "version") -> int | None:
+    """The version a posted form was loaded with; None when the form sent none.
+
+    An unreadable value counts as a stale copy (-1), never as "no check".
+    """
+    raw = request.POST.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return -1
 
 
 def changes_since(obj: models.Model, version: int) -> list[Change]:
@@ -92,7 +119,9 @@ def check_version(current: models.Model, expected_version: int | None) -> None:
         return
     actual = getattr(current, "version", 0) if current.pk else 0
     if int(expected_version) != actual:
-        raise Conflict(current, int(expected_version), changes_since(current, int(expected_version)))
+        raise Conflict(
+            current, int(expected_version), changes_since(current, int(expected_version))
+        )
 
 
 def save_with_version(
@@ -125,7 +154,10 @@ class VersionField(forms.IntegerField):
         kwargs.setdefault("required", True)
         kwargs.setdefault(
             "error_messages",
-            {"required": "This form is out of date: reload the page.", "invalid": "Reload the page."},
+            {
+                "required": "This form is out of date: reload the page.",
+                "invalid": "Reload the page.",
+            },
         )
         super().__init__(**kwargs)
 
@@ -167,17 +199,15 @@ class VersionedAdminMixin(admin.ModelAdmin):
         def clean(form_self: forms.ModelForm) -> dict[str, Any]:
             data = forms.ModelForm.clean(form_self)
             expected = data.get("expected_version")
-            current = type(obj)._default_manager.filter(pk=obj.pk).values_list("version", flat=True).first()
+            current = (
+                type(obj)
+                ._default_manager.filter(pk=obj.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
             if expected is not None and current is not None and expected != current:
-                conflict = Conflict(obj, expected, changes_since(obj, expected))
-                conflict.current_version = current
-                summary = "; ".join(
-                    f"{c.label}: {c.before!r} → {c.after!r} ({c.by})" for c in conflict.changes
-                )
-                raise ValidationError(
-                    f"{conflict.message}" + (f" Changed meanwhile: {summary}." if summary else ""),
-                    code="conflict",
-                )
+                fresh = type(obj)._default_manager.get(pk=obj.pk)
+                raise Conflict(fresh, expected, changes_since(fresh, expected))
             return data
 
         return type(

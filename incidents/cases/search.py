@@ -293,14 +293,18 @@ def segments_for(sort: str) -> list[Segment]:
     return [Segment(activity)]
 
 
-def rank_candidates(qs: QuerySet[Incident], text: str) -> QuerySet[Incident]:
-    """Rank by relevance, but only the newest SEARCH_CAP matches (PostgreSQL only).
+def candidate_ids(qs: QuerySet[Incident]) -> list[int]:
+    """The ids of the newest SEARCH_CAP + 1 rows of QS: the candidate set and its count."""
+    return list(qs.order_by("-id").values_list("id", flat=True)[: SEARCH_CAP + 1])
 
-    Ranking every match of a common term would read 100,000 vectors; the
-    candidate set is capped first (newest cases win), then ranked.
+
+def rank_candidates(ids: list[int], text: str) -> QuerySet[Incident]:
+    """The candidate cases IDS, each with its relevance to TEXT (PostgreSQL only).
+
+    Ranking every match of a common term would read 100,000 vectors: only the
+    capped candidate set (newest cases first) is ranked.
     """
-    candidates = qs.order_by("-id").values("id")[:SEARCH_CAP]
-    return Incident.objects.filter(id__in=candidates).annotate(
+    return Incident.objects.filter(id__in=ids[:SEARCH_CAP]).annotate(
         rank=SearchRank(F("search_vector"), search_query(text))
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -193,6 +194,17 @@ class EvidenceItemAdmin(VersionedAdminMixin, admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None:
+            # Files have no public URL: show the stored file with its download link.
+            fieldsets = [
+                (
+                    name,
+                    {
+                        **opts,
+                        "fields": [*(f if f != "file" else "stored_file" for f in opts["fields"])],
+                    },
+                )
+                for name, opts in fieldsets
+            ]
             fieldsets.append(("Derived (read-only)", {"fields": self.derived}))
         return fieldsets
 
@@ -201,7 +213,7 @@ class EvidenceItemAdmin(VersionedAdminMixin, admin.ModelAdmin):
             return []
         # A stored file is never replaced (attach a new item instead), and the
         # text is edited on the evidence page, where annotations re-anchor to it.
-        return ["incident", "file", "text_body", *self.derived]
+        return ["incident", "stored_file", "text_body", *self.derived]
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         return list(self.inlines) if obj is not None else []
@@ -256,6 +268,18 @@ class EvidenceItemAdmin(VersionedAdminMixin, admin.ModelAdmin):
     def grade_badge(self, obj: EvidenceItem) -> str:
         return format_html(
             '<span class="badge grade grade-{}">{}</span>', obj.reliability, obj.grade
+        )
+
+    @admin.display(description="File")
+    def stored_file(self, obj: EvidenceItem) -> str:
+        if not obj.file:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> ({} bytes, {})',
+            reverse("evidence:download", args=[obj.pk]),
+            obj.display_name,
+            obj.file_size,
+            obj.file_type or "type unknown",
         )
 
     @admin.display(description="File", boolean=True)

@@ -132,14 +132,15 @@ def validate_quote(
     if len(exact) > 10000:
         raise ValidationError({"exact": "Annotate a passage of at most 10,000 characters."})
     exact = exact.replace("\r\n", "\n").replace("\r", "\n")
+    at: int | None = None
     if start is not None and end is not None and 0 <= start <= end and text[start:end] == exact:
         at = start
     else:
         at = find_quote(text, exact, prefix or "", suffix or "", start)
-        if at is None:
-            raise ValidationError(
-                {"exact": "That passage is not in this item's text; select it again."}
-            )
+    if at is None:
+        raise ValidationError(
+            {"exact": "That passage is not in this item's text; select it again."}
+        )
     before, after = _context(text, at, at + len(exact))
     return Anchor(at, at + len(exact), AnnotationAnchor.ANCHORED, exact, before, after)
 
@@ -228,8 +229,8 @@ def as_web_annotation(
         {"type": "TextualBody", "value": tag.name, "purpose": "tagging"}
         for tag in annotation.tags.all()
     ]
-    if annotation.stance and annotation.hypothesis_id:
-        hypothesis = annotation.hypothesis
+    hypothesis = annotation.hypothesis if annotation.hypothesis_id else None
+    if annotation.stance and hypothesis is not None:
         bodies.append(
             {
                 "type": "TextualBody",

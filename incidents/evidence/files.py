@@ -136,9 +136,11 @@ class HashingFile(File):
             self._reset()
         elif self.bytes_read:
             raise OSError("A hashing upload can only be rewound to its start.")
+        assert self.file is not None
         return self.file.seek(offset, whence)
 
     def read(self, size: int = -1) -> bytes:
+        assert self.file is not None
         return self._feed(self.file.read(size))
 
     def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
@@ -303,7 +305,7 @@ def pdf_metadata(storage: Storage, name: str) -> Extracted:
             reader = PdfReader(handle)
             if reader.is_encrypted:
                 return Extracted({"pdf": {"encrypted": True, "note": "Encrypted: no text."}})
-            info = reader.metadata or {}
+            info: Any = reader.metadata or {}
             meta: dict[str, Any] = {"pages": len(reader.pages)}
             for key, label in (
                 ("/Title", "title"),

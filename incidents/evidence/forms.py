@@ -112,7 +112,7 @@ class AttachForm(forms.Form):
             self.initial.setdefault("collected_at", now)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         source = data.get("source")
         if source == self.Source.URL and not data.get("url") and "url" not in self.errors:
             self.add_error("url", "Give the web address of the source.")

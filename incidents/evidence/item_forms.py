@@ -13,14 +13,10 @@ def set_hypotheses(form: forms.Form, hypotheses: Any) -> None:
     """Choices from an already-fetched list: rendering one form per annotation costs no query."""
     by_pk = {str(h.pk): h for h in hypotheses}
     field = form.fields["hypothesis"]
-    field.choices = (
-        [("", "(none)")]
-        + [  # type: ignore[attr-defined]
-            (pk, h.statement[:80]) for pk, h in by_pk.items()
-        ]
-    )
-    field.coerce = lambda pk: by_pk.get(pk)  # type: ignore[attr-defined]
-    field.empty_value = None  # type: ignore[attr-defined]
+    assert isinstance(field, forms.TypedChoiceField)
+    field.choices = [("", "(none)"), *((pk, h.statement[:80]) for pk, h in by_pk.items())]
+    field.coerce = by_pk.get
+    field.empty_value = None
 
 
 class AnnotationForm(forms.Form):
@@ -42,8 +38,9 @@ class AnnotationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Select the passage in the text above, or paste it here.",
     )
-    prefix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
-    suffix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    # TextQuoteSelector context (named apart from Form.prefix, the HTML name prefix).
+    quote_prefix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    quote_suffix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
     start = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     end = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     region = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)

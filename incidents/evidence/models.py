@@ -198,7 +198,7 @@ class EvidenceItem(models.Model):
             with transaction.atomic():
                 if upload is not None:
                     item.store_file(upload)
-                    stored.append(item.file.name)
+                    stored.append(str(item.file.name))
                 item.full_clean(exclude=["incident", "collected_by", "file", "duplicate_of"])
                 if not (item.url or item.file or item.text_body.strip()):
                     raise ValidationError(
@@ -334,7 +334,7 @@ class EvidenceItem(models.Model):
         if not self.file:
             return True, ""
         try:
-            digest, size = files.hash_stored(self.file.storage, self.file.name)
+            digest, size = files.hash_stored(self.file.storage, str(self.file.name))
         except FileNotFoundError:
             return False, "missing"
         except OSError as exc:
@@ -598,6 +598,49 @@ class CustodyEntry(models.Model):
             item.custody_head = entry.entry_hash
             return entry
 
+    @classmethod
+    def record_many(
+        cls, items: list[EvidenceItem], *, action: str, by: Any = None, reason: str = ""
+    ) -> list[CustodyEntry]:
+        """The same entry appended to each of ITEMS' chains, in three queries in all.
+
+        Locks the items, inserts every entry in one statement and moves every
+        chain head in one UPDATE (used by the case export).
+        """
+        if not items:
+            return []
+        with transaction.atomic():
+            heads = dict(
+                EvidenceItem.objects.select_for_update()
+                .filter(pk__in=[item.pk for item in items])
+                .order_by("pk")
+                .values_list("pk", "custody_head")
+            )
+            now = timezone.now()
+            entries = []
+            for item in items:
+                entry = cls(
+                    item=item,
+                    action=action,
+                    actor=by if getattr(by, "pk", None) else None,
+                    reason=(reason or "")[:5000],
+                    at=now,
+                    previous_hash=heads[item.pk],
+                    sha256=item.file_sha256,
+                )
+                entry.entry_hash = entry.compute_hash()
+                entries.append(entry)
+            cls.objects.bulk_create(entries)
+            EvidenceItem.objects.filter(pk__in=heads).update(
+                custody_head=models.Case(
+                    *(models.When(pk=e.item_id, then=models.Value(e.entry_hash)) for e in entries),
+                    output_field=models.CharField(),
+                )
+            )
+            for item, entry in zip(items, entries, strict=True):
+                item.custody_head = entry.entry_hash
+            return entries
+
 
 class AnnotationStance(models.TextChoices):
     NONE = "", "No stance"
@@ -765,7 +808,8 @@ class Annotation(models.Model):
                     end=end,
                 )
                 annotation.quote_exact = anchor.exact
-                annotation.quote_prefix, annotation.quote_suffix = anchor.prefix, anchor.suffix
+                annotation.quote_prefix = anchor.prefix or ""
+                annotation.quote_suffix = anchor.suffix or ""
                 annotation.position_start, annotation.position_end = anchor.start, anchor.end
             annotation._fill(body=body, stance=stance, hypothesis=hypothesis)
             annotation.save()

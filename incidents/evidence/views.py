@@ -115,8 +115,12 @@ def _context(
     deleted = [a for a in every if a.is_deleted]
     text = item.annotation_text
     filters = _filters(request)
+    bound_edit_pk, bound_edit = bound.get("edit") or (None, None)
     for a in live:
         a.can_edit = access.can_write and a.author_id == request.user.pk  # type: ignore[attr-defined]
+        if a.pk == bound_edit_pk:
+            a.edit_form = bound_edit  # type: ignore[attr-defined]
+            continue
         a.edit_form = AnnotationEditForm(  # type: ignore[attr-defined]
             initial={
                 "body": a.body,
@@ -227,7 +231,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def download(request: HttpRequest, pk: int) -> HttpResponse:
+def download(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """The file as an attachment, after its hash is checked; the download goes on record."""
     item, _access = _item(request, pk)
     if not item.file:
@@ -246,16 +250,16 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     content_type = (
         "application/octet-stream" if item.is_markup or not item.file_type else item.file_type
     )
-    response = FileResponse(
+    served = FileResponse(
         item.file.open("rb"),
         as_attachment=True,
         filename=item.display_name,
         content_type=content_type,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = SANDBOX_CSP
-    response["Cache-Control"] = "private, no-store"
-    return response
+    served["X-Content-Type-Options"] = "nosniff"
+    served["Content-Security-Policy"] = SANDBOX_CSP
+    served["Cache-Control"] = "private, no-store"
+    return served
 
 
 @require_GET
@@ -266,7 +270,7 @@ def thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     if not item.is_image:
         raise Http404("This item has no image to preview.")
     try:
-        png = files.thumbnail_png(item.file.storage, item.file.name)
+        png = files.thumbnail_png(item.file.storage, str(item.file.name))
     except Exception as exc:  # noqa: BLE001 (a broken image is a 404, not a 500)
         raise Http404("This image cannot be previewed.") from exc
     response = HttpResponse(png, content_type="image/png")
@@ -364,8 +368,8 @@ def annotate(request: HttpRequest, pk: int) -> HttpResponse:
                 stance=data["stance"] or "",
                 hypothesis=data["hypothesis"],
                 exact=data["exact"],
-                prefix=data["prefix"],
-                suffix=data["suffix"],
+                prefix=data["quote_prefix"],
+                suffix=data["quote_suffix"],
                 start=data["start"],
                 end=data["end"],
                 region=data["region"],
@@ -410,13 +414,7 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
             return _after_write(
                 request, item, access, "annotations", "Annotation saved.", ("annotations-changed",)
             )
-    messages_text = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-    if request.htmx:  # type: ignore[attr-defined]
-        response = _page(request, item, access, "annotations")
-        trigger_client_event(response, "annotation-error", {"message": messages_text})
-        return response
-    messages.error(request, f"The annotation was not saved: {messages_text}")
-    return _page(request, item, access, "annotations", status=422)
+    return _after_invalid(request, item, access, "annotations", edit=(annotation.pk, form))
 
 
 @require_POST
@@ -479,6 +477,12 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
         rows = rows.filter(stance=filters["stance"])
     if filters["tag"]:
         rows = rows.filter(tags__name=filters["tag"])
+    hypotheses = list(incident.hypotheses.order_by("created_at", "id"))
+    counts = Annotation.objects.stance_counts(incident)
+    for h in hypotheses:
+        found = counts.get(h.pk, {})
+        h.stance_supports = found.get("supports", 0)  # type: ignore[attr-defined]
+        h.stance_contradicts = found.get("contradicts", 0)  # type: ignore[attr-defined]
     author = request.GET.get("author", "").strip()[:150]
     if author:
         rows = rows.filter(author__in=get_user_model().objects.filter(username=author))
@@ -491,7 +495,6 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
                 "incident": incident,
                 "rows": rows,
                 "filters": filters,
-                "hypotheses": incident.hypotheses.order_by("created_at", "id"),
-                "counts": Annotation.objects.stance_counts(incident),
+                "hypotheses": hypotheses,
             },
         )

@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from incidents.audit.versioning import Conflict, VersionField
 from incidents.hypotheses.models import Assessment, ConfidenceBand, Hypothesis
 
 # The moves that conclude a hypothesis: the form says so and asks for care.
@@ -41,6 +42,20 @@ def apply_model_errors(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(None, message)
 
 
+def version_field() -> VersionField:
+    """The version the form was loaded with; a stale one is refused by the model (no lost edits)."""
+    return VersionField(required=False)
+
+
+def apply_conflict(form: forms.Form, exc: Conflict) -> None:
+    """Show a lost-update conflict on FORM and let a second submit apply the input on top."""
+    form.add_error(None, exc.message)
+    form.conflict = True  # type: ignore[attr-defined]  # read by the views: answer 409
+    data = form.data.copy()
+    data[form.add_prefix("version")] = str(exc.current_version or 0)
+    form.data = data
+
+
 class HypothesisForm(forms.Form):
     kind = forms.ChoiceField(choices=Hypothesis.Kind.choices, initial=Hypothesis.Kind.OTHER)
     statement = forms.CharField(
@@ -53,7 +68,8 @@ class HypothesisForm(forms.Form):
     )
 
     def __init__(self, *args: Any, prefix: str = "hyp", **kwargs: Any) -> None:
-        super().__init__(*args, prefix=prefix, **kwargs)
+        kwargs["prefix"] = prefix
+        super().__init__(*args, **kwargs)
 
 
 class MoveForm(forms.Form):
@@ -68,6 +84,7 @@ class MoveForm(forms.Form):
     cited_evidence = forms.TypedMultipleChoiceField(
         label="Cite evidence", required=False, coerce=int, widget=forms.CheckboxSelectMultiple
     )
+    version = version_field()
 
     def __init__(
         self,
@@ -77,11 +94,11 @@ class MoveForm(forms.Form):
         evidence: Sequence[Any] = (),
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, prefix=f"move-{hypothesis.pk}", **kwargs)
+        kwargs["prefix"] = f"move-{hypothesis.pk}"
+        kwargs.setdefault("initial", {"version": hypothesis.version})
+        super().__init__(*args, **kwargs)
         self.hypothesis = hypothesis
-        allowed = [
-            s for s in hypothesis.allowed_statuses() if can_lead or s not in LEAD_ONLY
-        ]
+        allowed = [s for s in hypothesis.allowed_statuses() if can_lead or s not in LEAD_ONLY]
         status_field = self.fields["status"]
         assert isinstance(status_field, forms.ChoiceField)
         status_field.choices = [(s, Hypothesis.Status(s).label) for s in allowed]
@@ -101,10 +118,14 @@ class ConfidenceForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What changed your estimate.",
     )
+    version = version_field()
 
     def __init__(self, *args: Any, hypothesis: Hypothesis, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"confidence": hypothesis.confidence})
-        super().__init__(*args, prefix=f"conf-{hypothesis.pk}", **kwargs)
+        kwargs.setdefault(
+            "initial", {"confidence": hypothesis.confidence, "version": hypothesis.version}
+        )
+        kwargs["prefix"] = f"conf-{hypothesis.pk}"
+        super().__init__(*args, **kwargs)
         self.hypothesis = hypothesis
 
 
@@ -118,4 +139,4 @@ class CellForm(forms.Form):
     reason = forms.CharField(
         required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
-
+    version = version_field()  # 0: the cell was not rated when the editor opened

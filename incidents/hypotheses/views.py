@@ -10,14 +10,21 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from incidents.accounts.access import Need, get_case_for_user
-from incidents.cases.views.case import after_invalid, after_write, case_url, render_case
+from incidents.audit.versioning import Conflict
+from incidents.cases.views.case import (
+    HtmxHttpRequest,
+    after_invalid,
+    after_write,
+    case_url,
+    render_case,
+)
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.forms import (
     LEAD_ONLY,
@@ -25,6 +32,7 @@ from incidents.hypotheses.forms import (
     ConfidenceForm,
     HypothesisForm,
     MoveForm,
+    apply_conflict,
     apply_model_errors,
 )
 from incidents.hypotheses.models import Assessment, Hypothesis
@@ -32,7 +40,7 @@ from incidents.hypotheses.models import Assessment, Hypothesis
 
 @require_POST
 @login_required
-def add(request: HttpRequest, reference: str) -> HttpResponse:
+def add(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     access = get_case_for_user(request, reference, Need.WRITE)
     form = HypothesisForm(request.POST)
     if form.is_valid():
@@ -53,7 +61,7 @@ def add(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def move(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     """Move a hypothesis to a legal next state, with a rationale and citations."""
     access = get_case_for_user(request, reference, Need.WRITE)
     hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
@@ -72,7 +80,10 @@ def move(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
                 by=request.user,
                 rationale=form.cleaned_data["rationale"],
                 cited_evidence=cited,
+                expected_version=form.cleaned_data.get("version"),
             )
+        except Conflict as exc:
+            apply_conflict(form, exc)
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:
@@ -97,7 +108,7 @@ def move(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def confidence(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     """State a new confidence band for a hypothesis, with a reason."""
     access = get_case_for_user(request, reference, Need.WRITE)
     hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
@@ -108,7 +119,10 @@ def confidence(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
                 form.cleaned_data["confidence"],
                 by=request.user,
                 reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data.get("version"),
             )
+        except Conflict as exc:
+            apply_conflict(form, exc)
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:
@@ -125,7 +139,9 @@ def confidence(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 @vary_on_headers("HX-Request")
-def cell(request: HttpRequest, reference: str, evidence_id: int, hypothesis_id: int) -> HttpResponse:
+def cell(
+    request: HtmxHttpRequest, reference: str, evidence_id: int, hypothesis_id: int
+) -> HttpResponse:
     """One matrix cell: GET opens its editor, POST rates it (``Assessment.rate``).
 
     With HTMX, GET answers the editor alone (``?cancel=1``: the plain cell
@@ -147,8 +163,19 @@ def cell(request: HttpRequest, reference: str, evidence_id: int, hypothesis_id: 
         return render_case(request, access, region, editing=pair)
     form = CellForm(request.POST)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            Assessment.rate(item, hypothesis, by=request.user, **form.cleaned_data)
+            Assessment.rate(
+                item,
+                hypothesis,
+                by=request.user,
+                rating=data["rating"],
+                relevance=data["relevance"],
+                reason=data["reason"],
+                expected_version=data.get("version"),
+            )
+        except Conflict as exc:
+            apply_conflict(form, exc)
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:
@@ -162,7 +189,12 @@ def cell(request: HttpRequest, reference: str, evidence_id: int, hypothesis_id: 
     if request.htmx:
         # The editor again, with its errors, in its own cell (not over the matrix).
         response = render_case(
-            request, access, "matrix_cell_form", editing=pair, bound={"cell": form}
+            request,
+            access,
+            "matrix_cell_form",
+            status=409 if getattr(form, "conflict", False) else 200,
+            editing=pair,
+            bound={"cell": form},
         )
         return reswap(retarget(response, f"#td-{item.pk}-{hypothesis.pk}"), "innerHTML")
     return after_invalid(request, access, "matrix", editing=pair, bound={"cell": form})

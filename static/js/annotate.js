@@ -34,7 +34,8 @@
     if (f.classList.contains("has-errors")) {
       var region = field("region");
       if (region && region.value) { showRegionMode(region.value); }
-      openPopover(null);
+      var anchor = document.querySelector("#evidence-text, [data-region-canvas]");
+      openPopover(anchor ? anchor.getBoundingClientRect() : null);
     }
   }
 
@@ -64,6 +65,7 @@
     var label = f.querySelector("[data-region-label]");
     if (label) { label.hidden = true; }
     removeDraft();
+    if (window.CSS && CSS.highlights) { CSS.highlights.delete("anno-draft"); }
   }
 
   function showRegionMode(value) {
@@ -102,6 +104,7 @@
       suffix: points.slice(end, end + CONTEXT).join(""),
       start: start,
       end: end,
+      range: range.cloneRange(),
       rect: range.getBoundingClientRect()
     };
   }
@@ -114,11 +117,15 @@
     if (!found) { return; }
     form().classList.remove("region-mode");
     setField("exact", found.exact);
-    setField("prefix", found.prefix);
-    setField("suffix", found.suffix);
+    setField("quote_prefix", found.prefix);
+    setField("quote_suffix", found.suffix);
     setField("start", String(found.start));
     setField("end", String(found.end));
     setField("region", "");
+    // Keep the passage marked while focus moves to the note (CSS Custom Highlight API).
+    if (window.Highlight && window.CSS && CSS.highlights) {
+      CSS.highlights.set("anno-draft", new Highlight(found.range));
+    }
     openPopover(found.rect);
   }
 
@@ -279,7 +286,7 @@
     drag = null;
     if (box.w < 2 || box.h < 2) { removeDraft(); return; }
     var value = "xywh=" + [box.x, box.y, box.w, box.h].join(",");
-    ["exact", "prefix", "suffix", "start", "end"].forEach(function (n) { setField(n, ""); });
+    ["exact", "quote_prefix", "quote_suffix", "start", "end"].forEach(function (n) { setField(n, ""); });
     setField("region", value);
     showRegionMode(value);
     openPopover(rect);

@@ -138,8 +138,15 @@ def test_item_page_has_no_serious_accessibility_violations(
 
     Annotation.create_for(case["log"], by=case["alice"], body="Note", exact="flag image")
     sign_in(page, live_server)
-    for item in (case["log"], case["photo"]):
-        page.goto(f"{live_server.url}{item.get_absolute_url()}")
+    from django.urls import reverse
+
+    pages = [
+        case["log"].get_absolute_url(),
+        case["photo"].get_absolute_url(),
+        reverse("evidence:case_annotations", args=[case["log"].incident.reference]),
+    ]
+    for path in pages:
+        page.goto(f"{live_server.url}{path}")
         # The page's own content (the site header belongs to the base layout).
         results = Axe().run(page, context={"include": [["main"]]})
         serious = [

@@ -90,7 +90,6 @@ def test_live_search_filters_and_back(page: Page, live_server: Any, lead: Any) -
     expect(page).to_have_url(re.compile(r"severity=high"))
     # billboard: cases 2, 7, 12, 17, 22, 27; high: 3, 7, 11, 15, 19, 23, 27
     expect(rows(page)).to_have_count(2)
-    # Equal relevance: PostgreSQL breaks the tie by newest case, SQLite by activity.
     expect(page.locator("#results tbody")).to_contain_text("Billboard went dark (7)")
     expect(page.locator("#results tbody")).to_contain_text("Billboard went dark (27)")
     assert "sort=" not in page.url

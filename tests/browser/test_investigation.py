@@ -1,9 +1,4 @@
-"""The whole investigation, as a lead runs it, in Chromium on a live server.
-
-The case is opened with ``Incident.open_case`` because the new-case form is
-built in another branch; once it is merged, this test should open the case
-through that form (see the note in ``open_case_as_lead``).
-"""
+"""The whole investigation, as a lead runs it, in Chromium on a live server."""
 
 from __future__ import annotations
 
@@ -29,9 +24,13 @@ def sign_in(page: Page, base: str, username: str) -> None:
     page.wait_for_url(re.compile(r"^(?!.*/accounts/login/).*$"))
 
 
+def add_members(case: Incident, investigator: Any, observer: Any) -> None:
+    Membership.objects.create(incident=case, user=investigator, role=Membership.Role.INVESTIGATOR)
+    Membership.objects.create(incident=case, user=observer, role=Membership.Role.OBSERVER)
+
+
 def open_case_as_lead(lead: Any, investigator: Any, observer: Any) -> Incident:
-    # TODO(lead, after merging workspace-list): create the case through the
-    # "New case" form instead.
+    """A case opened directly (for tests that are not about opening it)."""
     case = Incident.open_case(
         by=lead,
         title="Flag shown on an LED screen",
@@ -39,8 +38,7 @@ def open_case_as_lead(lead: Any, investigator: Any, observer: Any) -> Incident:
         time_zone="Asia/Almaty",
         place_name="Astana",
     )
-    Membership.objects.create(incident=case, user=investigator, role=Membership.Role.INVESTIGATOR)
-    Membership.objects.create(incident=case, user=observer, role=Membership.Role.OBSERVER)
+    add_members(case, investigator, observer)
     return case
 
 
@@ -94,7 +92,9 @@ def attach(page: Page, source: str, title: str, kind: str, grade: str, **fields:
     expect(page.locator("#matrix tbody th", has_text=title)).to_be_visible()
 
 
-def rate(page: Page, item_title: str, h: Hypothesis, rating: str, relevance: str = "medium") -> None:
+def rate(
+    page: Page, item_title: str, h: Hypothesis, rating: str, relevance: str = "medium"
+) -> None:
     settle(page)
     from incidents.evidence.models import EvidenceItem
 
@@ -125,11 +125,26 @@ def move(page: Page, statement: str, status: str, rationale: str, cite: str = ""
 def test_lead_runs_an_investigation(
     page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any, tmp_path: Any
 ) -> None:
-    case = open_case_as_lead(lead, investigator, observer)
     base = live_server.url
     sign_in(page, base, lead.username)
-    page.goto(f"{base}/cases/{case.reference}/")
+
+    # Open the case through the New case form.
+    page.goto(f"{base}/cases/new/")
+    page.fill("input[name=title]", "Flag shown on an LED screen")
+    page.fill("textarea[name=summary]", "A public LED screen showed an unexpected flag.")
+    page.fill("input[name=occurred_at]", "2026-11-20T14:42")
+    page.fill("input[name=uncertainty_minutes]", "10")
+    page.select_option("select[name=time_zone]", "Asia/Almaty")
+    page.fill("input[name=place_name]", "Astana")
+    page.get_by_role("button", name="Open case").click()
+    page.wait_for_url(re.compile(r"/cases/INC-\d{4}-\d{4,}/$"))
+    case = Incident.objects.get(title="Flag shown on an LED screen")
+    add_members(case, investigator, observer)
+    page.reload()
     expect(page.locator("h1")).to_have_text(case.title)
+    expect(page.locator("#header")).to_contain_text("20 Nov 2026, 14:42")
+    expect(page.locator("#header")).to_contain_text("± 10 min")
+    expect(page.locator("#header .badge.role-observer")).to_be_visible()
 
     # Start investigating, with a reason.
     page.locator("#header summary", has_text="Start investigating").click()
@@ -175,6 +190,12 @@ def test_lead_runs_an_investigation(
     expect(card(page, fault).locator(".hyp-rank")).to_contain_text("Rank 3")
     expect(card(page, insider).locator(".hyp-rank")).to_contain_text("Rank 2")
     expect(page.locator("#matrix .rank-row")).to_contain_text("1")
+    # Most diagnostic rows first; the URL says so (linkable, survives a reload).
+    page.locator("#matrix .sort a", has_text="Most diagnostic first").click()
+    expect(page).to_have_url(re.compile(r"\?sort=diagnosticity$"))
+    expect(page.locator("#matrix table.matrix > tbody > tr").first).to_contain_text("CMS login log")
+    expect(page.locator("#matrix table.matrix > tbody > tr").last).to_contain_text("non-diagnostic")
+    settle(page)
     # The score is explained on demand.
     page.locator("#matrix summary", has_text="How the score is computed").click()
     expect(page.locator("#matrix .formula")).to_contain_text("credibility weight")
@@ -215,13 +236,16 @@ def test_lead_runs_an_investigation(
     # Resolve: the header reloads on case-changed and now offers it.
     settle(page)
     page.locator("#header summary", has_text="Resolve case").click()
-    page.locator("#header details[open] textarea[name=reason]").fill("A cyberattack, confirmed by the log.")
+    page.locator("#header details[open] textarea[name=reason]").fill(
+        "A cyberattack, confirmed by the log."
+    )
     page.locator("#header").get_by_role("button", name=re.compile("Resolved")).click()
     expect(page.locator("#header .badge.status-resolved")).to_be_visible()
 
     # Every step is on the timeline.
     timeline = page.locator("#timeline")
     for text in (
+        f"Case {case.reference} opened.",
         "Open → Investigating",
         "Investigating → Resolved",
         "Hypothesis added (technical fault)",
@@ -257,8 +281,14 @@ def test_case_page_has_no_serious_accessibility_violations(
     ]
     hyps[0].set_confidence("likely", by=lead, reason="A reason.")
     items = [
-        EvidenceItem.attach(case, by=lead, title=f"Source {i}", url=f"https://e.org/{i}",
-                            reliability="ABCDEF"[i % 6], credibility=1 + i % 6)
+        EvidenceItem.attach(
+            case,
+            by=lead,
+            title=f"Source {i}",
+            url=f"https://e.org/{i}",
+            reliability="ABCDEF"[i % 6],
+            credibility=1 + i % 6,
+        )
         for i in range(8)
     ]
     for i, item in enumerate(items):
@@ -269,7 +299,60 @@ def test_case_page_has_no_serious_accessibility_violations(
     for summary in page.locator("summary").all():
         summary.click()
     results = Axe().run(page)
-    serious = [
-        v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}
-    ]
+    serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
     assert serious == [], results.generate_report()
+
+
+def test_drop_a_file_on_the_drop_zone_and_see_the_upload_progress(
+    page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any
+) -> None:
+    from incidents.evidence.models import EvidenceItem
+
+    case = open_case_as_lead(lead, investigator, observer)
+    sign_in(page, live_server.url, lead.username)
+    page.goto(f"{live_server.url}/cases/{case.reference}/")
+    page.locator("#evidence summary", has_text="Attach a source").click()
+    # Drop a file (about 1.5 MB, so the upload reports progress) on the zone.
+    page.evaluate(
+        """() => {
+          const data = new DataTransfer();
+          const body = new Uint8Array(1500000).fill(65);
+          const file = new File([body], "screen-capture.txt", {type: "text/plain"});
+          data.items.add(file);
+          const zone = document.querySelector("[data-drop-zone]");
+          const init = {bubbles: true, cancelable: true, dataTransfer: data};
+          zone.dispatchEvent(new DragEvent("dragover", init));
+          zone.dispatchEvent(new DragEvent("drop", init));
+        }"""
+    )
+    form = page.locator("#attach-form")
+    expect(form.locator("input[name=ev-source][value=file]")).to_be_checked()
+    expect(form.locator("[data-drop-name]")).to_have_text("screen-capture.txt")
+    form.locator("input[name=ev-title]").fill("Screen capture")
+    form.locator("select[name=ev-kind]").select_option("document")
+    form.get_by_role("button", name="Attach source").click()
+    expect(page.locator("#evidence .evidence-item", has_text="Screen capture")).to_be_visible()
+    item = EvidenceItem.objects.get(title="Screen capture")
+    assert item.original_name == "screen-capture.txt"
+    assert item.file_size == 1500000
+
+
+def test_upload_progress_bar_follows_htmx_progress_events(
+    page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any
+) -> None:
+    case = open_case_as_lead(lead, investigator, observer)
+    sign_in(page, live_server.url, lead.username)
+    page.goto(f"{live_server.url}/cases/{case.reference}/")
+    page.locator("#evidence summary", has_text="Attach a source").click()
+    page.locator("#attach-form input[name=ev-source][value=file]").check()
+    bar = page.locator("[data-upload-progress]")
+    expect(bar).to_be_hidden()
+    page.evaluate(
+        """() => {
+          const form = document.querySelector("#attach-form");
+          form.dispatchEvent(new CustomEvent("htmx:xhr:progress", {
+            bubbles: true, detail: {lengthComputable: true, loaded: 42, total: 100}}));
+        }"""
+    )
+    expect(bar).to_be_visible()
+    assert bar.evaluate("el => el.value") == 42

@@ -26,7 +26,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AuditEvent",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("at", models.DateTimeField()),
                 ("actor_user_id", models.BigIntegerField(blank=True, null=True)),
                 ("actor", models.CharField(max_length=150)),
@@ -36,7 +41,17 @@ class Migration(migrations.Migration):
                 ("table_name", models.CharField(max_length=100)),
                 ("object_pk", models.CharField(max_length=64)),
                 ("incident_id", models.BigIntegerField(blank=True, null=True)),
-                ("action", models.CharField(choices=[("insert", "Created"), ("update", "Changed"), ("delete", "Deleted")], max_length=6)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("insert", "Created"),
+                            ("update", "Changed"),
+                            ("delete", "Deleted"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
                 ("before", models.TextField(blank=True, null=True)),
                 ("after", models.TextField(blank=True, null=True)),
                 ("prev_hash", models.CharField(max_length=64)),

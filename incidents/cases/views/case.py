@@ -31,8 +31,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
 
 from incidents.accounts.access import CaseAccess, Need, get_case_for_user
+from incidents.audit.versioning import Conflict
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.forms import AttachForm
 from incidents.evidence.models import EvidenceItem
@@ -42,9 +44,11 @@ from incidents.hypotheses.forms import (
     ConfidenceForm,
     HypothesisForm,
     MoveForm,
+    apply_conflict,
     apply_model_errors,
+    version_field,
 )
-from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange, Hypothesis
+from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange
 
 TEMPLATE = "cases/detail.html"
 # HX-Target (the id of the element asking) -> the partial that answers it.
@@ -62,6 +66,10 @@ SORTS = {"diagnosticity": "Most diagnostic first", "": "Order attached"}
 ROLE_ORDER = {"lead": 0, "investigator": 1, "observer": 2}
 
 
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
 class CaseStatusForm(forms.Form):
     status = forms.ChoiceField(widget=forms.HiddenInput)
     reason = forms.CharField(
@@ -69,6 +77,7 @@ class CaseStatusForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="It goes on the timeline.",
     )
+    version = version_field()
 
     def __init__(self, *args: Any, incident: Incident, target: str = "", **kwargs: Any) -> None:
         # One form per offered status on the page: ids must not repeat.
@@ -98,7 +107,8 @@ class UpdateForm(forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, prefix="update", **kwargs)
+        kwargs["prefix"] = "update"
+        super().__init__(*args, **kwargs)
 
 
 class MatrixCell:
@@ -142,7 +152,7 @@ def _detail_url(item: EvidenceItem) -> str:
 
 
 def case_context(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     access: CaseAccess,
     *,
     bound: Mapping[Any, forms.Form] | None = None,
@@ -183,7 +193,7 @@ def case_context(
     )
     cells = list(
         Assessment.objects.filter(hypothesis__incident=incident).only(
-            "id", "evidence_id", "hypothesis_id", "rating", "relevance", "reason"
+            "id", "evidence_id", "hypothesis_id", "rating", "relevance", "reason", "version"
         )
     )
     scores = scoring.compute(
@@ -212,7 +222,9 @@ def case_context(
         item.uncertainty_label = duration_label(item.event_uncertainty)
         item.row = []
         for h in hypotheses:
-            view = MatrixCell(item, h, by_pair.get((item.pk, h.pk)), editing=(item.pk, h.pk) == editing)
+            view = MatrixCell(
+                item, h, by_pair.get((item.pk, h.pk)), editing=(item.pk, h.pk) == editing
+            )
             view.focus = focus == view.button_id
             item.row.append(view)
             if view.editing:
@@ -248,7 +260,9 @@ def case_context(
     if access.can_lead:
         for value in incident.allowed_statuses():
             form = bound.get(("status", value)) or CaseStatusForm(
-                incident=incident, target=value, initial={"status": value}
+                incident=incident,
+                target=value,
+                initial={"status": value, "version": incident.version},
             )
             status_forms.append((Incident.Status(value), form))
     blockers = incident.resolution_blockers(hypotheses)
@@ -256,9 +270,14 @@ def case_context(
     if edit_cell is not None:
         a = edit_cell.assessment
         editing_form = bound.get("cell") or CellForm(
-            initial={"rating": a.rating, "relevance": a.relevance, "reason": a.reason}
+            initial={
+                "rating": a.rating,
+                "relevance": a.relevance,
+                "reason": a.reason,
+                "version": a.version,
+            }
             if a
-            else None
+            else {"version": 0}
         )
 
     return {
@@ -299,7 +318,7 @@ def case_context(
 
 
 def render_case(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     access: CaseAccess,
     region: str | None = None,
     *,
@@ -319,7 +338,7 @@ def case_url(incident: Incident, anchor: str = "", query: str = "") -> str:
 
 
 def after_write(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     access: CaseAccess,
     region: str,
     events: tuple[str, ...],
@@ -338,13 +357,15 @@ def after_write(
 
 
 def after_invalid(
-    request: HttpRequest, access: CaseAccess, region: str, **state: Any
+    request: HtmxHttpRequest, access: CaseAccess, region: str, **state: Any
 ) -> HttpResponse:
     """Invalid input: the region with the errors for HTMX (200, so htmx swaps it),
-    the whole page with the errors in place for a plain form (422)."""
+    the whole page with the errors in place for a plain form (422). A stale
+    copy (a lost-update conflict, see ``apply_conflict``) answers 409 either way."""
+    conflict = any(getattr(form, "conflict", False) for form in state.get("bound", {}).values())
     if request.htmx:
-        return render_case(request, access, region, **state)
-    return render_case(request, access, status=422, **state)
+        return render_case(request, access, region, status=409 if conflict else 200, **state)
+    return render_case(request, access, status=409 if conflict else 422, **state)
 
 
 # -- views --------------------------------------------------------------------
@@ -353,7 +374,7 @@ def after_invalid(
 @require_GET
 @login_required
 @vary_on_headers("HX-Request", "HX-Target")
-def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """The case page; with HTMX and ``HX-Target`` naming a region, that region alone."""
     access = get_case_for_user(request, reference, Need.READ)
     target = request.htmx.target if request.htmx else None
@@ -362,7 +383,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def case_status(request: HttpRequest, reference: str) -> HttpResponse:
+def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Move the case to another status (lead only), with a reason."""
     access = get_case_for_user(request, reference, Need.LEAD)
     incident = access.incident
@@ -370,8 +391,13 @@ def case_status(request: HttpRequest, reference: str) -> HttpResponse:
     if form.is_valid():
         try:
             incident.move_to(
-                form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
+                form.cleaned_data["status"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data.get("version"),
             )
+        except Conflict as exc:
+            apply_conflict(form, exc)
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:
@@ -390,7 +416,7 @@ def case_status(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def post_update(request: HttpRequest, reference: str) -> HttpResponse:
+def post_update(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Post a note, a finding or an official statement to the timeline."""
     access = get_case_for_user(request, reference, Need.WRITE)
     form = UpdateForm(request.POST)

@@ -21,6 +21,7 @@ from incidents.cases.search import (
     SEARCH_CAP,
     SORTS,
     apply_filters,
+    candidate_ids,
     capped_count,
     matching,
     paginate,
@@ -77,15 +78,23 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     data = form.cleaned_data
     text, sort = data["q"], data["sort"]
     qs = apply_filters(matching(Incident.objects.visible_to(request.user), text), data)
-    if text:
+    if text and sort == "relevance" and uses_postgres_search():
+        # One pass over the matches gives both the count and the set to rank.
+        ids = candidate_ids(qs)
+        total = len(ids)
+        qs = rank_candidates(ids, text)
+    elif text:
         total = capped_count(qs)
+    if text:
         context["total"] = min(total, SEARCH_CAP)
         context["total_capped"] = total > SEARCH_CAP
-    if sort == "relevance" and text and uses_postgres_search():
-        qs = rank_candidates(qs, text)
+    # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
+    # EXISTS in the select list into a hashed scan of every hypothesis.
     qs = qs.select_related("lead").annotate(
-        has_confirmed=Exists(
+        confirmed_id=Subquery(
             Hypothesis.objects.filter(incident=OuterRef("pk"), status=Hypothesis.Status.CONFIRMED)
+            .order_by()
+            .values("pk")[:1]
         )
     )
     page = paginate(qs, segments_for(sort), after=data["after"], before=data["before"])

@@ -11,7 +11,9 @@ from incidents.audit.models import AuditEvent
 
 
 class Command(BaseCommand):
-    help = "Check that the audit trail is intact: every record's hash and its link to the one before."
+    help = (
+        "Check that the audit trail is intact: every record's hash and its link to the one before."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         records = AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
