@@ -46,8 +46,10 @@ BASE_SCALE = 2  # 40 cases: more than one page of the list (25) for staff
 PAGES: dict[str, Callable[[Dataset], str]] = {
     "home": lambda ds: url_or_missing("home"),
     "case list": lambda ds: url_or_missing("cases:list"),
+    # Three filters that always match (the normal and heavy cases): an empty page
+    # skips its prefetch and would make one query fewer.
     "case list, filtered": lambda ds: url_or_missing(
-        "cases:list", query="?status=investigating&severity=high&tag=screen"
+        "cases:list", query=f"?status=investigating&lead={ds.member_username}&confirmed=no"
     ),
     "search, common term": lambda ds: url_or_missing("cases:list", query="?q=screen"),
     "search, two terms": lambda ds: url_or_missing("cases:list", query="?q=screen+operator"),
