@@ -430,6 +430,7 @@ class Bench:
         from incidents.perf import pages
 
         started = time.monotonic()
+        load_at_start = load_average()
         self.results = []
         self.csrf = {}
         rss_before = self.worker_rss()
@@ -459,7 +460,7 @@ class Bench:
         rss_final = self.worker_rss()
         peak = max([*rss_after.values(), *rss_final.values(), 0.0])
         return {
-            "meta": machine_meta(dataset),
+            "meta": {**machine_meta(dataset), "load_average": load_at_start},
             "pages": [asdict(r) for r in self.results],
             "throughput": throughput,
             "memory": {
