@@ -212,7 +212,7 @@ class VersionedAdminMixin(admin.ModelAdmin):
             return form
 
         def clean(form_self: forms.ModelForm) -> dict[str, Any]:
-            data = forms.ModelForm.clean(form_self)
+            data = form.clean(form_self)  # the admin form's own clean() runs too
             expected = data.get("expected_version")
             current = (
                 type(obj)
