@@ -214,8 +214,9 @@ def test_query_count_is_constant(
 
 
 # Session, user, case, role, members, tags, hypotheses (+ confidence history),
-# evidence, cells, annotation stances per hypothesis, timeline entries.
-QUERIES = 12
+# evidence (a few columns of every item for the scores, then the full rows of
+# the items on the page), cells, annotation stances per hypothesis, timeline entries.
+QUERIES = 13
 
 
 def test_hypothesis_cards_count_annotated_passages_by_stance(

@@ -131,9 +131,10 @@ def test_add_invalid_shows_errors_and_changes_nothing(
 # -- move --------------------------------------------------------------------
 
 
-def test_move_get_is_405(client: Any, hypothesis: Hypothesis, lead: Any) -> None:
+def test_move_put_is_405(client: Any, hypothesis: Hypothesis, lead: Any) -> None:
+    # GET opens the form (see test_case_weight.py); only GET and POST are allowed.
     client.force_login(lead)
-    assert client.get(move_url(hypothesis)).status_code == 405
+    assert client.put(move_url(hypothesis)).status_code == 405
 
 
 def test_move_access(client: Any, hypothesis: Hypothesis, outsider: Any, observer: Any) -> None:

@@ -59,12 +59,21 @@ def add(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     return after_invalid(request, access, "hypotheses", bound={"hypothesis": form})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
+@vary_on_headers("HX-Request")
 def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
-    """Move a hypothesis to a legal next state, with a rationale and citations."""
+    """Move a hypothesis to a legal next state, with a rationale and citations.
+
+    GET opens the move form with its list of sources to cite, which the page
+    does not carry for every card: with HTMX the list alone, without it the
+    page with this card's move form open.
+    """
     access = get_case_for_user(request, reference, Need.WRITE)
     hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
+    if request.method == "GET":
+        region = "move_citations_alone" if request.htmx else None
+        return render_case(request, access, region, citing=hypothesis.pk)
     if request.POST.get(f"move-{pk}-status") in LEAD_ONLY and not access.can_lead:
         raise PermissionDenied("Only the case lead confirms or refutes a hypothesis.")
     evidence = list(access.incident.evidence.only("id", "title", "reliability", "credibility"))
@@ -184,7 +193,11 @@ def cell(
                 trigger_client_event(response, "hypotheses-changed")
                 return response
             sort = request.POST.get("sort", "")
-            query = "sort=diagnosticity" if sort == "diagnosticity" else ""
+            rows = request.POST.get("rows", "")
+            params = ["sort=diagnosticity"] if sort == "diagnosticity" else []
+            if rows == "all" or rows.isdigit():
+                params.append(f"rows={rows}")
+            query = "&".join(params)
             return HttpResponseRedirect(case_url(access.incident, focus, query))
     if request.htmx:
         # The editor again, with its errors, in its own cell (not over the matrix).

@@ -116,7 +116,11 @@ def move(page: Page, statement: str, status: str, rationale: str, cite: str = ""
     the_card.locator(f"input[type=radio][value={status}]").check()
     the_card.locator("textarea[name$=-rationale]").fill(rationale)
     if cite:
+        # The list of sources to cite loads on demand (HTMX fills the fieldset).
+        the_card.locator("a.cite-open").click()
         the_card.locator("label.choice", has_text=cite).locator("input").check()
+        # What was typed before the list came is still there.
+        expect(the_card.locator("textarea[name$=-rationale]")).to_have_value(rationale)
     the_card.get_by_role("button", name="Move hypothesis").click()
     label = Hypothesis.Status(status).label
     expect(card(page, statement).locator(".badge", has_text=label).first).to_be_visible()

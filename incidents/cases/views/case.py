@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from django import forms
 from django.contrib import messages
@@ -62,6 +62,8 @@ REGIONS = {
     "timeline-more": "timeline_entries",
 }
 TIMELINE_PAGE_SIZE = 30
+# Matrix rows and listed sources shown at once; "show more" adds as many again.
+PAGE_ROWS = 100
 SORTS = {"diagnosticity": "Most diagnostic first", "": "Order attached"}
 ROLE_ORDER = {"lead": 0, "investigator": 1, "observer": 2}
 
@@ -111,6 +113,53 @@ class UpdateForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class SourceRef(NamedTuple):
+    """The few columns of an evidence item that scoring and citing need."""
+
+    id: int
+    title: str
+    reliability: str
+    credibility: int
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def grade(self) -> str:
+        return f"{self.reliability}{self.credibility}"
+
+
+def page_limit(value: str, total: int) -> int:
+    """How many rows to show: ``all``, a number (at least one page), or one page."""
+    if value == "all":
+        return max(total, PAGE_ROWS)
+    if value.isdigit():
+        return max(PAGE_ROWS, int(value))
+    return PAGE_ROWS
+
+
+def rows_param(limit: int, total: int) -> str:
+    """The query value that shows LIMIT rows again; empty for the first page."""
+    return "" if limit <= PAGE_ROWS else ("all" if limit >= total else str(limit))
+
+
+def next_page(limit: int, total: int) -> dict[str, Any] | None:
+    """The "show more" link: the next page's limit, or None when all are shown."""
+    if limit >= total:
+        return None
+    return {"next": limit + PAGE_ROWS, "step": min(PAGE_ROWS, total - limit), "total": total}
+
+
+def matrix_query(sort: str, limit: int, total: int) -> str:
+    """The query string that reproduces the matrix as shown (sort and rows)."""
+    parts = [f"sort={sort}"] if sort else []
+    rows = rows_param(limit, total)
+    if rows:
+        parts.append(f"rows={rows}")
+    return "&".join(parts)
+
+
 class MatrixCell:
     """One cell of the matrix as the template draws it."""
 
@@ -155,6 +204,7 @@ def case_context(
     bound: Mapping[Any, forms.Form] | None = None,
     editing: tuple[int, int] | None = None,
     focus: str = "",
+    citing: int | None = None,
 ) -> dict[str, Any]:
     """Everything the page's regions need, in a constant number of queries.
 
@@ -185,41 +235,85 @@ def case_context(
             )
         )
     )
-    evidence = list(
-        incident.evidence.defer("text_body", "extracted_metadata").order_by("created_at", "id")
-    )
+    # The scores cover every item and cell of the case, from a few columns of
+    # each; model objects are built only for the rows the page shows.
+    index = [
+        SourceRef(*row)
+        for row in incident.evidence.order_by("created_at", "id").values_list(
+            "id", "title", "reliability", "credibility"
+        )
+    ]
     cells = list(
-        Assessment.objects.filter(hypothesis__incident=incident).only(
+        Assessment.objects.filter(hypothesis__incident=incident).values_list(
             "id", "evidence_id", "hypothesis_id", "rating", "relevance", "reason", "version"
         )
     )
     scores = scoring.compute(
         [h.pk for h in hypotheses],
-        [scoring.Item(e.pk, e.reliability, e.credibility) for e in evidence],
-        [scoring.Cell(c.evidence_id, c.hypothesis_id, c.rating, c.relevance) for c in cells],
+        [scoring.Item(e.id, e.reliability, e.credibility) for e in index],
+        [scoring.Cell(c[1], c[2], c[3], c[4]) for c in cells],
     )
+
+    # Matrix rows: sorted over the whole case first, then cut to the page.
+    order = [e.id for e in index]
+    if sort == "diagnosticity":
+        order.sort(key=lambda pk: (-scores.items[pk].diagnosticity, pk))
+    row_limit = page_limit(request.GET.get("rows", ""), len(order))
+    shown = order[:row_limit]
+    if editing is not None and editing[0] not in shown and editing[0] in scores.items:
+        shown.append(editing[0])  # the cell being edited is always on the page
+    source_limit = page_limit(request.GET.get("sources", ""), len(index))
+    listed = [e.id for e in index[:source_limit]]
+    full = {
+        e.pk: e
+        for e in incident.evidence.defer("text_body", "extracted_metadata").filter(
+            pk__in=set(shown) | set(listed)
+        )
+    }
 
     can_move = access.can_write and not incident.is_closed
     stances = Annotation.objects.stance_counts(incident)
+    bound_moves = {key[1] for key in bound if isinstance(key, tuple) and key[0] == "move"}
+    cite_hypothesis = None
     for number, h in enumerate(hypotheses, start=1):
         h.number = number
         h.stances = stances.get(h.pk, {"supports": 0, "contradicts": 0})
         h.score_info = scores.hypotheses[h.pk]
         h.band = ConfidenceBand(h.confidence) if h.confidence else None
         h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=now)
+        # The list of sources to cite is long: only the form opened to cite
+        # (or sent back with errors) carries it; the others load it on demand.
+        h.citing = h.pk == citing or h.pk in bound_moves
         h.move_form = bound.get(("move", h.pk)) or MoveForm(
-            hypothesis=h, can_lead=access.can_lead, evidence=evidence
+            hypothesis=h, can_lead=access.can_lead, evidence=index if h.citing else ()
         )
         h.confidence_form = bound.get(("confidence", h.pk)) or ConfidenceForm(hypothesis=h)
         h.can_move = can_move and h.move_form.has_choices
-    by_pair = {(c.evidence_id, c.hypothesis_id): c for c in cells}
-    titles = {e.pk: e.title for e in evidence}
+        if h.pk == citing:
+            cite_hypothesis = h
+    shown_set = set(shown)
+    by_pair = {
+        (c[1], c[2]): Assessment(
+            id=c[0],
+            evidence_id=c[1],
+            hypothesis_id=c[2],
+            rating=c[3],
+            relevance=c[4],
+            reason=c[5],
+            version=c[6],
+        )
+        for c in cells
+        if c[1] in shown_set
+    }
+    titles = {e.id: e.title for e in index}
     edit_item = edit_cell = None
-    for item in evidence:
+    for item in full.values():
         item.score_info = scores.items[item.pk]
         item.detail_url = _detail_url(item)
         item.uncertainty_label = duration_label(item.event_uncertainty)
         item.row = []
+        if item.pk not in shown_set:
+            continue
         for h in hypotheses:
             view = MatrixCell(
                 item, h, by_pair.get((item.pk, h.pk)), editing=(item.pk, h.pk) == editing
@@ -228,11 +322,18 @@ def case_context(
             item.row.append(view)
             if view.editing:
                 edit_item, edit_cell = item, view
-    rows = list(evidence)
-    if sort == "diagnosticity":
-        rows.sort(key=lambda e: (-e.score_info.diagnosticity, e.pk))
+    rows = [full[pk] for pk in shown if pk in full]
+    evidence = [full[pk] for pk in listed if pk in full]
+    # The explanation lists the contributions of the rows on the page.
     explanations = [
-        (h, [(titles.get(c.evidence_id, "?"), c) for c in h.score_info.contributions])
+        (
+            h,
+            [
+                (titles.get(c.evidence_id, "?"), c)
+                for c in h.score_info.contributions
+                if c.evidence_id in shown_set
+            ],
+        )
         for h in hypotheses
     ]
 
@@ -287,7 +388,15 @@ def case_context(
         "tags": tags,
         "hypotheses": hypotheses,
         "evidence": evidence,
+        "evidence_count": len(index),
         "rows": rows,
+        "row_count": len(order),
+        "more_rows": next_page(row_limit, len(order)),
+        "more_sources": next_page(source_limit, len(index)),
+        "matrix_query": matrix_query(sort, row_limit, len(order)),
+        "rows_param": rows_param(row_limit, len(order)),
+        "sources_param": rows_param(source_limit, len(index)),
+        "cite_hypothesis": cite_hypothesis,
         "scores": scores,
         "formula": scoring.FORMULA,
         "explanations": explanations,
