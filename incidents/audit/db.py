@@ -398,7 +398,10 @@ def _sqlite_functions(wrapper: BaseDatabaseWrapper) -> None:
 
 def on_connection_created(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     if audit_execute_wrapper not in connection.execute_wrappers:
-        connection.execute_wrappers.append(audit_execute_wrapper)
+        # First in the list: the connection can be created inside another
+        # wrapper's ``execute_wrapper()`` block, which pops the *last* entry
+        # on exit and must find its own there.
+        connection.execute_wrappers.insert(0, audit_execute_wrapper)
     if connection.vendor == "sqlite":
         _sqlite_functions(connection)
 
