@@ -12,11 +12,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
 
 from incidents.accounts.access import Need, get_case_for_user
 from incidents.accounts.forms import AddMemberForm, MemberForm
 from incidents.audit.models import AuditEvent
 from incidents.cases.models import Incident, Membership
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
 def _members_context(incident: Incident, **extra: Any) -> dict[str, Any]:
@@ -35,17 +40,18 @@ def _apply(request: HttpRequest, incident: Incident) -> tuple[dict[str, Any], bo
     action = request.POST.get("action", "")
     by = request.user
     if action == "add":
-        form = AddMemberForm(request.POST)
-        if form.is_valid():
+        add_form = AddMemberForm(request.POST)
+        if add_form.is_valid():
             try:
                 incident.add_member(
-                    form.cleaned_data["username"], role=form.cleaned_data["role"], by=by
+                    add_form.cleaned_data["username"], role=add_form.cleaned_data["role"], by=by
                 )
-                return {"notice": f"{form.cleaned_data['username'].get_username()} added."}, True
+                name = add_form.cleaned_data["username"].get_username()
+                return {"notice": f"{name} added."}, True
             except ValidationError as error:
                 for field, messages in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, messages)
-        return {"add_form": form}, False
+                    add_form.add_error(field if field in add_form.fields else None, messages)
+        return {"add_form": add_form}, False
     if action in {"change", "remove"}:
         form = MemberForm(request.POST, incident=incident)
         if form.is_valid():
@@ -60,14 +66,14 @@ def _apply(request: HttpRequest, incident: Incident) -> tuple[dict[str, Any], bo
                 }, True
             except ValidationError as error:
                 return {"member_error": " ".join(error.messages), "error_user": user.pk}, False
-        return {"member_error": " ".join(m for ms in form.errors.values() for m in ms)}, False
+        return {"member_error": " ".join(str(m) for ms in form.errors.values() for m in ms)}, False
     return {"member_error": "Unknown action."}, False
 
 
 @login_required
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
-def members(request: HttpRequest, reference: str) -> HttpResponse:
+def members(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """The case's members: leads add people, change roles, remove people."""
     access = get_case_for_user(request, reference, Need.LEAD)
     incident = access.incident
@@ -88,7 +94,7 @@ def members(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET"])
-def history(request: HttpRequest, reference: str) -> HttpResponse:
+def history(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Every recorded change to the case and what belongs to it, newest first (leads)."""
     access = get_case_for_user(request, reference, Need.LEAD)
     events = AuditEvent.objects.for_incident(access.incident).order_by("-id")

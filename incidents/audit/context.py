@@ -53,7 +53,7 @@ class RequestContext:
         self.conflicts = 0  # stale edits refused while handling this request
 
     def resolve(self) -> AuditContext:
-        user = getattr(self.request, "user", None)
+        user: Any = getattr(self.request, "user", None)
         authenticated = bool(user is not None and getattr(user, "is_authenticated", False))
         source = "admin" if self.request.path.startswith("/admin/") else "web"
         return AuditContext(

@@ -73,6 +73,8 @@ def incident_path(model: type[models.Model]) -> list[models.ForeignKey] | None:
             if not field.many_to_one:
                 continue
             target = field.related_model
+            if target is None or isinstance(target, str):
+                continue
             if target is incident_model:
                 return [*path, field]
             if target not in seen and len(path) < 3:
@@ -273,6 +275,13 @@ def _sqlite_json(columns: list[str], row: str) -> str:
     return expression
 
 
+def _row_column(row: str) -> Callable[[str], str]:
+    def column(name: str) -> str:
+        return f'{row}."{name}"'
+
+    return column
+
+
 def _sqlite_table_triggers(model: type[models.Model], columns: list[str]) -> list[str]:
     table = model._meta.db_table
     redacted = REDACTED_COLUMNS.get(table, ())
@@ -286,7 +295,7 @@ def _sqlite_table_triggers(model: type[models.Model], columns: list[str]) -> lis
     ):
         before = "NULL" if action == "insert" else _sqlite_json(shown, "OLD")
         after = "NULL" if action == "delete" else _sqlite_json(shown, "NEW")
-        incident = _incident_expression(model, lambda c, row=row: f'{row}."{c}"')
+        incident = _incident_expression(model, _row_column(row))
         name = f"inquest_audit_{table}_{action}"
         statements.append(f'DROP TRIGGER IF EXISTS "{name}";')
         statements.append(
@@ -398,7 +407,10 @@ def _sqlite_functions(wrapper: BaseDatabaseWrapper) -> None:
 
 def on_connection_created(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     if audit_execute_wrapper not in connection.execute_wrappers:
-        connection.execute_wrappers.append(audit_execute_wrapper)
+        # First in the list: the connection can be created inside another
+        # wrapper's ``execute_wrapper()`` block, which pops the *last* entry
+        # on exit and must find its own there.
+        connection.execute_wrappers.insert(0, audit_execute_wrapper)
     if connection.vendor == "sqlite":
         _sqlite_functions(connection)
 

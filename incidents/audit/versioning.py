@@ -212,7 +212,8 @@ class VersionedAdminMixin(admin.ModelAdmin):
             return form
 
         def clean(form_self: forms.ModelForm) -> dict[str, Any]:
-            data = form.clean(form_self)  # the admin form's own clean() runs too
+            # The admin form's own clean() runs too.
+            data: dict[str, Any] = form.clean(form_self) or form_self.cleaned_data
             expected = data.get("expected_version")
             current = (
                 type(obj)

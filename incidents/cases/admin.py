@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from incidents.admin_base import RecordAdmin, RecordInline
 from incidents.audit.versioning import VersionedAdminMixin
 from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
 from incidents.evidence.models import EvidenceItem
@@ -172,18 +173,10 @@ class MembershipInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(RecordInline):
     """A list of related records with links to their own admin pages."""
 
-    extra = 0
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class HypothesisInline(ReadOnlyInline):
@@ -362,22 +355,13 @@ class IncidentAdmin(VersionedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(RecordAdmin):
     """Who is in which case: read-only here, managed on the incident's page."""
 
     list_display = ["incident", "user", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["incident__reference", "incident__title", "user__username"]
     list_select_related = ["incident", "user"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # -- timeline -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from incidents.admin_base import RecordAdmin, RecordInline
 from incidents.audit.versioning import VersionedAdminMixin
 from incidents.cases.admin import adopt, model_fields
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
@@ -61,20 +62,12 @@ class AssessmentInline(admin.TabularInline):
         return formset
 
 
-class CustodyInline(admin.TabularInline):
+class CustodyInline(RecordInline):
     """The chain of custody: appended to by the model, never edited here."""
 
     model = CustodyEntry
-    extra = 0
-    can_delete = False
     fields = ["at", "action", "actor", "reason", "recipient", "sha256_short", "entry_hash_short"]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="SHA-256 then")
     def sha256_short(self, obj: CustodyEntry) -> str:
@@ -301,7 +294,7 @@ class EvidenceItemAdmin(VersionedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CustodyEntry)
-class CustodyEntryAdmin(admin.ModelAdmin):
+class CustodyEntryAdmin(RecordAdmin):
     """The custody log is append-only: nothing here adds, edits or deletes."""
 
     list_display = ["at", "item", "action", "actor", "recipient", "sha256_short"]
@@ -309,15 +302,6 @@ class CustodyEntryAdmin(admin.ModelAdmin):
     search_fields = ["item__title", "item__incident__reference", "reason", "sha256", "recipient"]
     list_select_related = ["item", "actor"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="SHA-256 then")
     def sha256_short(self, obj: CustodyEntry) -> str:

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from incidents.admin_base import RecordAdmin, RecordInline
 from incidents.audit.versioning import VersionedAdminMixin
 from incidents.cases.admin import adopt, transition_action
 from incidents.hypotheses.models import (
@@ -30,17 +31,8 @@ from incidents.hypotheses.models import (
 from incidents.hypotheses.scoring import score_case
 
 
-class HistoryInline(admin.TabularInline):
+class HistoryInline(RecordInline):
     """Moves and confidence changes: a record, never edited."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class MoveInline(HistoryInline):
@@ -211,17 +203,8 @@ class HypothesisAdmin(VersionedAdminMixin, admin.ModelAdmin):
         )
 
 
-class HistoryAdmin(admin.ModelAdmin):
+class HistoryAdmin(RecordAdmin):
     """Read-only: these rows are written by the hypothesis's methods."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(HypothesisMove)
