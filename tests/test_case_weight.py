@@ -169,7 +169,9 @@ def test_invalid_move_shows_the_citations_with_the_choice_kept(
 def big(incident: Incident, lead: Any, two: list[Hypothesis]) -> list[EvidenceItem]:
     """PAGE_ROWS + 30 sources (B2: weight √2); only the last one tells the hypotheses apart."""
     items = bulk_items(incident, lead, PAGE_ROWS + 30)
-    cells = [Assessment(evidence=i, hypothesis=h, rating="N", author=lead) for i in items for h in two]
+    cells = [
+        Assessment(evidence=i, hypothesis=h, rating="N", author=lead) for i in items for h in two
+    ]
     cells[-2].rating = "II"  # the last item against H1
     Assessment.objects.bulk_create(cells)
     return items
@@ -186,7 +188,7 @@ def test_matrix_shows_one_page_of_rows_and_links_to_more(
     client.force_login(lead)
     html = client.get(page_url(incident)).content.decode()
     matrix = matrix_of(html)
-    assert matrix.count('<tr class="') - matrix.count('<tr class="more-rows"') >= PAGE_ROWS
+    assert matrix.count('<tr id="row-') == PAGE_ROWS
     assert f'id="td-{big[PAGE_ROWS - 1].pk}-{two[0].pk}"' in matrix
     assert f'id="td-{big[PAGE_ROWS].pk}-{two[0].pk}"' not in matrix
     assert f"{PAGE_ROWS} of {PAGE_ROWS + 30} sources shown" in matrix
@@ -208,15 +210,19 @@ def test_more_rows_shows_the_rest(
 ) -> None:
     client.force_login(lead)
     for query in (f"rows={2 * PAGE_ROWS}", "rows=all"):
-        response = client.get(page_url(incident, query), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="matrix")
+        response = client.get(
+            page_url(incident, query), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="matrix"
+        )
         html = response.content.decode()
         assert html.lstrip().startswith('<section id="matrix"')
         assert f'id="td-{big[-1].pk}-{two[1].pk}"' in html
         assert "Show the next" not in html
+        assert html.count('<tr id="row-') == PAGE_ROWS + 30
         # The region reloads itself with the same rows.
         assert f'hx-get="{page_url(incident)}?rows=all"' in html
         # and the cells carry it, so editing keeps the rows on the page.
-        assert f'{reverse("hypotheses:cell", args=[incident.reference, big[-1].pk, two[0].pk])}?rows=all' in html
+        cell_url = reverse("hypotheses:cell", args=[incident.reference, big[-1].pk, two[0].pk])
+        assert f"{cell_url}?rows=all" in html
 
 
 def test_sort_by_diagnosticity_sorts_all_rows_before_the_cut(
@@ -228,7 +234,9 @@ def test_sort_by_diagnosticity_sorts_all_rows_before_the_cut(
     rows = matrix.index("<tbody>")
     assert matrix.index(f'id="td-{last.pk}-{two[0].pk}"') > rows
     # The only diagnostic source comes first though it was attached last.
-    assert matrix.index(f'id="td-{last.pk}-{two[0].pk}"') < matrix.index(f'id="td-{big[0].pk}-{two[0].pk}"')
+    assert matrix.index(f'id="td-{last.pk}-{two[0].pk}"') < matrix.index(
+        f'id="td-{big[0].pk}-{two[0].pk}"'
+    )
     assert matrix.count('class="non-diagnostic"') == PAGE_ROWS - 1
     assert "?sort=diagnosticity&amp;rows=200#matrix" in matrix
 
@@ -263,7 +271,13 @@ def test_rating_with_rows_redirects_back_to_the_same_rows(
     far = big[-1]
     url = reverse("hypotheses:cell", args=[incident.reference, far.pk, two[0].pk])
     cell = Assessment.objects.get(evidence=far, hypothesis=two[0])
-    data = {"rating": "C", "relevance": "medium", "reason": "", "version": cell.version, "rows": "all"}
+    data = {
+        "rating": "C",
+        "relevance": "medium",
+        "reason": "",
+        "version": cell.version,
+        "rows": "all",
+    }
     response = client.post(url, data)
     assert response.status_code == 302
     assert "?rows=all#cell-" in response["Location"]
@@ -285,3 +299,24 @@ def test_query_count_does_not_grow_with_shown_rows(
     client.get(page_url(incident))
     with django_assert_num_queries(QUERIES):
         assert client.get(page_url(incident, "rows=all&sources=all")).status_code == 200
+
+
+def test_rating_a_cell_with_htmx_answers_its_row_and_the_scores_out_of_band(
+    client: Any, incident: Incident, lead: Any, two: list[Hypothesis], big: list[EvidenceItem]
+) -> None:
+    client.force_login(lead)
+    far = big[-1]  # beyond the first page
+    cell = Assessment.objects.get(evidence=far, hypothesis=two[1])
+    url = reverse("hypotheses:cell", args=[incident.reference, far.pk, two[1].pk])
+    data = {"rating": "I", "relevance": "medium", "reason": "", "version": cell.version}
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith(f'<tr id="row-{far.pk}"')
+    assert html.count('<tr id="row-') == 1
+    assert 'id="matrix-foot" hx-swap-oob="true"' in html
+    foot = html[html.index('id="matrix-foot"') :]
+    # B2 weight √2: H1 −2 × √2 = −2.83, H2 −1 × √2 = −1.41, over all 130 rows.
+    assert '<span class="score">-2.83</span>' in foot and '<span class="score">-1.41</span>' in foot
+    assert "hypotheses-changed" in response["HX-Trigger"]
+    assert len(html) < 60_000

@@ -108,7 +108,11 @@ def test_rating_updates_scores_ranks_and_diagnosticity(client: Any, pair: Any, l
         lead,
     )
     html = response.content.decode()
-    assert html.lstrip().startswith('<section id="matrix"')
+    # The cell's row, with the score and rank rows and the explanation out of band.
+    assert html.lstrip().startswith(f'<tr id="row-{item.pk}"')
+    assert '<section id="matrix"' not in html
+    assert '<tfoot id="matrix-foot" hx-swap-oob="true">' in html
+    assert '<details class="explain" id="matrix-explain" hx-swap-oob="true">' in html
     # A1 (√2) × high (√2) × −2 = −4.00; H2 unrated: 0.00 and now first.
     score_row = html[html.index('class="score-row"') : html.index('class="rank-row"')]
     assert "-4.00" in score_row and "0.00" in score_row
@@ -123,9 +127,26 @@ def test_rating_updates_scores_ranks_and_diagnosticity(client: Any, pair: Any, l
         cell_url(item, h2), {"rating": "CC", "relevance": "medium"}, HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
-    tbody = html[html.index("<tbody>") : html.index("</tbody>")]
-    assert "non-diagnostic" not in tbody
-    assert "2.00" in tbody  # pstdev of (−2, +2)
+    row = html[: html.index("</tr>")]
+    assert "non-diagnostic" not in row
+    assert "2.00" in row  # pstdev of (−2, +2)
+
+
+def test_rating_in_a_matrix_sorted_by_diagnosticity_returns_the_matrix(
+    client: Any, pair: Any, lead: Any
+) -> None:
+    item, h1, _ = pair
+    client.force_login(lead)
+    response = client.post(
+        cell_url(item, h1) + "?sort=diagnosticity",
+        {"rating": "II", "relevance": "high", "reason": "", "sort": "diagnosticity"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="matrix"')  # rows may change order
+    assert "hx-swap-oob" not in html
+    assert "hypotheses-changed" in response["HX-Trigger"]
 
 
 def test_rating_again_updates_in_place(client: Any, pair: Any, lead: Any) -> None:

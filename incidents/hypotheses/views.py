@@ -154,8 +154,10 @@ def cell(
     """One matrix cell: GET opens its editor, POST rates it (``Assessment.rate``).
 
     With HTMX, GET answers the editor alone (``?cancel=1``: the plain cell
-    again) and POST answers the whole matrix, so scores, ranks and
-    diagnosticity change at once; ``hypotheses-changed`` refreshes the cards.
+    again) and POST answers the cell's row with the score and rank rows and
+    the explanation out of band (the whole matrix when it is sorted by
+    diagnosticity), so scores, ranks and diagnosticity change at once;
+    ``hypotheses-changed`` refreshes the cards.
     Without JavaScript, GET shows the page with this cell's editor open and
     POST redirects back to the matrix.
     """
@@ -189,7 +191,14 @@ def cell(
             apply_model_errors(form, exc)
         else:
             if request.htmx:
-                response = render_case(request, access, "matrix", focus=focus)
+                # Its row, with the scores and the explanation out of band; the
+                # whole matrix when sorted by diagnosticity (the order may change).
+                if request.GET.get("sort") == "diagnosticity":
+                    response = render_case(request, access, "matrix", focus=focus)
+                else:
+                    response = render_case(
+                        request, access, "matrix_row_saved", focus=focus, saved=item.pk
+                    )
                 trigger_client_event(response, "hypotheses-changed")
                 return response
             sort = request.POST.get("sort", "")

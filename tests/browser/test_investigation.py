@@ -194,6 +194,14 @@ def test_lead_runs_an_investigation(
     expect(card(page, fault).locator(".hyp-rank")).to_contain_text("Rank 3")
     expect(card(page, insider).locator(".hyp-rank")).to_contain_text("Rank 2")
     expect(page.locator("#matrix .rank-row")).to_contain_text("1")
+    # Saving a cell swapped its row; the scores came out of band (all were 0.00
+    # before), and nothing was duplicated.
+    expect(page.locator("#matrix .score-row")).to_contain_text("-")
+    expect(page.locator("#matrix tfoot")).to_have_count(1)
+    expect(page.locator("#matrix details.explain")).to_have_count(1)
+    expect(page.locator("#matrix table.matrix > tbody > tr")).to_have_count(
+        page.locator("#evidence .evidence-item").count()
+    )
     # Most diagnostic rows first; the URL says so (linkable, survives a reload).
     page.locator("#matrix .sort a", has_text="Most diagnostic first").click()
     expect(page).to_have_url(re.compile(r"\?sort=diagnosticity$"))

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -113,7 +114,8 @@ class UpdateForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class SourceRef(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class SourceRef:
     """The few columns of an evidence item that scoring and citing need."""
 
     id: int
@@ -205,6 +207,7 @@ def case_context(
     editing: tuple[int, int] | None = None,
     focus: str = "",
     citing: int | None = None,
+    saved: int | None = None,
 ) -> dict[str, Any]:
     """Everything the page's regions need, in a constant number of queries.
 
@@ -260,8 +263,9 @@ def case_context(
         order.sort(key=lambda pk: (-scores.items[pk].diagnosticity, pk))
     row_limit = page_limit(request.GET.get("rows", ""), len(order))
     shown = order[:row_limit]
-    if editing is not None and editing[0] not in shown and editing[0] in scores.items:
-        shown.append(editing[0])  # the cell being edited is always on the page
+    for pk in (editing[0] if editing else None, saved):
+        if pk is not None and pk not in shown and pk in scores.items:
+            shown.append(pk)  # the row being edited is always on the page
     source_limit = page_limit(request.GET.get("sources", ""), len(index))
     listed = [e.id for e in index[:source_limit]]
     full = {
@@ -397,6 +401,7 @@ def case_context(
         "rows_param": rows_param(row_limit, len(order)),
         "sources_param": rows_param(source_limit, len(index)),
         "cite_hypothesis": cite_hypothesis,
+        "row_item": full.get(saved) if saved is not None else None,
         "scores": scores,
         "formula": scoring.FORMULA,
         "explanations": explanations,
