@@ -95,7 +95,11 @@ EXPECTATIONS: dict[str, Expect] = {
     "cases:export": Expect(get=CASE_READ, args=ref),
     # Hypotheses and the matrix
     "hypotheses:add": Expect(post=CASE_WRITE, args=ref),
-    "hypotheses:move": Expect(post=CASE_WRITE, args=lambda w: {**ref(w), "pk": w.hypothesis.pk}),
+    "hypotheses:move": Expect(
+        get=CASE_WRITE,  # the move form's citation list, loaded when asked for
+        post=CASE_WRITE,
+        args=lambda w: {**ref(w), "pk": w.hypothesis.pk},
+    ),
     "hypotheses:confidence": Expect(
         post=CASE_WRITE, args=lambda w: {**ref(w), "pk": w.hypothesis.pk}
     ),
