@@ -7,7 +7,7 @@ are put back on these forms by ``apply_model_errors``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
@@ -40,6 +40,23 @@ def apply_model_errors(form: forms.Form, exc: ValidationError) -> None:
     else:
         for message in exc.messages:
             form.add_error(None, message)
+
+
+def apply_change(form: forms.Form, change: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+    """Run the model method CHANGE; on refusal, put why on FORM and answer False.
+
+    A lost-update conflict goes through ``apply_conflict`` (the view then
+    answers 409), any other ValidationError through ``apply_model_errors``.
+    """
+    try:
+        change(*args, **kwargs)
+    except Conflict as exc:
+        apply_conflict(form, exc)
+    except ValidationError as exc:
+        apply_model_errors(form, exc)
+    else:
+        return True
+    return False
 
 
 def version_field() -> VersionField:

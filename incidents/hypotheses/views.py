@@ -17,7 +17,6 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from incidents.accounts.access import Need, get_case_for_user
-from incidents.audit.versioning import Conflict
 from incidents.cases.views.case import (
     HtmxHttpRequest,
     after_invalid,
@@ -32,7 +31,7 @@ from incidents.hypotheses.forms import (
     ConfidenceForm,
     HypothesisForm,
     MoveForm,
-    apply_conflict,
+    apply_change,
     apply_model_errors,
 )
 from incidents.hypotheses.models import Assessment, Hypothesis
@@ -83,19 +82,15 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     if form.is_valid():
         wanted = set(form.cleaned_data["cited_evidence"])
         cited = [item for item in evidence if item.pk in wanted]
-        try:
-            hypothesis.move_to(
-                form.cleaned_data["status"],
-                by=request.user,
-                rationale=form.cleaned_data["rationale"],
-                cited_evidence=cited,
-                expected_version=form.cleaned_data.get("version"),
-            )
-        except Conflict as exc:
-            apply_conflict(form, exc)
-        except ValidationError as exc:
-            apply_model_errors(form, exc)
-        else:
+        if apply_change(
+            form,
+            hypothesis.move_to,
+            form.cleaned_data["status"],
+            by=request.user,
+            rationale=form.cleaned_data["rationale"],
+            cited_evidence=cited,
+            expected_version=form.cleaned_data.get("version"),
+        ):
             return after_write(
                 request,
                 access,
@@ -122,26 +117,21 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
     access = get_case_for_user(request, reference, Need.WRITE)
     hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
     form = ConfidenceForm(request.POST, hypothesis=hypothesis)
-    if form.is_valid():
-        try:
-            hypothesis.set_confidence(
-                form.cleaned_data["confidence"],
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                expected_version=form.cleaned_data.get("version"),
-            )
-        except Conflict as exc:
-            apply_conflict(form, exc)
-        except ValidationError as exc:
-            apply_model_errors(form, exc)
-        else:
-            return after_write(
-                request,
-                access,
-                "hypotheses",
-                ("timeline-changed",),
-                "Confidence updated.",
-            )
+    if form.is_valid() and apply_change(
+        form,
+        hypothesis.set_confidence,
+        form.cleaned_data["confidence"],
+        by=request.user,
+        reason=form.cleaned_data["reason"],
+        expected_version=form.cleaned_data.get("version"),
+    ):
+        return after_write(
+            request,
+            access,
+            "hypotheses",
+            ("timeline-changed",),
+            "Confidence updated.",
+        )
     return after_invalid(request, access, "hypotheses", bound={("confidence", pk): form})
 
 
@@ -175,21 +165,17 @@ def cell(
     form = CellForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            Assessment.rate(
-                item,
-                hypothesis,
-                by=request.user,
-                rating=data["rating"],
-                relevance=data["relevance"],
-                reason=data["reason"],
-                expected_version=data.get("version"),
-            )
-        except Conflict as exc:
-            apply_conflict(form, exc)
-        except ValidationError as exc:
-            apply_model_errors(form, exc)
-        else:
+        if apply_change(
+            form,
+            Assessment.rate,
+            item,
+            hypothesis,
+            by=request.user,
+            rating=data["rating"],
+            relevance=data["relevance"],
+            reason=data["reason"],
+            expected_version=data.get("version"),
+        ):
             if request.htmx:
                 # Its row, with the scores and the explanation out of band; the
                 # whole matrix when sorted by diagnosticity (the order may change).

@@ -35,7 +35,6 @@ from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from incidents.accounts.access import CaseAccess, Need, get_case_for_user
-from incidents.audit.versioning import Conflict
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.forms import AttachForm
 from incidents.evidence.models import Annotation, EvidenceItem
@@ -45,7 +44,7 @@ from incidents.hypotheses.forms import (
     ConfidenceForm,
     HypothesisForm,
     MoveForm,
-    apply_conflict,
+    apply_change,
     apply_model_errors,
     version_field,
 )
@@ -501,27 +500,22 @@ def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     access = get_case_for_user(request, reference, Need.LEAD)
     incident = access.incident
     form = CaseStatusForm(request.POST, incident=incident, target=request.POST.get("status", ""))
-    if form.is_valid():
-        try:
-            incident.move_to(
-                form.cleaned_data["status"],
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                expected_version=form.cleaned_data.get("version"),
-            )
-        except Conflict as exc:
-            apply_conflict(form, exc)
-        except ValidationError as exc:
-            apply_model_errors(form, exc)
-        else:
-            label = incident.get_status_display().lower()
-            return after_write(
-                request,
-                access,
-                "header",
-                ("hypotheses-changed", "timeline-changed"),
-                f"The case is now {label}.",
-            )
+    if form.is_valid() and apply_change(
+        form,
+        incident.move_to,
+        form.cleaned_data["status"],
+        by=request.user,
+        reason=form.cleaned_data["reason"],
+        expected_version=form.cleaned_data.get("version"),
+    ):
+        label = incident.get_status_display().lower()
+        return after_write(
+            request,
+            access,
+            "header",
+            ("hypotheses-changed", "timeline-changed"),
+            f"The case is now {label}.",
+        )
     value = request.POST.get("status", "")
     key = ("status", value) if value in incident.allowed_statuses() else "status_error"
     return after_invalid(request, access, "header", bound={key: form})
