@@ -194,10 +194,6 @@ def duration_label(value: dt.timedelta | None) -> str:
     return f"± {days} days"
 
 
-def _detail_url(item: EvidenceItem) -> str:
-    return item.get_absolute_url()
-
-
 def case_context(
     request: HtmxHttpRequest,
     access: CaseAccess,
@@ -312,7 +308,6 @@ def case_context(
     edit_item = edit_cell = None
     for item in full.values():
         item.score_info = scores.items[item.pk]
-        item.detail_url = _detail_url(item)
         item.uncertainty_label = duration_label(item.event_uncertainty)
         item.row = []
         if item.pk not in shown_set:
