@@ -109,6 +109,13 @@ def test_audit_context_names_the_actor(incident: Incident, staff: Any) -> None:
     assert event.source == "manage.py load_demo"
 
 
+def test_derived_search_vector_stays_out_of_the_trail(incident: Incident) -> None:
+    Incident.objects.filter(pk=incident.pk).update(title="Flag on the big screen")
+    event = AuditEvent.objects.for_object(incident).order_by("-id").first()
+    assert event.action == "update" and event.after_data["title"] == "Flag on the big screen"
+    assert "search_vector" not in event.after_data and "search_vector" not in event.before_data
+
+
 def test_passwords_never_reach_the_trail(lead: Any) -> None:
     lead.set_password("another-long-passphrase")
     lead.save()

@@ -42,7 +42,10 @@ from incidents.audit.context import AuditContext, current_context, process_conte
 
 AUDIT_TABLE = "audit_auditevent"
 AUDITED_APPS = ("cases", "hypotheses", "evidence")
-REDACTED_COLUMNS = {"auth_user": ("password",)}
+# Left out of the row images: secrets, and columns derived from the others by the
+# database itself (the search vector is rebuilt from the title, summary and
+# hypotheses on every change, and would double the size of each case's record).
+REDACTED_COLUMNS = {"auth_user": ("password",), "cases_incident": ("search_vector",)}
 CHAIN_LOCK_KEY = 7_263_517  # pg_advisory_xact_lock key of the chain
 CONTEXT_SETTING = "inquest.context"
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
