@@ -214,9 +214,10 @@ def test_query_count_is_constant(
 
 
 # Session, user, case, role, members, tags, hypotheses (+ confidence history),
-# evidence (a few columns of every item for the scores, then the full rows of
-# the items on the page), cells, annotation stances per hypothesis, timeline entries.
-QUERIES = 13
+# the scores (one GROUP BY over every cell of the case), annotation stances per
+# hypothesis, the number of items, the first page of items (the source list and
+# the matrix share it), the cells of the rows on the page, timeline entries.
+QUERIES = 14
 
 
 def test_hypothesis_cards_count_annotated_passages_by_stance(

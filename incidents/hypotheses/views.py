@@ -91,12 +91,14 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
             cited_evidence=cited,
             expected_version=form.cleaned_data.get("version"),
         ):
+            # Its card alone: a move changes no score, rank or other card.
             return after_write(
                 request,
                 access,
-                "hypotheses",
-                ("matrix-changed", "timeline-changed", "case-changed"),
+                "hypothesis_card_alone",
+                ("timeline-changed", "case-changed"),
                 f"“{hypothesis.statement}” is now {hypothesis.get_status_display().lower()}.",
+                card=pk,
             )
     elif "status" in form.errors:
         # The choice list only holds legal moves; say which ones in words.
@@ -107,7 +109,9 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
                 + (f"; it can go to: {allowed}." if allowed else ".")
             ]
         )
-    return after_invalid(request, access, "hypotheses", bound={("move", pk): form})
+    return after_invalid(
+        request, access, "hypothesis_card_alone", bound={("move", pk): form}, card=pk
+    )
 
 
 @require_POST
@@ -128,11 +132,14 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
         return after_write(
             request,
             access,
-            "hypotheses",
+            "hypothesis_card_alone",
             ("timeline-changed",),
             "Confidence updated.",
+            card=pk,
         )
-    return after_invalid(request, access, "hypotheses", bound={("confidence", pk): form})
+    return after_invalid(
+        request, access, "hypothesis_card_alone", bound={("confidence", pk): form}, card=pk
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -186,6 +193,7 @@ def cell(
                         request, access, "matrix_row_saved", focus=focus, saved=item.pk
                     )
                 trigger_client_event(response, "hypotheses-changed")
+                trigger_client_event(response, "scores-changed")  # an open explanation reloads
                 return response
             sort = request.POST.get("sort", "")
             rows = request.POST.get("rows", "")

@@ -211,6 +211,20 @@ def test_lead_runs_an_investigation(
     # The score is explained on demand.
     page.locator("#matrix summary", has_text="How the score is computed").click()
     expect(page.locator("#matrix .formula")).to_contain_text("credibility weight")
+    # Opening it loads what each source contributes (not sent with the page).
+    explain = page.locator("#matrix-explain-body[data-loaded]")
+    expect(explain.locator("table.explain-table")).to_have_count(3)
+    expect(explain.locator("caption").first).to_contain_text("score")
+    expect(explain).to_contain_text("CMS login log")
+    # Rating a cell while it is open reloads it with the new contribution.
+    settle(page)
+    rate(page, "Statement of the night operator", h_fault, "I")
+    expect(page.locator("#matrix-explain-body[data-loaded]")).to_contain_text(
+        "Statement of the night operator"
+    )
+    expect(
+        page.locator("#matrix-explain-body table.explain-table").first.locator("tbody tr")
+    ).to_have_count(2)
 
     # Keyboard: open a cell with Enter, close it with Escape.
     settle(page)

@@ -115,3 +115,10 @@ def test_move_a_hypothesis_and_rate_a_cell_without_javascript(
     form.get_by_role("button", name="Save").click()
     expect(page.locator(f"#cell-{item.pk}-{h.pk} .badge")).to_have_text("II")
     expect(page.locator("#matrix .score-row")).to_contain_text("-2.00")
+
+    # The score explanation: without JavaScript, a link opens it with its tables.
+    page.locator("#matrix summary", has_text="How the score is computed").click()
+    page.get_by_role("link", name="Show what each source contributes").click()
+    expect(page.locator("#matrix-explain")).to_have_attribute("open", "")
+    expect(page.locator("#matrix-explain table.explain-table")).to_contain_text("CMS log")
+    expect(page.locator("#matrix-explain table.explain-table")).to_contain_text("-2.00")
