@@ -64,15 +64,19 @@ def add(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     """Move a hypothesis to a legal next state, with a rationale and citations.
 
-    GET opens the move form with its list of sources to cite, which the page
-    does not carry for every card: with HTMX the list alone, without it the
-    page with this card's move form open.
+    GET opens the move form, which the page does not carry for every card:
+    with HTMX the form alone (``HX-Target: cite-<pk>``: its list of sources to
+    cite alone), without it the page with this card's move form open and
+    its sources listed.
     """
     access = get_case_for_user(request, reference, Need.WRITE)
     hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
     if request.method == "GET":
-        region = "move_citations_alone" if request.htmx else None
-        return render_case(request, access, region, citing=hypothesis.pk)
+        if not request.htmx:
+            return render_case(request, access, citing=hypothesis.pk)
+        if request.htmx.target == f"cite-{pk}":
+            return render_case(request, access, "move_citations_alone", citing=hypothesis.pk)
+        return render_case(request, access, "move_form_alone", card=pk)
     if request.POST.get(f"move-{pk}-status") in LEAD_ONLY and not access.can_lead:
         raise PermissionDenied("Only the case lead confirms or refutes a hypothesis.")
     evidence = list(access.incident.evidence.only("id", "title", "reliability", "credibility"))
@@ -114,12 +118,21 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
+@vary_on_headers("HX-Request")
 def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
-    """State a new confidence band for a hypothesis, with a reason."""
+    """State a new confidence band for a hypothesis, with a reason.
+
+    GET opens the form, which the page does not carry for every card: with
+    HTMX the form alone, without it the page with this card's form open.
+    """
     access = get_case_for_user(request, reference, Need.WRITE)
     hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
+    if request.method == "GET":
+        if request.htmx:
+            return render_case(request, access, "confidence_form_alone", card=pk)
+        return render_case(request, access, opening=("confidence", pk))
     form = ConfidenceForm(request.POST, hypothesis=hypothesis)
     if form.is_valid() and apply_change(
         form,

@@ -100,12 +100,25 @@ def test_move_a_hypothesis_and_rate_a_cell_without_javascript(
     sign_in(page, live_server.url, lead.username)
     page.goto(f"{live_server.url}/cases/{incident.reference}/")
 
+    # The card's move form is not in the page: its link opens the page with it.
     the_card = page.locator(f"#hyp-{h.pk}")
     the_card.locator("summary", has_text="Move").click()
+    the_card.get_by_role("link", name="Open the move form").click()
+    the_card = page.locator(f"#hyp-{h.pk}")
     the_card.locator("input[type=radio][value=under_evaluation]").check()
     the_card.locator("textarea[name$=-rationale]").fill("Start evaluating.")
     the_card.get_by_role("button", name="Move hypothesis").click()
     expect(page.locator(f"#hyp-{h.pk} .badge.status-under_evaluation")).to_be_visible()
+
+    # Its confidence form, likewise.
+    the_card = page.locator(f"#hyp-{h.pk}")
+    the_card.locator("summary", has_text="Confidence").click()
+    the_card.get_by_role("link", name="Open the confidence form").click()
+    the_card = page.locator(f"#hyp-{h.pk}")
+    the_card.locator("select[name$=-confidence]").select_option("likely")
+    the_card.locator("textarea[name$=-reason]").fill("The log fits.")
+    the_card.get_by_role("button", name="Change confidence").click()
+    expect(page.locator(f"#hyp-{h.pk} .badge.confidence-likely")).to_be_visible()
 
     # A matrix cell: the link opens the page with the cell's editor; saving comes back.
     page.locator(f"#cell-{item.pk}-{h.pk}").click()

@@ -45,6 +45,7 @@ from incidents.evidence.forms import AttachForm
 from incidents.evidence.models import Annotation, EvidenceItem
 from incidents.hypotheses import charts, scoring
 from incidents.hypotheses.forms import (
+    LEAD_ONLY,
     CellForm,
     ConfidenceForm,
     HypothesisForm,
@@ -241,6 +242,7 @@ class CasePage:
         citing: int | None = None,
         saved: int | None = None,
         card: int | None = None,
+        opening: tuple[str, int] | None = None,
     ) -> None:
         self.request, self.access, self.incident = request, access, access.incident
         self.bound = bound or {}
@@ -259,6 +261,8 @@ class CasePage:
         self.explain = request.GET.get("explain") == "1"
         self.formula = scoring.FORMULA
         self.status_error = self.bound.get("status_error")
+        self.opening = opening  # ("move" | "confidence", pk): that form open, without JavaScript
+        self.now = timezone.now()
 
     def context(self) -> dict[str, Any]:
         context: dict[str, Any] = {name: partial(getattr, self, name) for name in CONTEXT_NAMES}
@@ -344,36 +348,63 @@ class CasePage:
         return self.access.can_write and not self.incident.is_closed
 
     @cached_property
-    def cards(self) -> list[Any]:
-        """The hypotheses with what their cards show: figures, chart and forms."""
+    def stances(self) -> dict[int, dict[str, int]]:
+        return Annotation.objects.stance_counts(self.incident)
+
+    def _card(self, h: Any) -> Any:
+        """Give hypothesis H what its card shows: figures, chart, and its two
+        forms, which the card carries only when open (they load on demand)."""
         self.scores  # noqa: B018  (sets score_info)
-        stances = Annotation.objects.stance_counts(self.incident)
-        bound_moves = {k[1] for k in self.bound if isinstance(k, tuple) and k[0] == "move"}
-        now = timezone.now()
-        for h in self.hypotheses:
-            h.stances = stances.get(h.pk, {"supports": 0, "contradicts": 0})
-            h.band = ConfidenceBand(h.confidence) if h.confidence else None
-            h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=now)
-            # The list of sources to cite is long: only the form opened to cite
-            # (or sent back with errors) carries it; the others load it on demand.
-            h.citing = h.pk == self.citing or h.pk in bound_moves
-            h.move_form = self.bound.get(("move", h.pk)) or MoveForm(
-                hypothesis=h,
-                can_lead=self.access.can_lead,
-                evidence=self.citable if h.citing else (),
-            )
-            h.confidence_form = self.bound.get(("confidence", h.pk)) or ConfidenceForm(hypothesis=h)
-            h.can_move = self.can_move and h.move_form.has_choices
-        return self.hypotheses
+        h.stances = self.stances.get(h.pk, {"supports": 0, "contradicts": 0})
+        h.band = ConfidenceBand(h.confidence) if h.confidence else None
+        h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=self.now)
+        # The list of sources to cite is long: only the form opened to cite
+        # (or sent back with errors) carries it; the others load it on demand.
+        h.citing = h.pk == self.citing or ("move", h.pk) in self.bound
+        h.move_open = h.citing or self.opening == ("move", h.pk)
+        h.confidence_open = ("confidence", h.pk) in self.bound or self.opening == (
+            "confidence",
+            h.pk,
+        )
+        allowed = [s for s in h.allowed_statuses() if self.access.can_lead or s not in LEAD_ONLY]
+        h.can_move = self.can_move and bool(allowed)
+        # Callables: the template builds a form only where it shows one.
+        h.move_form = partial(self._form, "move", h)
+        h.confidence_form = partial(self._form, "confidence", h)
+        return h
+
+    def _form(self, kind: str, h: Any) -> forms.Form:
+        forms_ = self.__dict__.setdefault("_forms", {})
+        key = (kind, h.pk)
+        if key not in forms_:
+            if key in self.bound:
+                forms_[key] = self.bound[key]
+            elif kind == "move":
+                forms_[key] = MoveForm(
+                    hypothesis=h,
+                    can_lead=self.access.can_lead,
+                    evidence=self.citable if h.citing else (),
+                )
+            else:
+                forms_[key] = ConfidenceForm(hypothesis=h)
+        return forms_[key]
+
+    @cached_property
+    def cards(self) -> list[Any]:
+        """The hypotheses with what their cards show."""
+        return [self._card(h) for h in self.hypotheses]
 
     @cached_property
     def card(self) -> Any:
-        """The one card a move or a confidence change answers with."""
-        return next((h for h in self.cards if h.pk == self.card_pk), None)
+        """The one card a move or a confidence change answers with (or whose
+        form is asked for)."""
+        h = next((h for h in self.hypotheses if h.pk == self.card_pk), None)
+        return self._card(h) if h is not None else None
 
     @cached_property
     def cite_hypothesis(self) -> Any:
-        return next((h for h in self.cards if h.pk == self.citing), None)
+        h = next((h for h in self.hypotheses if h.pk == self.citing), None)
+        return self._card(h) if h is not None else None
 
     @cached_property
     def citable(self) -> list[SourceRef]:
