@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from incidents.cases.models import Incident
-from incidents.cases.views.case import PAGE_ROWS
+from incidents.cases.views.case import PAGE_ROWS, SOURCE_ROWS
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
 
@@ -205,12 +205,17 @@ def test_matrix_shows_one_page_of_rows_and_links_to_more(
     # The scores cover every row, the hidden last one included.
     score_row = matrix[matrix.index('class="score-row"') :]
     assert '<span class="score">-2.83</span>' in score_row[: score_row.index("</tr>")]
-    # The source list is paged the same way.
+    # The source list is paged the same way, by shorter pages.
     evidence = html[html.index('id="evidence"') :]
-    assert f'id="item-{big[PAGE_ROWS - 1].pk}"' in evidence
-    assert f'id="item-{big[PAGE_ROWS].pk}"' not in evidence
+    assert evidence.count('<li class="evidence-item"') == SOURCE_ROWS
+    assert f'id="item-{big[SOURCE_ROWS - 1].pk}"' in evidence
+    assert f'id="item-{big[SOURCE_ROWS].pk}"' not in evidence
     assert f'<span class="count">{PAGE_ROWS + 30}</span>' in evidence
-    assert f"?sources={2 * PAGE_ROWS}#evidence" in evidence
+    assert f"?sources={2 * SOURCE_ROWS}#evidence" in evidence
+    assert f"Show the next {SOURCE_ROWS}" in evidence
+    # Alone (its own request), the list is the same.
+    alone = client.get(page_url(incident), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="evidence")
+    assert alone.content.decode().count('<li class="evidence-item"') == SOURCE_ROWS
 
 
 def test_more_rows_shows_the_rest(

@@ -338,6 +338,8 @@ def test_drop_a_file_on_the_drop_zone_and_see_the_upload_progress(
     sign_in(page, live_server.url, lead.username)
     page.goto(f"{live_server.url}/cases/{case.reference}/")
     page.locator("#evidence summary", has_text="Attach a source").click()
+    # Opening the panel loads the form.
+    expect(page.locator("#attach-form [data-drop-zone]")).to_be_attached()
     # Drop a file (about 1.5 MB, so the upload reports progress) on the zone.
     page.evaluate(
         """() => {

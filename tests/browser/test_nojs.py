@@ -41,8 +41,10 @@ def test_attach_and_post_without_javascript(
     case_url = f"{base}/cases/{incident.reference}/"
     page.goto(case_url)
 
-    # A bad URL: the whole page comes back with the error next to the field.
+    # The attach form is not in the page: its panel's link opens the page with it.
     page.locator("#evidence summary", has_text="Attach a source").click()
+    page.get_by_role("link", name="Open the attach form").click()
+    # A bad URL: the whole page comes back with the error next to the field.
     form = page.locator("#attach-form")
     form.locator("input[name=ev-url]").fill("javascript:alert(1)")
     form.locator("input[name=ev-title]").fill("Bystander video")
@@ -64,6 +66,7 @@ def test_attach_and_post_without_javascript(
 
     # A witness statement pasted as text.
     page.locator("#evidence summary", has_text="Attach a source").click()
+    page.get_by_role("link", name="Open the attach form").click()
     form = page.locator("#attach-form")
     form.locator("input[name=ev-source][value=text]").check()
     form.locator("textarea[name=ev-text_body]").fill("I saw the screen change at 14:42.")

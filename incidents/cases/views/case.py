@@ -67,10 +67,13 @@ REGIONS = {
     "timeline-list": "timeline_list",
     "timeline-more": "timeline_entries",
     "matrix-explain-body": "matrix_explain_body",
+    "attach-load": "attach_form_body",
 }
 TIMELINE_PAGE_SIZE = 30
 # Matrix rows and listed sources shown at once; "show more" adds as many again.
+# The source list repeats the matrix's rows with their details: a shorter page.
 PAGE_ROWS = 100
+SOURCE_ROWS = 25
 SORTS = {"diagnosticity": "Most diagnostic first", "": "Order attached"}
 ROLE_ORDER = {"lead": 0, "investigator": 1, "observer": 2}
 
@@ -138,25 +141,25 @@ class SourceRef:
         return f"{self.reliability}{self.credibility}"
 
 
-def page_limit(value: str, total: int) -> int:
+def page_limit(value: str, total: int, page: int = PAGE_ROWS) -> int:
     """How many rows to show: ``all``, a number (at least one page), or one page."""
     if value == "all":
-        return max(total, PAGE_ROWS)
+        return max(total, page)
     if value.isdigit():
-        return max(PAGE_ROWS, int(value))
-    return PAGE_ROWS
+        return max(page, int(value))
+    return page
 
 
-def rows_param(limit: int, total: int) -> str:
+def rows_param(limit: int, total: int, page: int = PAGE_ROWS) -> str:
     """The query value that shows LIMIT rows again; empty for the first page."""
-    return "" if limit <= PAGE_ROWS else ("all" if limit >= total else str(limit))
+    return "" if limit <= page else ("all" if limit >= total else str(limit))
 
 
-def next_page(limit: int, total: int) -> dict[str, Any] | None:
+def next_page(limit: int, total: int, page: int = PAGE_ROWS) -> dict[str, Any] | None:
     """The "show more" link: the next page's limit, or None when all are shown."""
     if limit >= total:
         return None
-    return {"next": limit + PAGE_ROWS, "step": min(PAGE_ROWS, total - limit), "total": total}
+    return {"next": limit + page, "step": min(page, total - limit), "total": total}
 
 
 def matrix_query(sort: str, limit: int, total: int) -> str:
@@ -208,7 +211,7 @@ CONTEXT_NAMES = (
     # hypotheses
     "hypotheses", "cards", "card", "cite_hypothesis", "can_move", "hypothesis_form",
     # sources
-    "evidence", "evidence_count", "more_sources", "sources_param", "attach_form",
+    "evidence", "evidence_count", "more_sources", "sources_param", "attach_form", "attach_open",
     # matrix
     "matrix_rows", "row_html", "row_count", "rows_shown", "more_rows", "matrix_query",
     "rows_param", "scored", "scores", "formula", "explain", "explanations",
@@ -432,14 +435,17 @@ class CasePage:
 
     @cached_property
     def source_limit(self) -> int:
-        return page_limit(self.request.GET.get("sources", ""), self.evidence_count)
+        return page_limit(self.request.GET.get("sources", ""), self.evidence_count, SOURCE_ROWS)
 
     def _first(self, limit: int) -> list[EvidenceItem]:
-        """The first LIMIT items in the order attached; the source list and the
-        matrix share one query when they show as many."""
+        """The first LIMIT items in the order attached. The source list takes
+        its page from the matrix's when the matrix has been drawn (the whole
+        page): one query for both."""
         cache = self.__dict__.setdefault("_first_cache", {})
-        if limit not in cache:
-            cache[limit] = list(self._items()[:limit])
+        longer = [n for n in cache if n >= limit]
+        if longer:
+            return cache[min(longer)][:limit]
+        cache[limit] = list(self._items()[:limit])
         return cache[limit]
 
     @cached_property
@@ -451,15 +457,21 @@ class CasePage:
 
     @cached_property
     def more_sources(self) -> dict[str, Any] | None:
-        return next_page(self.source_limit, self.evidence_count)
+        return next_page(self.source_limit, self.evidence_count, SOURCE_ROWS)
 
     @cached_property
     def sources_param(self) -> str:
-        return rows_param(self.source_limit, self.evidence_count)
+        return rows_param(self.source_limit, self.evidence_count, SOURCE_ROWS)
 
     @cached_property
     def attach_form(self) -> forms.Form:
         return self.bound.get("attach") or AttachForm()
+
+    @cached_property
+    def attach_open(self) -> bool:
+        """The attach form is in the page only when open: sent back with errors,
+        or asked for (``?attach=1``, its panel's link without JavaScript)."""
+        return "attach" in self.bound or self.request.GET.get("attach") == "1"
 
     # -- matrix ---------------------------------------------------------------
 
