@@ -384,3 +384,36 @@ def test_upload_progress_bar_follows_htmx_progress_events(
     )
     expect(bar).to_be_visible()
     assert bar.evaluate("el => el.value") == 42
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_posting_to_the_timeline_puts_the_entry_on_top_and_clears_the_composer(
+    page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any
+) -> None:
+    from incidents.cases.models import StatusUpdate
+
+    case = open_case_as_lead(lead, investigator, observer)
+    StatusUpdate.objects.post(case, kind="note", by=lead, body="An older note.")
+    sign_in(page, live_server.url, lead.username)
+    page.goto(f"{live_server.url}/cases/{case.reference}/")
+    settle(page)
+    composer = page.locator("form.composer")
+    composer.locator("input[name=update-kind][value=finding]").check()
+    composer.locator("textarea[name=update-body]").fill("The screen was **rebooted** at 20:56.")
+    composer.get_by_role("button", name="Post").click()
+    first = page.locator("#timeline-entries > li.entry").first
+    expect(first).to_contain_text("The screen was rebooted at 20:56.")
+    expect(first.locator("strong")).to_have_text("rebooted")
+    expect(first).to_contain_text("Finding")
+    expect(page.locator("#timeline-entries > li.entry", has_text="An older note.")).to_have_count(1)
+    expect(page.locator("form.composer textarea[name=update-body]")).to_have_value("")
+    # An empty post (past the browser's own check) shows the error in the composer.
+    page.locator("form.composer textarea[name=update-body]").evaluate(
+        "el => el.removeAttribute('required')"
+    )
+    page.locator("form.composer").get_by_role("button", name="Post").click()
+    expect(page.locator("form.composer .error")).to_contain_text("This field is required.")
+    expect(page.locator("#timeline-entries > li.entry")).to_have_count(
+        StatusUpdate.objects.filter(incident=case).count()
+    )

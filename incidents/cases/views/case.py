@@ -25,7 +25,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -218,7 +218,7 @@ CONTEXT_NAMES = (
     # one cell's editor
     "item", "c", "cell_html", "editing_form", "focus",
     # timeline
-    "kind", "entries", "older", "update_form",
+    "kind", "entries", "older", "update_form", "posted",
 )  # fmt: skip
 
 
@@ -246,6 +246,7 @@ class CasePage:
         saved: int | None = None,
         card: int | None = None,
         opening: tuple[str, int] | None = None,
+        posted: StatusUpdate | None = None,
     ) -> None:
         self.request, self.access, self.incident = request, access, access.incident
         self.bound = bound or {}
@@ -266,6 +267,7 @@ class CasePage:
         self.status_error = self.bound.get("status_error")
         self.opening = opening  # ("move" | "confidence", pk): that form open, without JavaScript
         self.now = timezone.now()
+        self.posted = posted  # the timeline entry just posted
 
     def context(self) -> dict[str, Any]:
         context: dict[str, Any] = {name: partial(getattr, self, name) for name in CONTEXT_NAMES}
@@ -319,18 +321,22 @@ class CasePage:
     @cached_property
     def hypotheses(self) -> list[Any]:
         """The case's hypotheses, numbered H1, H2… in the order they were proposed."""
-        hypotheses = list(
-            self.incident.hypotheses.prefetch_related(
-                Prefetch(
-                    "confidence_history",
-                    queryset=ConfidenceChange.objects.order_by("created_at", "id"),
-                    to_attr="history",
-                )
-            )
-        )
+        hypotheses = list(self.incident.hypotheses.all())
         for number, h in enumerate(hypotheses, start=1):
             h.number = number
         return hypotheses
+
+    @cached_property
+    def histories(self) -> None:
+        """Each hypothesis's confidence history (``h.history``), for its chart."""
+        prefetch_related_objects(
+            self.hypotheses,
+            Prefetch(
+                "confidence_history",
+                queryset=ConfidenceChange.objects.order_by("created_at", "id"),
+                to_attr="history",
+            ),
+        )
 
     @cached_property
     def scores(self) -> scoring.CaseScores:
@@ -358,6 +364,7 @@ class CasePage:
         """Give hypothesis H what its card shows: figures, chart, and its two
         forms, which the card carries only when open (they load on demand)."""
         self.scores  # noqa: B018  (sets score_info)
+        self.histories  # noqa: B018  (sets history)
         h.stances = self.stances.get(h.pk, {"supports": 0, "contradicts": 0})
         h.band = ConfidenceBand(h.confidence) if h.confidence else None
         h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=self.now)
@@ -506,9 +513,11 @@ class CasePage:
     def row_cells(self) -> dict[tuple[int, int], tuple[str, str, str]]:
         """(rating, relevance, reason) of the rated cells of the rows on the
         page, by (item, hypothesis)."""
-        shown = [item.pk for item in self.rows]
+        return self._cells_of([item.pk for item in self.rows])
+
+    def _cells_of(self, item_pks: list[int]) -> dict[tuple[int, int], tuple[str, str, str]]:
         rows = (
-            Assessment.objects.filter(evidence_id__in=shown)  # items of this case only
+            Assessment.objects.filter(evidence_id__in=item_pks)  # items of this case only
             .order_by()
             .values_list("evidence_id", "hypothesis_id", "rating", "relevance", "reason")
         )
@@ -562,9 +571,16 @@ class CasePage:
 
     @cached_property
     def row_html(self) -> SafeString:
-        """The row of the cell just saved."""
-        item = next(item for item in self.rows if item.pk == self.saved)
-        return self.matrix_drawing.row(item)
+        """The row of the cell just saved, built alone (not the page's rows)."""
+        item = self._items().get(pk=self.saved)
+        cells = self._cells_of([item.pk])
+        self.scores  # noqa: B018  (the foot that comes with it reads score_info)
+        row = scoring.compute(
+            [h.pk for h in self.hypotheses],
+            [scoring.Item(item.pk, item.reliability, item.credibility)],
+            [scoring.Cell(e, h, c[0], c[1]) for (e, h), c in cells.items()],
+        )
+        return MatrixHtml(self, cells, row.items).row(item)
 
     @cached_property
     def explanations(self) -> list[tuple[Any, list[tuple[str, scoring.Contribution]]]]:
@@ -785,7 +801,9 @@ def after_write(
             trigger_client_event(response, event)
         return response
     messages.success(request, message)
-    anchor = "hypotheses" if region == "hypothesis_card_alone" else region
+    anchor = {"hypothesis_card_alone": "hypotheses", "timeline_posted": "timeline"}.get(
+        region, region
+    )
     return HttpResponseRedirect(case_url(access.incident, anchor))
 
 
@@ -850,7 +868,7 @@ def post_update(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     form = UpdateForm(request.POST)
     if form.is_valid():
         try:
-            StatusUpdate.objects.post(
+            entry = StatusUpdate.objects.post(
                 access.incident,
                 kind=form.cleaned_data["kind"],
                 body=form.cleaned_data["body"],
@@ -859,5 +877,8 @@ def post_update(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:
-            return after_write(request, access, "timeline", (), "Posted to the timeline.")
-    return after_invalid(request, access, "timeline", bound={"update": form})
+            # HTMX: a blank composer, and the new entry alone on top of the list.
+            return after_write(
+                request, access, "timeline_posted", (), "Posted to the timeline.", posted=entry
+            )
+    return after_invalid(request, access, "timeline_composer", bound={"update": form})
