@@ -252,3 +252,25 @@ def test_hypothesis_cards_count_annotated_passages_by_stance(
         f'href="{listing}?hypothesis={glitch.pk}&amp;stance=contradicts">2 contradicting</a>'
         in html
     )
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 1, 5, 3, 7, 9, 123456, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 20, 23, 42, tzinfo=dt.UTC),  # the next day in Almaty
+    ],
+)
+def test_time_tag_writes_what_the_date_filter_wrote(moment: dt.datetime) -> None:
+    """The lists of the page draw their times in Python (``time_tag``); they
+    must read exactly as the template's ``date`` filter, in the case's zone."""
+    import zoneinfo
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    from incidents.cases.views.case import time_tag
+
+    template = Template('<time datetime="{{ d|date:\'c\' }}">{{ d|date:"j M Y, H:i" }}</time>')
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Almaty")):
+        assert str(time_tag(moment)) == template.render(Context({"d": moment}))

@@ -31,6 +31,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
@@ -189,6 +190,15 @@ class MatrixCell:
 # -- helpers used by every view of the page ------------------------------------
 
 
+def time_tag(value: dt.datetime) -> SafeString:
+    """``<time datetime="…">20 Nov 2026, 14:42</time>`` in the current time zone
+    (the case's), as the template's ``date:"j M Y, H:i"`` writes it; drawn here
+    for the lists of the page, where the template filter was a measurable cost."""
+    local = timezone.localtime(value)
+    label = f"{local.day} {MONTHS_3[local.month].title()} {local.year}, {local:%H:%M}"
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(), label)
+
+
 def duration_label(value: dt.timedelta | None) -> str:
     """“± 10 min”, “± 2 h”, “± 3 days”; empty when unknown."""
     if value is None:
@@ -268,6 +278,8 @@ class CasePage:
         self.opening = opening  # ("move" | "confidence", pk): that form open, without JavaScript
         self.now = timezone.now()
         self.posted = posted  # the timeline entry just posted
+        if posted is not None:
+            posted.time_tag = time_tag(posted.created_at)
 
     def context(self) -> dict[str, Any]:
         context: dict[str, Any] = {name: partial(getattr, self, name) for name in CONTEXT_NAMES}
@@ -460,6 +472,8 @@ class CasePage:
         items = self._first(self.source_limit)
         for item in items:
             item.uncertainty_label = duration_label(item.event_uncertainty)
+            item.event_tag = time_tag(item.event_at) if item.event_at else ""
+            item.collected_tag = time_tag(item.collected_at)
         return items
 
     @cached_property
@@ -647,6 +661,8 @@ class CasePage:
                     Q(created_at__lt=cursor) | Q(created_at=cursor, pk__lt=int(before))
                 )
         entries = list(updates.order_by("-created_at", "-id")[: TIMELINE_PAGE_SIZE + 1])
+        for entry in entries:
+            entry.time_tag = time_tag(entry.created_at)
         older = entries[TIMELINE_PAGE_SIZE - 1].pk if len(entries) > TIMELINE_PAGE_SIZE else None
         return entries[:TIMELINE_PAGE_SIZE], older
 
