@@ -79,7 +79,18 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
         return render_case(request, access, "move_form_alone", card=pk)
     if request.POST.get(f"move-{pk}-status") in LEAD_ONLY and not access.can_lead:
         raise PermissionDenied("Only the case lead confirms or refutes a hypothesis.")
-    evidence = list(access.incident.evidence.only("id", "title", "reliability", "credibility"))
+    # Only the items the form cites are loaded (not every source of the case);
+    # an id of another case's item is then not a valid choice.
+    wanted_ids = [v for v in request.POST.getlist(f"move-{pk}-cited_evidence") if v.isdigit()]
+    evidence = (
+        list(
+            access.incident.evidence.filter(pk__in=wanted_ids).only(
+                "id", "title", "reliability", "credibility"
+            )
+        )
+        if wanted_ids
+        else []
+    )
     form = MoveForm(
         request.POST, hypothesis=hypothesis, can_lead=access.can_lead, evidence=evidence
     )
@@ -173,7 +184,11 @@ def cell(
     """
     need = Need.WRITE if request.method == "POST" or not request.GET.get("cancel") else Need.READ
     access = get_case_for_user(request, reference, need)
-    item = get_object_or_404(EvidenceItem, pk=evidence_id, incident=access.incident)
+    item = get_object_or_404(
+        EvidenceItem.objects.defer("text_body", "extracted_metadata"),
+        pk=evidence_id,
+        incident=access.incident,
+    )
     hypothesis = get_object_or_404(Hypothesis, pk=hypothesis_id, incident=access.incident)
     pair = (item.pk, hypothesis.pk)
     focus = f"cell-{item.pk}-{hypothesis.pk}"

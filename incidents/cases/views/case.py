@@ -400,7 +400,13 @@ class CasePage:
         key = (kind, h.pk)
         if key not in forms_:
             if key in self.bound:
-                forms_[key] = self.bound[key]
+                forms_[key] = form = self.bound[key]
+                if kind == "move":
+                    # Sent back with errors: offer every source again (the
+                    # view validated against the cited ones only).
+                    form.fields["cited_evidence"].choices = [
+                        (item.pk, f"{item.grade} · {item.title}") for item in self.citable
+                    ]
             elif kind == "move":
                 forms_[key] = MoveForm(
                     hypothesis=h,
