@@ -224,7 +224,10 @@ def test_stale_move_through_the_site_answers_409_with_input_kept(
         incident, by=lead, statement="A glitch.", kind="technical_fault"
     )
     client.force_login(lead)
-    page = client.get(f"/cases/{incident.reference}/").content.decode()
+    # The move form (loaded when its panel opens) carries the version it was loaded with.
+    page = client.get(
+        f"/cases/{incident.reference}/hypotheses/{hypothesis.pk}/move/", HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in page
     # Bob moves it first.
     Hypothesis.objects.get(pk=hypothesis.pk).move_to(
