@@ -16,6 +16,7 @@ from enum import IntEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest
 
 from incidents.cases.models import Incident, Membership
@@ -68,10 +69,17 @@ def get_case_for_user(request: HttpRequest, reference: str, need: Need = Need.RE
     user = request.user
     if not user.is_authenticated:
         raise Http404("No such case.")
-    incident = Incident.objects.select_related("lead").filter(reference=reference).first()
+    # The user's role comes with the case, in the same statement.
+    role_of_user = Membership.objects.filter(incident=OuterRef("pk"), user=user).values("role")
+    incident = (
+        Incident.objects.select_related("lead")
+        .annotate(role_of_user=Subquery(role_of_user[:1]))
+        .filter(reference=reference)
+        .first()
+    )
     if incident is None:
         raise Http404("No such case.")
-    role = incident.role_of(user)
+    role = incident.role_of_user
     level = access_level(user, role)
     if level is None:
         raise Http404("No such case.")

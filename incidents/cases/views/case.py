@@ -16,9 +16,10 @@ loaded (``scoring.compute``) instead of querying again.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 from typing import Any
 
 from django import forms
@@ -28,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -190,13 +192,20 @@ class MatrixCell:
 # -- helpers used by every view of the page ------------------------------------
 
 
+MONTH_NAMES = {n: str(name).title() for n, name in MONTHS_3.items()}
+
+
 def time_tag(value: dt.datetime) -> SafeString:
     """``<time datetime="…">20 Nov 2026, 14:42</time>`` in the current time zone
     (the case's), as the template's ``date:"j M Y, H:i"`` writes it; drawn here
     for the lists of the page, where the template filter was a measurable cost."""
     local = timezone.localtime(value)
-    label = f"{local.day} {MONTHS_3[local.month].title()} {local.year}, {local:%H:%M}"
-    return format_html('<time datetime="{}">{}</time>', local.isoformat(), label)
+    month = MONTH_NAMES[local.month]
+    # Only digits and fixed names go in: nothing to escape.
+    return SafeString(
+        f'<time datetime="{local.isoformat()}">{local.day} {month} {local.year}, '
+        f"{local.hour:02d}:{local.minute:02d}</time>"
+    )
 
 
 def duration_label(value: dt.timedelta | None) -> str:
@@ -213,6 +222,86 @@ def duration_label(value: dt.timedelta | None) -> str:
     return f"± {days} days"
 
 
+def id_url(name: str, *args: Any) -> Any:
+    """A function of one id that gives the URL NAME reverses to with ARGS and
+    that id, from one ``reverse()``: the page links to dozens of items and
+    hypotheses, and reversing each was a measurable cost."""
+    probe = reverse(name, args=[*args, 0])
+    head, sep, tail = probe.rpartition("/0/")
+    assert sep, probe
+    return lambda pk: f"{head}/{int(pk)}/{tail}"
+
+
+@cache
+def choice_labels(model: Any, field: str) -> dict[Any, str]:
+    """The display labels of a choices field, as plain strings (no lazy objects in loops)."""
+    return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}
+
+
+def esc(value: Any) -> str:
+    """``django.utils.html.escape`` without its lazy-string wrapper (a cost in loops)."""
+    return html.escape(str(value))
+
+
+def source_html(item: EvidenceItem, url: str) -> str:
+    """One entry of the source list, drawn here (25 to hundreds a page). Every
+    text value goes through ``esc``; the rest are integers and prepared tags."""
+    kind = choice_labels(EvidenceItem, "kind").get(item.kind, item.kind)
+    meta = [f'<span class="evidence-kind">{esc(kind)}</span>']
+    if item.language:
+        meta.append(f"<span>{esc(item.language)}</span>")
+    if item.event_at:
+        uncertainty = duration_label(item.event_uncertainty)
+        meta.append(
+            f"<span>event {time_tag(item.event_at)}{' ' if uncertainty else ''}{uncertainty}</span>"
+        )
+    else:
+        meta.append("<span>event unknown</span>")
+    meta.append(f"<span>collected {time_tag(item.collected_at)}</span>")
+    if item.obtained_from:
+        meta.append(f"<span>from {esc(item.obtained_from)}</span>")
+    if item.url:
+        meta.append(
+            f'<a class="source-link" href="{esc(item.url)}" rel="noopener noreferrer nofollow">'
+            f"{esc(Truncator(item.url).chars(40))}</a>"
+        )
+    if item.file:
+        name = esc(Truncator(item.original_name).chars(30))
+        size = f" · {esc(filesizeformat(item.file_size))}" if item.file_size else ""
+        meta.append(f"<span>file {name}{size}</span>")
+    reliability = choice_labels(EvidenceItem, "reliability").get(item.reliability, "")
+    credibility = choice_labels(EvidenceItem, "credibility").get(item.credibility, "")
+    illustrative = ' <span class="illustrative">illustrative</span>' if item.is_illustrative else ""
+    lines = "\n".join(meta)
+    return (
+        f'<li class="evidence-item" id="item-{int(item.pk)}">'
+        f'<span class="badge grade grade-{esc(item.reliability)}"'
+        f' title="{esc(reliability)}; {esc(credibility)}">{esc(item.grade)}</span>\n'
+        f'<div class="evidence-main"><p class="evidence-title">'
+        f'<a href="{esc(url)}">{esc(item.title)}</a>{illustrative}</p>\n'
+        f'<p class="evidence-meta">{lines}</p></div></li>\n'
+    )
+
+
+def entry_html(entry: StatusUpdate) -> SafeString:
+    """One timeline entry (30 a page), drawn here; the body is the stored,
+    sanitised Markdown rendering."""
+    author = entry.author.get_username() if entry.author_id and entry.author else ""
+    return format_html(
+        '<li class="entry kind-{}{}" id="entry-{}">\n  <div class="entry-meta">\n'
+        '    <span class="entry-kind">{}</span>\n    <span class="entry-who">{}</span>\n'
+        "    {}\n  </div>\n"
+        '  <div class="entry-body prose">{}</div>\n</li>\n',
+        entry.kind,
+        " automatic" if entry.is_automatic else "",
+        entry.pk,
+        choice_labels(StatusUpdate, "kind").get(entry.kind, entry.kind),
+        author or "system",
+        time_tag(entry.created_at),
+        mark_safe(entry.body_html),
+    )
+
+
 # The names the template may use. Each is a CasePage attribute computed on
 # first use, so a region's partial costs only what that region shows.
 CONTEXT_NAMES = (
@@ -221,7 +310,8 @@ CONTEXT_NAMES = (
     # hypotheses
     "hypotheses", "cards", "card", "cite_hypothesis", "can_move", "hypothesis_form",
     # sources
-    "evidence", "evidence_count", "more_sources", "sources_param", "attach_form", "attach_open",
+    "evidence", "sources_html", "evidence_count", "more_sources", "sources_param",
+    "attach_form", "attach_open",
     # matrix
     "matrix_rows", "row_html", "row_count", "rows_shown", "more_rows", "matrix_query",
     "rows_param", "scored", "scores", "formula", "explain", "explanations",
@@ -277,15 +367,17 @@ class CasePage:
         self.status_error = self.bound.get("status_error")
         self.opening = opening  # ("move" | "confidence", pk): that form open, without JavaScript
         self.now = timezone.now()
+        self.page_url = reverse("cases:detail", args=[self.incident.reference])
         self.posted = posted  # the timeline entry just posted
         if posted is not None:
-            posted.time_tag = time_tag(posted.created_at)
+            posted.html = entry_html(posted)
 
     def context(self) -> dict[str, Any]:
         context: dict[str, Any] = {name: partial(getattr, self, name) for name in CONTEXT_NAMES}
         context.update(
             access=self.access,
             incident=self.incident,
+            page_url=self.page_url,
             sort=self.sort,
             sorts=SORTS,
             kinds=StatusUpdate.Kind.choices,
@@ -379,6 +471,9 @@ class CasePage:
         self.histories  # noqa: B018  (sets history)
         h.stances = self.stances.get(h.pk, {"supports": 0, "contradicts": 0})
         h.band = ConfidenceBand(h.confidence) if h.confidence else None
+        urls = self.card_urls
+        h.move_url, h.confidence_url = urls["move"](h.pk), urls["confidence"](h.pk)
+        h.annotations_url = urls["annotations"]
         h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=self.now)
         # The list of sources to cite is long: only the form opened to cite
         # (or sent back with errors) carries it; the others load it on demand.
@@ -394,6 +489,15 @@ class CasePage:
         h.move_form = partial(self._form, "move", h)
         h.confidence_form = partial(self._form, "confidence", h)
         return h
+
+    @cached_property
+    def card_urls(self) -> dict[str, Any]:
+        ref = self.incident.reference
+        return {
+            "move": id_url("hypotheses:move", ref),
+            "confidence": id_url("hypotheses:confidence", ref),
+            "annotations": reverse("evidence:case_annotations", args=[ref]),
+        }
 
     def _form(self, kind: str, h: Any) -> forms.Form:
         forms_ = self.__dict__.setdefault("_forms", {})
@@ -475,12 +579,12 @@ class CasePage:
 
     @cached_property
     def evidence(self) -> list[EvidenceItem]:
-        items = self._first(self.source_limit)
-        for item in items:
-            item.uncertainty_label = duration_label(item.event_uncertainty)
-            item.event_tag = time_tag(item.event_at) if item.event_at else ""
-            item.collected_tag = time_tag(item.collected_at)
-        return items
+        return self._first(self.source_limit)
+
+    @cached_property
+    def sources_html(self) -> SafeString:
+        url = id_url("evidence:detail")
+        return SafeString("".join(source_html(item, url(item.pk)) for item in self.evidence))
 
     @cached_property
     def more_sources(self) -> dict[str, Any] | None:
@@ -668,7 +772,7 @@ class CasePage:
                 )
         entries = list(updates.order_by("-created_at", "-id")[: TIMELINE_PAGE_SIZE + 1])
         for entry in entries:
-            entry.time_tag = time_tag(entry.created_at)
+            entry.html = entry_html(entry)
         older = entries[TIMELINE_PAGE_SIZE - 1].pk if len(entries) > TIMELINE_PAGE_SIZE else None
         return entries[:TIMELINE_PAGE_SIZE], older
 
@@ -730,6 +834,7 @@ class MatrixHtml:
         self.cell_prefix = probe[: -len("0/0/")]
         self.query = escape(f"?{page.matrix_query}") if page.matrix_query else ""
         self.cell_prefix = escape(self.cell_prefix)
+        self.item_url = id_url("evidence:detail")
         self.editing = page.editing
         self.focus = page.focus
 
@@ -780,7 +885,7 @@ class MatrixHtml:
             "" if score.is_diagnostic else mark_safe(' class="non-diagnostic"'),
             item.reliability,
             item.grade,
-            item.get_absolute_url(),
+            self.item_url(item.pk),
             Truncator(item.title).chars(60),
             mark_safe(cells),
             diag,
