@@ -158,6 +158,26 @@ def test_investigator_writes_but_may_not_change_case_status(
     assert reverse("cases:status", args=[incident.reference]) not in html
 
 
+def test_add_hypothesis_form_loads_on_demand(
+    client: Any, incident: Incident, investigator: Any
+) -> None:
+    client.force_login(investigator)
+    page_url = url(incident)
+    add_url = reverse("hypotheses:add", args=[incident.reference])
+    html = client.get(page_url).content.decode()
+    # The panel carries a link, not the form: htmx loads it when opened.
+    assert f'href="{page_url}?add=1#hypotheses"' in html
+    assert f'action="{add_url}"' not in html
+    alone = client.get(page_url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="hypothesis-add-load")
+    body = alone.content.decode()
+    assert alone.status_code == 200 and "<html" not in body
+    assert f'action="{add_url}"' in body and 'name="hyp-statement"' in body
+    # Without JavaScript, the link opens the page with the form open.
+    html = client.get(f"{page_url}?add=1").content.decode()
+    assert f'action="{add_url}"' in html
+    assert '<details class="add-panel" data-load-on-open open>' in html
+
+
 def test_lead_sees_only_legal_status_actions(client: Any, incident: Incident, lead: Any) -> None:
     client.force_login(lead)
     html = client.get(url(incident)).content.decode()

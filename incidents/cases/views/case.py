@@ -29,7 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.template.defaultfilters import filesizeformat
+from django.template.defaultfilters import filesizeformat, floatformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -57,7 +57,7 @@ from incidents.hypotheses.forms import (
     apply_model_errors,
     version_field,
 )
-from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange
+from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange, Hypothesis
 
 TEMPLATE = "cases/detail.html"
 # HX-Target (the id of the element asking) -> the partial that answers it.
@@ -71,6 +71,7 @@ REGIONS = {
     "timeline-more": "timeline_entries",
     "matrix-explain-body": "matrix_explain_body",
     "attach-load": "attach_form_body",
+    "hypothesis-add-load": "hypothesis_form_body",
 }
 TIMELINE_PAGE_SIZE = 30
 # Matrix rows and listed sources shown at once; "show more" adds as many again.
@@ -302,6 +303,49 @@ def entry_html(entry: StatusUpdate) -> SafeString:
     )
 
 
+def card_head(h: Any, count: int) -> SafeString:
+    """A hypothesis card up to its actions: number, kind, rank, statement,
+    figures and confidence chart, drawn here (text through ``esc``)."""
+    info, band, pk = h.score_info, h.band, int(h.pk)
+    kind = choice_labels(Hypothesis, "kind").get(h.kind, h.kind)
+    status = choice_labels(Hypothesis, "status").get(h.status, h.status)
+    description = (
+        f'<p class="hyp-description">{esc(Truncator(h.description).words(40))}</p>'
+        if h.description
+        else ""
+    )
+    if band:
+        low, high = band.percent_range
+        confidence = (
+            f'<span class="badge confidence-{esc(h.confidence)}">{esc(band.short_label)}</span>'
+            f' <span class="muted nowrap">{low}–{high} %</span>'
+        )
+    else:
+        confidence = '<span class="muted">not stated</span>'
+    stances, url = h.stances, esc(h.annotations_url)
+    return SafeString(
+        f'<header class="hyp-top">\n        <span class="hyp-num">H{h.number}</span>\n'
+        f'        <span class="hyp-kind">{esc(kind)}</span>\n'
+        f'        <span class="hyp-rank" title="Rank by inconsistency score">Rank {info.rank}'
+        f'<span class="of"> of {count}</span></span>\n      </header>\n'
+        f'      <p class="hyp-statement" id="hyp-{pk}-statement">{esc(h.statement)}</p>\n'
+        f"      {description}\n"
+        f'      <dl class="hyp-figures">\n'
+        f'        <div><dt>Status</dt><dd><span class="badge status-{esc(h.status)}">'
+        f"{esc(status)}</span></dd></div>\n"
+        f"        <div><dt>Confidence</dt><dd>{confidence}</dd></div>\n"
+        f'        <div><dt>Inconsistency</dt><dd><span class="score">'
+        f"{esc(floatformat(info.score, 2))}</span>"
+        f' <span class="muted">over {int(info.rated_items)} rated</span></dd></div>\n'
+        f"        <div><dt>Annotated passages</dt><dd>"
+        f'<a href="{url}?hypothesis={pk}&amp;stance=supports">{int(stances["supports"])}'
+        f' supporting</a> · <a href="{url}?hypothesis={pk}&amp;stance=contradicts">'
+        f"{int(stances['contradicts'])} contradicting</a></dd></div>\n"
+        f"      </dl>\n"
+        f'      <figure class="hyp-chart">{h.chart}</figure>\n'
+    )
+
+
 # The names the template may use. Each is a CasePage attribute computed on
 # first use, so a region's partial costs only what that region shows.
 CONTEXT_NAMES = (
@@ -309,6 +353,7 @@ CONTEXT_NAMES = (
     "uncertainty_label", "members", "tags", "status_forms", "blockers", "status_error",
     # hypotheses
     "hypotheses", "cards", "card", "cite_hypothesis", "can_move", "hypothesis_form",
+    "hypothesis_open",
     # sources
     "evidence", "sources_html", "evidence_count", "more_sources", "sources_param",
     "attach_form", "attach_open",
@@ -475,6 +520,7 @@ class CasePage:
         h.move_url, h.confidence_url = urls["move"](h.pk), urls["confidence"](h.pk)
         h.annotations_url = urls["annotations"]
         h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=self.now)
+        h.head_html = card_head(h, len(self.hypotheses))
         # The list of sources to cite is long: only the form opened to cite
         # (or sent back with errors) carries it; the others load it on demand.
         h.citing = h.pk == self.citing or ("move", h.pk) in self.bound
@@ -550,6 +596,12 @@ class CasePage:
     @cached_property
     def hypothesis_form(self) -> forms.Form:
         return self.bound.get("hypothesis") or HypothesisForm()
+
+    @cached_property
+    def hypothesis_open(self) -> bool:
+        """The add-hypothesis form is in the page only when open: sent back with
+        errors, or asked for (``?add=1``, its panel's link without JavaScript)."""
+        return "hypothesis" in self.bound or self.request.GET.get("add") == "1"
 
     # -- evidence -------------------------------------------------------------
 
