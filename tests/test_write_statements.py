@@ -111,3 +111,51 @@ def test_annotating_a_passage_is_one_insert(item: EvidenceItem, investigator: An
     )
     assert done.verbs() == ["INSERT"]
     assert len(done.savepoints) <= 1
+
+
+# -- the writes as the case page sends them (HTMX), answer included ------------------
+
+
+def test_rating_a_cell_through_the_page_reads_nothing_twice(
+    client: Any, incident: Incident, hypothesis: Hypothesis, item: EvidenceItem, lead: Any
+) -> None:
+    from django.urls import reverse
+
+    client.force_login(lead)
+    url = reverse("hypotheses:cell", args=[incident.reference, item.pk, hypothesis.pk])
+    client.get(reverse("cases:detail", args=[incident.reference]))  # warm the session
+    done = run(
+        lambda: client.post(
+            url, {"rating": "C", "relevance": "medium", "version": 0}, HTTP_HX_REQUEST="true"
+        )
+    )
+    # session, user, the case with the role, the item with the case's item count,
+    # the case's hypotheses; lock, the cell, last_activity_at; the row's cells,
+    # the scores.
+    assert done.verbs() == ["SELECT"] * 5 + ["SELECT", "INSERT", "UPDATE"] + ["SELECT"] * 2
+    assert Assessment.objects.get(evidence=item, hypothesis=hypothesis).rating == "C"
+
+
+def test_moving_a_hypothesis_through_the_page_reads_nothing_twice(
+    client: Any, incident: Incident, hypothesis: Hypothesis, lead: Any
+) -> None:
+    from django.urls import reverse
+
+    client.force_login(lead)
+    client.get(reverse("cases:detail", args=[incident.reference]))  # warm the session
+    prefix = f"move-{hypothesis.pk}"
+    data = {
+        f"{prefix}-status": "under_evaluation",
+        f"{prefix}-rationale": "Worth a look.",
+        f"{prefix}-version": hypothesis.version,
+    }
+    url = reverse("hypotheses:move", args=[incident.reference, hypothesis.pk])
+    done = run(lambda: client.post(url, data, HTTP_HX_REQUEST="true"))
+    # session, user, the case with the role, the case's hypotheses; the move
+    # (lock, move, hypothesis, timeline entry, last_activity_at); its card:
+    # scores, confidence history, annotation stances.
+    assert done.verbs() == (
+        ["SELECT"] * 4 + ["SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"] + ["SELECT"] * 3
+    )
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == "under_evaluation"

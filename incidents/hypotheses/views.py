@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,6 +23,7 @@ from incidents.cases.views.case import (
     after_invalid,
     after_write,
     case_url,
+    hypotheses_of,
     render_case,
 )
 from incidents.evidence.models import EvidenceItem
@@ -70,13 +72,15 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     its sources listed.
     """
     access = get_case_for_user(request, reference, Need.WRITE)
-    hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
+    hypotheses, hypothesis = hypotheses_of(access.incident, pk)
     if request.method == "GET":
         if not request.htmx:
-            return render_case(request, access, citing=hypothesis.pk)
+            return render_case(request, access, citing=pk, hypotheses=hypotheses)
         if request.htmx.target == f"cite-{pk}":
-            return render_case(request, access, "move_citations_alone", citing=hypothesis.pk)
-        return render_case(request, access, "move_form_alone", card=pk)
+            return render_case(
+                request, access, "move_citations_alone", citing=pk, hypotheses=hypotheses
+            )
+        return render_case(request, access, "move_form_alone", card=pk, hypotheses=hypotheses)
     if request.POST.get(f"move-{pk}-status") in LEAD_ONLY and not access.can_lead:
         raise PermissionDenied("Only the case lead confirms or refutes a hypothesis.")
     # Only the items the form cites are loaded (not every source of the case);
@@ -114,6 +118,7 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
                 ("timeline-changed", "case-changed"),
                 f"“{hypothesis.statement}” is now {hypothesis.get_status_display().lower()}.",
                 card=pk,
+                hypotheses=hypotheses,
             )
     elif "status" in form.errors:
         # The choice list only holds legal moves; say which ones in words.
@@ -125,7 +130,12 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
             ]
         )
     return after_invalid(
-        request, access, "hypothesis_card_alone", bound={("move", pk): form}, card=pk
+        request,
+        access,
+        "hypothesis_card_alone",
+        bound={("move", pk): form},
+        card=pk,
+        hypotheses=hypotheses,
     )
 
 
@@ -139,11 +149,13 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
     HTMX the form alone, without it the page with this card's form open.
     """
     access = get_case_for_user(request, reference, Need.WRITE)
-    hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
+    hypotheses, hypothesis = hypotheses_of(access.incident, pk)
     if request.method == "GET":
         if request.htmx:
-            return render_case(request, access, "confidence_form_alone", card=pk)
-        return render_case(request, access, opening=("confidence", pk))
+            return render_case(
+                request, access, "confidence_form_alone", card=pk, hypotheses=hypotheses
+            )
+        return render_case(request, access, opening=("confidence", pk), hypotheses=hypotheses)
     form = ConfidenceForm(request.POST, hypothesis=hypothesis)
     if form.is_valid() and apply_change(
         form,
@@ -160,9 +172,15 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
             ("timeline-changed",),
             "Confidence updated.",
             card=pk,
+            hypotheses=hypotheses,
         )
     return after_invalid(
-        request, access, "hypothesis_card_alone", bound={("confidence", pk): form}, card=pk
+        request,
+        access,
+        "hypothesis_card_alone",
+        bound={("confidence", pk): form},
+        card=pk,
+        hypotheses=hypotheses,
     )
 
 
@@ -184,19 +202,32 @@ def cell(
     """
     need = Need.WRITE if request.method == "POST" or not request.GET.get("cancel") else Need.READ
     access = get_case_for_user(request, reference, need)
+    # The item comes with the number of the case's items (the matrix foot's
+    # "n of N shown"), and the hypothesis with the case's others (the row
+    # draws them all): no re-reads when answering.
+    case_items = (
+        EvidenceItem.objects.filter(incident=OuterRef("incident"))
+        .order_by()
+        .values("incident")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     item = get_object_or_404(
-        EvidenceItem.objects.defer("text_body", "extracted_metadata"),
+        EvidenceItem.objects.defer("text_body", "extracted_metadata").annotate(
+            case_items=Subquery(case_items)
+        ),
         pk=evidence_id,
         incident=access.incident,
     )
-    hypothesis = get_object_or_404(Hypothesis, pk=hypothesis_id, incident=access.incident)
+    hypotheses, hypothesis = hypotheses_of(access.incident, hypothesis_id)
+    known = {"hypotheses": hypotheses, "item_count": item.case_items}
     pair = (item.pk, hypothesis.pk)
     focus = f"cell-{item.pk}-{hypothesis.pk}"
     if request.method == "GET":
         if not request.htmx:
-            return render_case(request, access, editing=pair)
+            return render_case(request, access, editing=pair, **known)
         region = "matrix_cell" if request.GET.get("cancel") else "matrix_cell_form"
-        return render_case(request, access, region, editing=pair)
+        return render_case(request, access, region, editing=pair, **known)
     form = CellForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -215,10 +246,16 @@ def cell(
                 # Its row, with the scores and the explanation out of band; the
                 # whole matrix when sorted by diagnosticity (the order may change).
                 if request.GET.get("sort") == "diagnosticity":
-                    response = render_case(request, access, "matrix", focus=focus)
+                    response = render_case(request, access, "matrix", focus=focus, **known)
                 else:
                     response = render_case(
-                        request, access, "matrix_row_saved", focus=focus, saved=item.pk
+                        request,
+                        access,
+                        "matrix_row_saved",
+                        focus=focus,
+                        saved=item.pk,
+                        saved_item=item,
+                        **known,
                     )
                 trigger_client_event(response, "hypotheses-changed")
                 trigger_client_event(response, "scores-changed")  # an open explanation reloads
@@ -239,6 +276,7 @@ def cell(
             status=409 if getattr(form, "conflict", False) else 200,
             editing=pair,
             bound={"cell": form},
+            **known,
         )
         return reswap(retarget(response, f"#td-{item.pk}-{hypothesis.pk}"), "innerHTML")
-    return after_invalid(request, access, "matrix", editing=pair, bound={"cell": form})
+    return after_invalid(request, access, "matrix", editing=pair, bound={"cell": form}, **known)

@@ -27,7 +27,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat, floatformat
 from django.template.loader import render_to_string
@@ -346,6 +346,23 @@ def card_head(h: Any, count: int) -> SafeString:
     )
 
 
+def number(hypotheses: list[Any]) -> list[Any]:
+    """Number the case's hypotheses H1, H2… in the order they were proposed."""
+    for n, h in enumerate(hypotheses, start=1):
+        h.number = n
+    return hypotheses
+
+
+def hypotheses_of(incident: Incident, pk: int) -> tuple[list[Any], Any]:
+    """The case's hypotheses (the answer draws them all) and the one PK among
+    them, in one query: 404 if it is not one of the case's."""
+    hypotheses = list(incident.hypotheses.all())
+    h = next((h for h in hypotheses if h.pk == pk), None)
+    if h is None:
+        raise Http404("No such hypothesis.")
+    return hypotheses, h
+
+
 # The names the template may use. Each is a CasePage attribute computed on
 # first use, so a region's partial costs only what that region shows.
 CONTEXT_NAMES = (
@@ -392,6 +409,9 @@ class CasePage:
         card: int | None = None,
         opening: tuple[str, int] | None = None,
         posted: StatusUpdate | None = None,
+        hypotheses: list[Any] | None = None,
+        saved_item: EvidenceItem | None = None,
+        item_count: int | None = None,
     ) -> None:
         self.request, self.access, self.incident = request, access, access.incident
         self.bound = bound or {}
@@ -416,6 +436,12 @@ class CasePage:
         self.posted = posted  # the timeline entry just posted
         if posted is not None:
             posted.html = entry_html(posted)
+        # What a write's view has already loaded is not read again.
+        if hypotheses is not None:
+            self.__dict__["hypotheses"] = number(hypotheses)
+        if item_count is not None:
+            self.__dict__["evidence_count"] = item_count
+        self.saved_item = saved_item
 
     def context(self) -> dict[str, Any]:
         context: dict[str, Any] = {name: partial(getattr, self, name) for name in CONTEXT_NAMES}
@@ -470,10 +496,7 @@ class CasePage:
     @cached_property
     def hypotheses(self) -> list[Any]:
         """The case's hypotheses, numbered H1, H2… in the order they were proposed."""
-        hypotheses = list(self.incident.hypotheses.all())
-        for number, h in enumerate(hypotheses, start=1):
-            h.number = number
-        return hypotheses
+        return number(list(self.incident.hypotheses.all()))
 
     @cached_property
     def histories(self) -> None:
@@ -748,7 +771,7 @@ class CasePage:
     @cached_property
     def row_html(self) -> SafeString:
         """The row of the cell just saved, built alone (not the page's rows)."""
-        item = self._items().get(pk=self.saved)
+        item = self.saved_item or self._items().get(pk=self.saved)
         cells = self._cells_of([item.pk])
         self.scores  # noqa: B018  (the foot that comes with it reads score_info)
         row = scoring.compute(
