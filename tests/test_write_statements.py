@@ -153,9 +153,9 @@ def test_moving_a_hypothesis_through_the_page_reads_nothing_twice(
     done = run(lambda: client.post(url, data, HTTP_HX_REQUEST="true"))
     # session, user, the case with the role, the case's hypotheses; the move
     # (lock, move, hypothesis, timeline entry, last_activity_at); its card:
-    # scores, confidence history (the stance counts come with the hypotheses).
+    # scores, confidence history, annotation stances.
     assert done.verbs() == (
-        ["SELECT"] * 4 + ["SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"] + ["SELECT"] * 2
+        ["SELECT"] * 4 + ["SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"] + ["SELECT"] * 3
     )
     hypothesis.refresh_from_db()
     assert hypothesis.status == "under_evaluation"

@@ -26,8 +26,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, prefetch_related_objects
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat, floatformat
@@ -46,7 +45,7 @@ from django_htmx.middleware import HtmxDetails
 from incidents.accounts.access import CaseAccess, Need, get_case_for_user
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.forms import AttachForm
-from incidents.evidence.models import Annotation, AnnotationStance, EvidenceItem
+from incidents.evidence.models import Annotation, EvidenceItem
 from incidents.hypotheses import charts, scoring
 from incidents.hypotheses.forms import (
     LEAD_ONLY,
@@ -323,7 +322,7 @@ def card_head(h: Any, count: int) -> SafeString:
         )
     else:
         confidence = '<span class="muted">not stated</span>'
-    url = esc(h.annotations_url)
+    stances, url = h.stances, esc(h.annotations_url)
     return SafeString(
         f'<header class="hyp-top">\n        <span class="hyp-num">H{h.number}</span>\n'
         f'        <span class="hyp-kind">{esc(kind)}</span>\n'
@@ -339,9 +338,9 @@ def card_head(h: Any, count: int) -> SafeString:
         f"{esc(floatformat(info.score, 2))}</span>"
         f' <span class="muted">over {int(info.rated_items)} rated</span></dd></div>\n'
         f"        <div><dt>Annotated passages</dt><dd>"
-        f'<a href="{url}?hypothesis={pk}&amp;stance=supports">{int(h.supports)}'
+        f'<a href="{url}?hypothesis={pk}&amp;stance=supports">{int(stances["supports"])}'
         f' supporting</a> · <a href="{url}?hypothesis={pk}&amp;stance=contradicts">'
-        f"{int(h.contradicts)} contradicting</a></dd></div>\n"
+        f"{int(stances['contradicts'])} contradicting</a></dd></div>\n"
         f"      </dl>\n"
         f'      <figure class="hyp-chart">{h.chart}</figure>\n'
     )
@@ -354,33 +353,10 @@ def number(hypotheses: list[Any]) -> list[Any]:
     return hypotheses
 
 
-def stance_count(stance: str) -> Any:
-    """Live annotated passages of the case's items that take STANCE on the
-    hypothesis (as ``Annotation.objects.stance_counts``), as a subquery."""
-    rows = (
-        Annotation.objects.live()
-        .filter(hypothesis=OuterRef("pk"), item__incident=OuterRef("incident"), stance=stance)
-        .order_by()
-        .values("hypothesis")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows), 0)
-
-
-def case_hypotheses(incident: Incident) -> Any:
-    """The case's hypotheses in the order proposed, each with its annotation
-    stance counts (``supports``, ``contradicts``): one query."""
-    return incident.hypotheses.annotate(
-        supports=stance_count(AnnotationStance.SUPPORTS),
-        contradicts=stance_count(AnnotationStance.CONTRADICTS),
-    )
-
-
 def hypotheses_of(incident: Incident, pk: int) -> tuple[list[Any], Any]:
     """The case's hypotheses (the answer draws them all) and the one PK among
     them, in one query: 404 if it is not one of the case's."""
-    hypotheses = list(case_hypotheses(incident))
+    hypotheses = list(incident.hypotheses.all())
     h = next((h for h in hypotheses if h.pk == pk), None)
     if h is None:
         raise Http404("No such hypothesis.")
@@ -520,7 +496,7 @@ class CasePage:
     @cached_property
     def hypotheses(self) -> list[Any]:
         """The case's hypotheses, numbered H1, H2… in the order they were proposed."""
-        return number(list(case_hypotheses(self.incident)))
+        return number(list(self.incident.hypotheses.all()))
 
     @cached_property
     def histories(self) -> None:
@@ -552,11 +528,16 @@ class CasePage:
     def can_move(self) -> bool:
         return self.access.can_write and not self.incident.is_closed
 
+    @cached_property
+    def stances(self) -> dict[int, dict[str, int]]:
+        return Annotation.objects.stance_counts(self.incident)
+
     def _card(self, h: Any) -> Any:
         """Give hypothesis H what its card shows: figures, chart, and its two
         forms, which the card carries only when open (they load on demand)."""
         self.scores  # noqa: B018  (sets score_info)
         self.histories  # noqa: B018  (sets history)
+        h.stances = self.stances.get(h.pk, {"supports": 0, "contradicts": 0})
         h.band = ConfidenceBand(h.confidence) if h.confidence else None
         urls = self.card_urls
         h.move_url, h.confidence_url = urls["move"](h.pk), urls["confidence"](h.pk)
