@@ -233,11 +233,12 @@ def test_query_count_is_constant(
     assert f"Item {size - 1}" in response.content.decode()
 
 
-# Session, user, case (with the user's role), members, tags, hypotheses (+ confidence history),
-# the scores (one GROUP BY over every cell of the case), annotation stances per
-# hypothesis, the number of items, the first page of items (the source list and
-# the matrix share it), the cells of the rows on the page, timeline entries.
-QUERIES = 13
+# Session, user, case (with the user's role), members, tags, hypotheses (+
+# confidence history), the scores (one GROUP BY over every cell of the case),
+# annotation stances per hypothesis, the first page of items with the number of
+# items (the source list and the matrix share it), the cells of the rows on the
+# page, timeline entries (with their authors' names).
+QUERIES = 12
 
 
 def test_hypothesis_cards_count_annotated_passages_by_stance(

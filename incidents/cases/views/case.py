@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property, partial
@@ -26,7 +27,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models import Count, F, Prefetch, Q, Subquery, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat, floatformat
@@ -152,6 +153,14 @@ def page_limit(value: str, total: int, page: int = PAGE_ROWS) -> int:
     if value.isdigit():
         return max(page, int(value))
     return page
+
+
+def wanted_rows(value: str, page: int) -> int | None:
+    """The rows a ``rows=`` / ``sources=`` value asks for before the total is
+    known: None for ``all``."""
+    if value == "all":
+        return None
+    return max(page, int(value)) if value.isdigit() else page
 
 
 def rows_param(limit: int, total: int, page: int = PAGE_ROWS) -> str:
@@ -287,7 +296,9 @@ def source_html(item: EvidenceItem, url: str) -> str:
 def entry_html(entry: StatusUpdate) -> SafeString:
     """One timeline entry (30 a page), drawn here; the body is the stored,
     sanitised Markdown rendering."""
-    author = entry.author.get_username() if entry.author_id and entry.author else ""
+    author = getattr(entry, "author_name", None)
+    if author is None and entry.author_id:
+        author = entry.author.get_username()
     return format_html(
         '<li class="entry kind-{}{}" id="entry-{}">\n  <div class="entry-meta">\n'
         '    <span class="entry-kind">{}</span>\n    <span class="entry-who">{}</span>\n'
@@ -630,7 +641,13 @@ class CasePage:
 
     @cached_property
     def evidence_count(self) -> int:
-        return self.incident.evidence.count()
+        """The number of the case's items: it comes with the first page of
+        items (``_first``), which the page loads anyway."""
+        if "_total" not in self.__dict__:
+            matrix = wanted_rows(self.request.GET.get("rows", ""), PAGE_ROWS)
+            sources = wanted_rows(self.request.GET.get("sources", ""), SOURCE_ROWS)
+            self._first(None if None in (matrix, sources) else max(matrix, sources))  # type: ignore[type-var]
+        return self.__dict__["_total"]
 
     def _items(self) -> Any:
         return self.incident.evidence.defer("text_body", "extracted_metadata").order_by(
@@ -641,16 +658,21 @@ class CasePage:
     def source_limit(self) -> int:
         return page_limit(self.request.GET.get("sources", ""), self.evidence_count, SOURCE_ROWS)
 
-    def _first(self, limit: int) -> list[EvidenceItem]:
-        """The first LIMIT items in the order attached. The source list takes
-        its page from the matrix's when the matrix has been drawn (the whole
-        page): one query for both."""
+    def _first(self, limit: int | None) -> list[EvidenceItem]:
+        """The first LIMIT items in the order attached (all for None), with
+        the number of the case's items (``_total``) in the same statement. The
+        source list takes its page from the matrix's: one query for both."""
         cache = self.__dict__.setdefault("_first_cache", {})
-        longer = [n for n in cache if n >= limit]
+        wanted = math.inf if limit is None else limit
+        longer = [n for n in cache if n >= wanted]
         if longer:
             return cache[min(longer)][:limit]
-        cache[limit] = list(self._items()[:limit])
-        return cache[limit]
+        # An uncorrelated subquery: counted once, not per row.
+        total = self.incident.evidence.order_by().values("incident").annotate(n=Count("id"))
+        items = self._items().annotate(case_total=Subquery(total.values("n")))
+        cache[wanted] = rows = list(items if limit is None else items[:limit])
+        self.__dict__.setdefault("_total", rows[0].case_total if rows else 0)
+        return rows
 
     @cached_property
     def evidence(self) -> list[EvidenceItem]:
@@ -832,7 +854,8 @@ class CasePage:
     def timeline(self) -> tuple[list[StatusUpdate], int | None]:
         """Newest first, capped; "older entries" continues after the last one shown."""
         incident = self.incident
-        updates = incident.updates.select_related("author")
+        # The author's name, not the user row; the Markdown source stays behind.
+        updates = incident.updates.annotate(author_name=F("author__username")).defer("body")
         if self.kind:
             updates = updates.filter(kind=self.kind)
         before = self.request.GET.get("before", "")
