@@ -966,27 +966,27 @@ class MatrixHtml:
         return format_html('<td id="td-{}-{}" class="editing">{}</td>', item.pk, h_pk, html)
 
     def row(self, item: EvidenceItem) -> str:
-        score = self.items[item.pk]
+        score, pk, editing = self.items[item.pk], int(item.pk), self.editing
+        inside = self.inside
         cells = "".join(
-            self.editor(item, h.pk) if self.editing == (item.pk, h.pk) else self.cell(item.pk, h.pk)
+            self.editor(item, h.pk)
+            if editing == (pk, h.pk)
+            else f'<td id="td-{pk}-{int(h.pk)}">{inside(pk, h.pk)}</td>'
             for h in self.hypotheses
         )
-        diag = (
-            f"{score.diagnosticity:.2f}"
-            if score.is_diagnostic
-            else mark_safe('<span class="non-diag-label">non-diagnostic</span>')
-        )
-        return format_html(
-            '<tr id="row-{}"{}><th scope="row" class="item-col"><span class="badge grade'
-            ' grade-{}">{}</span> <a href="{}">{}</a></th>{}<td class="diag-col">{}</td></tr>\n',
-            item.pk,
-            "" if score.is_diagnostic else mark_safe(' class="non-diagnostic"'),
-            item.reliability,
-            item.grade,
-            self.item_url(item.pk),
-            Truncator(item.title).chars(60),
-            mark_safe(cells),
-            diag,
+        if score.is_diagnostic:
+            tr, diag = "", f"{score.diagnosticity:.2f}"
+        else:
+            tr, diag = (
+                ' class="non-diagnostic"',
+                '<span class="non-diag-label">non-diagnostic</span>',
+            )
+        # Only integers, escaped text (``esc``) and the cells drawn above go in.
+        return SafeString(
+            f'<tr id="row-{pk}"{tr}><th scope="row" class="item-col"><span class="badge grade'
+            f' grade-{esc(item.reliability)}">{esc(item.grade)}</span>'
+            f' <a href="{esc(self.item_url(pk))}">{esc(Truncator(item.title).chars(60))}</a></th>'
+            f'{cells}<td class="diag-col">{diag}</td></tr>\n'
         )
 
 
