@@ -13,14 +13,23 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from incidents.cases.models import Incident, validate_time_zone
-from incidents.cases.search import SORTS, BadCursor, Cursor, segments_for
+from incidents.cases.search import SORTS, BadCursor, Cursor, segments_for, source_segments
 
 ANY = [("", "Any")]
 
 
 class CaseFilterForm(forms.Form):
-    """The query string of /cases/: search text, filters, sort and page cursor."""
+    """The query string of /cases/: what to search (cases or sources), filters, sort, cursor."""
 
+    SCOPES = [("cases", "Cases"), ("sources", "Sources")]
+
+    scope = forms.ChoiceField(
+        label="Search in",
+        choices=SCOPES,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Sources: the titles, texts and origins of the evidence items.",
+    )
     q = forms.CharField(
         label="Search",
         required=False,
@@ -106,11 +115,17 @@ class CaseFilterForm(forms.Form):
             )
         text = (data.get("q") or "").strip()
         data["q"] = text
+        data["scope"] = data.get("scope") or "cases"
         sort = data.get("sort") or ("relevance" if text else "activity")
         if sort == "relevance" and not text:
             sort = "activity"
+        if data["scope"] == "sources":
+            # Sources have two orders: best match (with search text) or newest first.
+            sort = "relevance" if text else "newest"
+            segments = source_segments(sort)
+        else:
+            segments = segments_for(sort)
         data["sort"] = sort
-        segments = segments_for(sort)
         for name in ("after", "before"):
             token = data.get(name)
             if not token:
@@ -124,6 +139,11 @@ class CaseFilterForm(forms.Form):
                     None, "That page link is not valid any more: start again from the first page."
                 )
         return data
+
+    @property
+    def sources(self) -> bool:
+        """The search is over sources (evidence items) rather than cases."""
+        return self.is_bound and self.data.get("scope") == "sources"
 
     @property
     def is_filtered(self) -> bool:

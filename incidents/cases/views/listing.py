@@ -16,18 +16,25 @@ from django_htmx.middleware import HtmxDetails
 
 from incidents.cases.forms import CaseFilterForm, NewCaseForm
 from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
+from incidents.cases import search
 from incidents.cases.search import (
     PAGE_SIZE,
-    SEARCH_CAP,
     SORTS,
+    add_snippets,
     apply_filters,
     candidate_ids,
     capped_count,
     matching,
+    matching_sources,
     paginate,
     rank_candidates,
+    rank_sources,
     segments_for,
+    source_candidates,
+    source_list,
+    source_segments,
     uses_postgres_search,
+    visible_sources,
 )
 from incidents.hypotheses.models import Hypothesis
 
@@ -76,6 +83,9 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     if not form.is_valid():
         return context
     data = form.cleaned_data
+    context["scope"] = data["scope"]
+    if data["scope"] == "sources":
+        return _sources_context(request, data, context)
     text, sort = data["q"], data["sort"]
     qs = apply_filters(matching(Incident.objects.visible_to(request.user), text), data)
     if text and sort == "relevance" and uses_postgres_search():
@@ -86,8 +96,8 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     elif text:
         total = capped_count(qs)
     if text:
-        context["total"] = min(total, SEARCH_CAP)
-        context["total_capped"] = total > SEARCH_CAP
+        context["total"] = min(total, search.SEARCH_CAP)
+        context["total_capped"] = total > search.SEARCH_CAP
     # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
     # EXISTS in the select list into a hashed scan of every hypothesis.
     qs = qs.select_related("lead").annotate(
@@ -102,6 +112,40 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     if sort == "relevance" and not uses_postgres_search():
         sort = "activity"  # SQLite has no ranking: best match means most recent
     context.update(page=page, cases=page.rows, sort=sort, sort_label=SORTS[sort])
+    return context
+
+
+def _sources_context(
+    request: HtmxHttpRequest, data: dict[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
+    """Evidence items of the visible cases matching the search text (issue 6).
+
+    The newest SOURCE_CAP + 1 matches (newest cases first) are fetched once:
+    they give the capped count and, on PostgreSQL, the set ranked by
+    relevance. The case filters narrow the sources to those of matching cases.
+    """
+    text, sort = data["q"], data["sort"]
+    qs = matching_sources(visible_sources(request.user), text)
+    if any(data.get(name) for name in CaseFilterForm.FILTER_FIELDS[1:]):
+        qs = qs.filter(incident__in=apply_filters(Incident.objects.all(), data).values("pk"))
+    if text:
+        ids = source_candidates(qs)
+        total = len(ids)
+        context["total"] = min(total, search.SOURCE_CAP)
+        context["total_capped"] = total > search.SOURCE_CAP
+        if sort == "relevance" and uses_postgres_search():
+            qs = rank_sources(ids, text)
+        else:
+            qs = qs.filter(id__in=ids[: search.SOURCE_CAP])
+    page = paginate(
+        source_list(qs),  # type: ignore[arg-type]
+        source_segments(sort),
+        after=data["after"],
+        before=data["before"],
+    )
+    add_snippets(page.rows, text)  # type: ignore[arg-type]
+    label = "best match" if sort == "relevance" and uses_postgres_search() else "newest case first"
+    context.update(page=page, sources=page.rows, sort=sort, sort_label=label)
     return context
 
 
