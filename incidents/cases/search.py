@@ -33,8 +33,8 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Left, NullIf
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce, Left, NullIf
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -311,9 +311,14 @@ def rank_candidates(ids: list[int], text: str) -> QuerySet[Incident]:
     Ranking every match of a common term would read 100,000 vectors: only the
     capped candidate set (newest cases first) is ranked.
     """
-    return Incident.objects.filter(id__in=ids[:SEARCH_CAP]).annotate(
-        rank=SearchRank(F("search_vector"), search_query(text))
-    )
+    return Incident.objects.filter(id__in=ids[:SEARCH_CAP]).annotate(rank=_rank(text))
+
+
+def _rank(text: str) -> Cast:
+    """ts_rank as double precision: a ``real`` reaches Python as its shortest decimal,
+    which no longer equals the ``real`` in SQL, so a page cursor on rank would
+    skip every row tied with the last one of the page."""
+    return Cast(SearchRank(F("search_vector"), search_query(text)), FloatField())
 
 
 def capped_count(qs: QuerySet[Incident]) -> int:
@@ -385,9 +390,7 @@ def source_candidates(qs: QuerySet[EvidenceItem]) -> list[int]:
 
 def rank_sources(ids: list[int], text: str) -> QuerySet[EvidenceItem]:
     """The candidate items IDS, each with its relevance to TEXT (PostgreSQL only)."""
-    return EvidenceItem.objects.filter(id__in=ids[:SOURCE_CAP]).annotate(
-        rank=SearchRank(F("search_vector"), search_query(text))
-    )
+    return EvidenceItem.objects.filter(id__in=ids[:SOURCE_CAP]).annotate(rank=_rank(text))
 
 
 def source_list(qs: QuerySet[EvidenceItem]) -> QuerySet[EvidenceItem]:

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from incidents.cases import search
 from incidents.cases.forms import CaseFilterForm, NewCaseForm
 from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
-from incidents.cases import search
 from incidents.cases.search import (
     PAGE_SIZE,
     SORTS,

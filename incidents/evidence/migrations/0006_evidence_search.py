@@ -7,7 +7,9 @@ data generator's COPY), in the style of cases/0003.
 
 Weights: title A, description B, text body C, where it came from (obtained
 from, URL) D. The text with the ``english`` configuration (as the case
-search), the URL with ``simple`` (no stemming of host names). Only the first
+search). The URL twice: whole with ``simple`` (``tengrinews.kz`` as a host
+name), and split into words with ``english`` (``tengrinews``, stemmed as the
+query will be). Only the first
 ``BODY_LIMIT`` characters of the text body are indexed: a tsvector is limited
 to 1 MB, and a text body may hold up to 1,000,000 characters.
 
@@ -32,6 +34,8 @@ CREATE OR REPLACE FUNCTION inquest_evidence_search_vector(
         || setweight(to_tsvector('english'::regconfig, left(coalesce(p_text_body, ''), {BODY_LIMIT})), 'C')
         || setweight(to_tsvector('english'::regconfig, coalesce(p_obtained_from, '')), 'D')
         || setweight(to_tsvector('simple'::regconfig, coalesce(p_url, '')), 'D')
+        || setweight(to_tsvector('english'::regconfig,
+               regexp_replace(coalesce(p_url, ''), '[^[:alnum:]]+', ' ', 'g')), 'D')
 $$;
 
 CREATE OR REPLACE FUNCTION inquest_evidence_search_row() RETURNS trigger
