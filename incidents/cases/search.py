@@ -33,13 +33,13 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Left, NullIf
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from incidents.cases.models import Incident, IncidentSeverity, Membership
+from incidents.cases.models import Incident, IncidentSeverity, Membership, Tag
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Hypothesis
 
@@ -80,10 +80,13 @@ def apply_filters(qs: QuerySet[Incident], data: dict[str, Any]) -> QuerySet[Inci
     if data.get("severity"):
         qs = qs.filter(severity=data["severity"])
     if data.get("tag"):
+        # The tag's id as a scalar subquery, not a join on the tag's name: PostgreSQL
+        # then estimates how many cases carry a tag from the tag_id statistics (a
+        # join on the name was estimated 20 times too low, so at 100,000 cases it
+        # fetched every tagged case instead of walking the list index in order).
+        tag_id = Subquery(Tag.objects.filter(name=data["tag"]).values("pk")[:1])
         qs = qs.filter(
-            Exists(
-                Incident.tags.through.objects.filter(incident=OuterRef("pk"), tag__name=data["tag"])
-            )
+            Exists(Incident.tags.through.objects.filter(incident=OuterRef("pk"), tag_id=tag_id))
         )
     if data.get("lead"):
         qs = qs.filter(lead__username=data["lead"])
