@@ -174,6 +174,10 @@ def test_filters(client, lead, investigator):
     assert refs(client.get("/cases/?status=investigating")) == [a.reference]
     assert refs(client.get("/cases/?tag=led-screen")) == [a.reference]
     assert refs(client.get("/cases/?tag=LED%20Screen")) == [a.reference]
+    assert refs(client.get("/cases/?tag=no-such-tag")) == []
+    three = "/cases/?status=investigating&severity=critical&tag=astana"
+    assert refs(client.get(three)) == [a.reference]
+    assert refs(client.get(three.replace("critical", "low"))) == []
     assert refs(client.get("/cases/?lead=bob")) == [c.reference]
     assert refs(client.get("/cases/?lead=nobody")) == []
     assert refs(client.get("/cases/?occurred_from=2025-01-10&occurred_to=2025-01-10")) == [

@@ -337,3 +337,18 @@ def test_query_count_does_not_grow_with_sources(
         client.get("/cases/?scope=sources&q=screen")
     with django_assert_max_num_queries(5):
         client.get("/cases/?scope=sources")
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the stored vector is PostgreSQL's")
+def test_generator_fills_the_vectors_through_copy(client, db):
+    from django.contrib.auth import get_user_model
+
+    from incidents.perf.generator import STAFF_USERNAME, Generator
+    from incidents.perf.textgen import COMMON_TERM
+
+    Generator("XS", log=lambda _: None).run()
+    assert not EvidenceItem.objects.filter(search_vector__isnull=True).exists()
+    matches = EvidenceItem.objects.filter(search_vector=search.search_query(COMMON_TERM))
+    assert matches.exists()
+    client.force_login(get_user_model().objects.get(username=STAFF_USERNAME))
+    assert items(client.get(f"/cases/?scope=sources&q={COMMON_TERM}"))
