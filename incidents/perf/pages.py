@@ -125,9 +125,7 @@ def targets(bench: Bench, client: Client, user: str, dataset: Any) -> list[Targe
         ):
             q = urllib.parse.urlencode({"scope": "sources", "q": terms[key]})
             out.append(
-                Target(
-                    f"sources, {label} “{terms[key]}”", "search", user, path=f"{list_path}?{q}"
-                )
+                Target(f"sources, {label} “{terms[key]}”", "search", user, path=f"{list_path}?{q}")
             )
     else:
         out.append(Target("case list", "list", user, missing=missing))
