@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from incidents.cases import search
 from incidents.cases.models import Incident
@@ -240,12 +242,15 @@ def test_huge_text_body_is_indexed_in_part_and_still_saved(lead, incident):
 
 
 def many(incident: Incident, lead: Any, n: int, **fields: Any) -> list[EvidenceItem]:
+    """N items; every block of seven shares its created_at (ties for the keyset)."""
+    base = timezone.now()
     objs = [
         EvidenceItem(
             incident=incident,
             title=fields.get("title", f"Source {i}"),
             text_body=fields.get("text_body", f"Screen log number {i}."),
             collected_by=lead,
+            created_at=base - dt.timedelta(minutes=i // 7),
         )
         for i in range(n)
     ]

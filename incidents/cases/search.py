@@ -144,6 +144,7 @@ PARSERS: dict[str, Parser] = {
     "reference": _parse_str,
     "rank": _parse_float,
     "incident_id": _parse_int,
+    "created_at": _parse_datetime,
 }
 
 
@@ -374,20 +375,22 @@ def matching_sources(qs: QuerySet[EvidenceItem], text: str) -> QuerySet[Evidence
 def source_segments(sort: str) -> list[Segment]:
     if sort == "relevance" and uses_postgres_search():
         return [Segment(("rank", "id"))]
-    return [Segment(("incident_id", "id"))]
+    return [Segment(("incident_id", "created_at", "id"))]
 
 
 def source_candidates(qs: QuerySet[EvidenceItem]) -> list[int]:
     """The ids of the first SOURCE_CAP + 1 items of QS, newest case first.
 
-    Ordered by case (then item), not by item id: for a member of few cases
-    PostgreSQL walks their memberships newest case first and reads only those
-    cases' items (an index probe per case), stopping at the cap; ordered by
-    item id it would skip the items of every case the member cannot see. A
-    rare term takes the GIN index instead (the planner decides by its
-    statistics).
+    Ordered by case (then by when each item was added), not by item id: for a
+    member of few cases PostgreSQL walks their memberships newest case first
+    and reads only those cases' items (an index probe per case), stopping at
+    the cap; ordered by item id it would skip the items of every case the
+    member cannot see. A rare term takes the GIN index instead (the planner
+    decides by its statistics). PostgreSQL reads whole cases (an incremental
+    sort per case), so the cost also grows with the largest case among the
+    newest ones: about 4 ms for the 2,000 items of the benchmark's heavy case.
     """
-    ids = qs.order_by("-incident_id", "-id").values_list("id", flat=True)
+    ids = qs.order_by("-incident_id", "-created_at", "-id").values_list("id", flat=True)
     return list(ids[: SOURCE_CAP + 1])
 
 
@@ -404,6 +407,7 @@ def source_list(qs: QuerySet[EvidenceItem]) -> QuerySet[EvidenceItem]:
         "reliability",
         "credibility",
         "incident_id",
+        "created_at",
         "incident__reference",
         "incident__title",
     )
