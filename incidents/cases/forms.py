@@ -28,7 +28,6 @@ class CaseFilterForm(forms.Form):
         choices=SCOPES,
         required=False,
         widget=forms.RadioSelect,
-        help_text="Sources: the titles, texts and origins of the evidence items.",
     )
     q = forms.CharField(
         label="Search",
@@ -37,7 +36,7 @@ class CaseFilterForm(forms.Form):
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Reference, title, summary or hypothesis… e.g. screen -glitch",
+                "placeholder": 'e.g. screen -glitch, "night operator"',
                 "autocomplete": "off",
             }
         ),
@@ -139,11 +138,6 @@ class CaseFilterForm(forms.Form):
                     None, "That page link is not valid any more: start again from the first page."
                 )
         return data
-
-    @property
-    def sources(self) -> bool:
-        """The search is over sources (evidence items) rather than cases."""
-        return self.is_bound and self.data.get("scope") == "sources"
 
     @property
     def is_filtered(self) -> bool:
