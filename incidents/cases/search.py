@@ -378,19 +378,24 @@ def source_segments(sort: str) -> list[Segment]:
     return [Segment(("incident_id", "created_at", "id"))]
 
 
-def source_candidates(qs: QuerySet[EvidenceItem]) -> list[int]:
-    """The ids of the first SOURCE_CAP + 1 items of QS, newest case first.
+def source_candidates(qs: QuerySet[EvidenceItem], *, every_case: bool) -> list[int]:
+    """The ids of the newest SOURCE_CAP + 1 items of QS: the candidate set and its count.
 
-    Ordered by case (then by when each item was added), not by item id: for a
-    member of few cases PostgreSQL walks their memberships newest case first
-    and reads only those cases' items (an index probe per case), stopping at
-    the cap; ordered by item id it would skip the items of every case the
-    member cannot see. A rare term takes the GIN index instead (the planner
-    decides by its statistics). PostgreSQL reads whole cases (an incremental
-    sort per case), so the cost also grows with the largest case among the
-    newest ones: about 4 ms for the 2,000 items of the benchmark's heavy case.
+    EVERY_CASE (staff): the newest items, walking the primary key backwards and
+    stopping at the cap (about 800 rows for a term in a quarter of the texts).
+
+    Otherwise newest case first (then by when each item was added): PostgreSQL
+    walks the member's memberships newest case first and reads only those
+    cases' items (an index probe per case), stopping at the cap; walking the
+    primary key instead would also read the items of every case the member
+    cannot see (nine in ten for the benchmark's member). It reads whole cases
+    (an incremental sort per case), so the cost also grows with the largest of
+    the member's newest cases: about 4 ms for the 2,000 items of the
+    benchmark's heavy case. A rare term takes the GIN index instead, for
+    either order (the planner decides by its statistics).
     """
-    ids = qs.order_by("-incident_id", "-created_at", "-id").values_list("id", flat=True)
+    order = ("-id",) if every_case else ("-incident_id", "-created_at", "-id")
+    ids = qs.order_by(*order).values_list("id", flat=True)
     return list(ids[: SOURCE_CAP + 1])
 
 

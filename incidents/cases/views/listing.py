@@ -119,16 +119,16 @@ def _sources_context(
 ) -> dict[str, Any]:
     """Evidence items of the visible cases matching the search text (issue 6).
 
-    The newest SOURCE_CAP + 1 matches (newest cases first) are fetched once:
-    they give the capped count and, on PostgreSQL, the set ranked by
-    relevance. The case filters narrow the sources to those of matching cases.
+    The newest SOURCE_CAP + 1 matches are fetched once: they give the capped
+    count and, on PostgreSQL, the set ranked by relevance. The case filters
+    narrow the sources to those of matching cases.
     """
     text, sort = data["q"], data["sort"]
     qs = matching_sources(visible_sources(request.user), text)
     if any(data.get(name) for name in CaseFilterForm.FILTER_FIELDS[1:]):
         qs = qs.filter(incident__in=apply_filters(Incident.objects.all(), data).values("pk"))
     if text:
-        ids = source_candidates(qs)
+        ids = source_candidates(qs, every_case=request.user.is_staff)
         total = len(ids)
         context["total"] = min(total, search.SOURCE_CAP)
         context["total_capped"] = total > search.SOURCE_CAP
