@@ -79,5 +79,5 @@ serve: install
 	$(UV) run --frozen python manage.py collectstatic --noinput -v0; \
 	$(UV) run --frozen python manage.py migrate --noinput; \
 	echo "Serving the production configuration on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"; \
-	exec $(UV) run --frozen gunicorn incidents.wsgi --workers 2 --bind 127.0.0.1:$(PORT) \
+	exec $(UV) run --frozen gunicorn incidents.wsgi --workers 2 --preload --bind 127.0.0.1:$(PORT) \
 		--access-logfile - --forwarded-allow-ips 127.0.0.1

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import select
 import zoneinfo
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -145,6 +147,29 @@ try:
     _db = dj_database_url.parse(DATABASE_URL)
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+
+
+def check_pooled_connection(conn: Any) -> None:
+    """The pool's check before it hands out a connection, without a round trip when idle.
+
+    Every request takes a connection from the pool. psycopg_pool's own check
+    sends an empty query each time: a round trip as long as the request's
+    session query. Here the socket is polled instead: an idle connection whose
+    server is alive has nothing to read. When the server went away (restart,
+    ``pg_terminate_backend``, failover) it has sent its goodbye or closed the
+    socket, the socket is readable, and only then the real check runs, which
+    fails and makes the pool replace the connection.
+    """
+    from psycopg_pool import ConnectionPool
+
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        readable = [True]
+    if readable or conn.closed:
+        ConnectionPool.check_connection(conn)
+
+
 if _db["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3 connection pool; CONN_MAX_AGE must stay 0 with a pool.
     _db["CONN_MAX_AGE"] = 0
@@ -152,6 +177,7 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         "min_size": env_int("DATABASE_POOL_MIN", 1),
         "max_size": env_int("DATABASE_POOL_MAX", 8),
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+        "check": check_pooled_connection,
     }
     _db["CONN_HEALTH_CHECKS"] = True
 elif _db["ENGINE"] == "django.db.backends.sqlite3":

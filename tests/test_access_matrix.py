@@ -101,7 +101,9 @@ EXPECTATIONS: dict[str, Expect] = {
         args=lambda w: {**ref(w), "pk": w.hypothesis.pk},
     ),
     "hypotheses:confidence": Expect(
-        post=CASE_WRITE, args=lambda w: {**ref(w), "pk": w.hypothesis.pk}
+        get=CASE_WRITE,  # the confidence form, loaded when its panel is opened
+        post=CASE_WRITE,
+        args=lambda w: {**ref(w), "pk": w.hypothesis.pk},
     ),
     "hypotheses:cell": Expect(
         get=CASE_WRITE,  # opening a cell's editor is a writer's act

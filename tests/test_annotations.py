@@ -250,11 +250,60 @@ def test_annotate_view_with_htmx_returns_the_region(
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert "<html" not in html and 'id="annotations"' in html
+    # What changed, not the whole section: a fresh form, the text, and (for the
+    # item's first annotation) the panel, swapped out of band.
+    assert "<html" not in html and 'id="annotations"' not in html
+    assert 'id="annotation-form"' in html and "has-errors" not in html
+    assert (
+        'id="evidence-text"' in html
+        and 'id="panel" hx-target="this" hx-swap="outerHTML" hx-swap-oob="true"' in html
+    )
     assert '<mark class="anno"' in html and ">flag image</mark>" in html
     assert "annotations-changed" in response["HX-Trigger"]
     a = item.annotations.get()
     assert (a.stance, a.hypothesis, a.author) == ("supports", hypothesis, investigator)
+
+
+def test_another_annotation_answers_only_its_entry_in_place(
+    client: Client, item: EvidenceItem, investigator: Any, lead: Any
+) -> None:
+    """With annotations already there, the answer carries the new entry (placed before
+    the one that follows it in text order), the count and the highlights: nothing else."""
+    later = Annotation.create_for(item, by=lead, body="A later passage.", exact="night operator")
+    before_all = TEXT.index("night operator")
+    assert TEXT.index("flag image") < before_all
+    login(client, investigator)
+    url = reverse("evidence:annotate", args=[item.pk])
+    html = client.post(
+        url, form_data(**quote(TEXT, "flag image")), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    added = item.annotations.exclude(pk=later.pk).get()
+    assert f'hx-swap-oob="beforebegin:#annotation-{later.pk}"' in html
+    assert f'id="annotation-{added.pk}"' in html and f'id="annotation-{later.pk}"' not in html
+    assert 'id="annotation-count" class="count" hx-swap-oob="true">2<' in html
+    assert html.count("<mark") == 2 and 'id="panel"' not in html
+    assert "A later passage." not in html  # the other entries stay as they are
+    # The last one in text order goes at the end of the list.
+    html = client.post(
+        url, form_data(**quote(TEXT, TEXT.strip()[-8:])), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'hx-swap-oob="beforeend:#annotation-list"' in html
+    assert 'hx-swap-oob="true">3<' in html
+
+
+def test_annotate_invalid_input_with_htmx_answers_the_form_alone(
+    client: Client, item: EvidenceItem, investigator: Any
+) -> None:
+    login(client, investigator)
+    data = form_data(exact="not in the text")
+    response = client.post(
+        reverse("evidence:annotate", args=[item.pk]), data, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<form id="annotation-form"') and "has-errors" in html
+    assert "That passage is not in this item" in html and 'id="panel"' not in html
+    assert not item.annotations.exists()
 
 
 def test_annotate_view_without_js_redirects(
@@ -316,7 +365,10 @@ def test_edit_and_delete_views(
         {f"a{a.pk}-body": "edited", f"a{a.pk}-tags": "x, y", f"a{a.pk}-stance": ""},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 200 and "edited" in response.content.decode()
+    entry = response.content.decode()
+    assert response.status_code == 200 and "edited" in entry
+    assert entry.lstrip().startswith(f'<li id="annotation-{a.pk}"')  # that entry alone
+    assert "#x" in entry and "#y" in entry and 'id="panel"' not in entry
     assert client.post(delete, HTTP_HX_REQUEST="true").status_code == 200
     a.refresh_from_db()
     assert a.body == "edited" and a.deleted_at is not None

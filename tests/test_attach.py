@@ -166,7 +166,15 @@ def test_invalid_input_shows_errors_and_changes_nothing(
 
 def test_admiralty_meanings_shown_where_chosen(client: Any, incident: Incident, lead: Any) -> None:
     client.force_login(lead)
-    html = client.get(reverse("cases:detail", args=[incident.reference])).content.decode()
+    page_url = reverse("cases:detail", args=[incident.reference])
+    # The case page carries a link to the form (loaded when its panel opens).
+    page = client.get(page_url).content.decode()
+    assert f'href="{page_url}?attach=1#evidence"' in page and 'id="attach-form"' not in page
+    alone = client.get(page_url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="attach-load")
+    assert alone.content.decode().lstrip().startswith("<form")
+    assert 'id="attach-form"' in alone.content.decode() and "<html" not in alone.content.decode()
+    html = client.get(f"{page_url}?attach=1").content.decode()  # without JavaScript
+    assert "<html" in html and 'id="attach-form"' in html
     for meaning in (
         "A — Completely reliable",
         "F — Reliability cannot be judged",

@@ -109,6 +109,13 @@ def test_audit_context_names_the_actor(incident: Incident, staff: Any) -> None:
     assert event.source == "manage.py load_demo"
 
 
+def test_derived_search_vector_stays_out_of_the_trail(incident: Incident) -> None:
+    Incident.objects.filter(pk=incident.pk).update(title="Flag on the big screen")
+    event = AuditEvent.objects.for_object(incident).order_by("-id").first()
+    assert event.action == "update" and event.after_data["title"] == "Flag on the big screen"
+    assert "search_vector" not in event.after_data and "search_vector" not in event.before_data
+
+
 def test_passwords_never_reach_the_trail(lead: Any) -> None:
     lead.set_password("another-long-passphrase")
     lead.save()
@@ -206,3 +213,96 @@ def test_admin_writes_are_recorded_as_admin(
     assert event.source.startswith("admin POST /admin/cases/tag/")
     assert (event.actor, event.client_addr) == ("root", "192.0.2.4")
     assert event.before_data["name"] == "to-remove"
+
+
+# -- the context reaches PostgreSQL once per request, and is never stale -------------------
+
+needs_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the inquest.context setting is PostgreSQL's"
+)
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every ``set_config`` round trip the audit wrapper makes, by actor."""
+    from incidents.audit import db as audit_db
+
+    calls: list[str] = []
+    original = audit_db.set_context_setting
+
+    def spy(raw: Any, value: str) -> None:
+        calls.append(json.loads(value)["actor"])
+        original(raw, value)
+
+    monkeypatch.setattr(audit_db, "set_context_setting", spy)
+    return calls
+
+
+def latest_actor() -> str:
+    return AuditEvent.objects.order_by("-id").values_list("actor", flat=True).first() or ""
+
+
+@needs_postgres
+def test_one_context_round_trip_for_many_writes(
+    incident: Incident, lead: Any, staff: Any, sent: list[str]
+) -> None:
+    with audit_context(actor=staff, source="test"):
+        for n in range(3):
+            Incident.objects.filter(pk=incident.pk).update(title=f"Renamed {n}")
+        with transaction.atomic():
+            StatusUpdate.objects.post(incident, kind="note", body="One.", by=staff)
+            StatusUpdate.objects.post(incident, kind="note", body="Two.", by=staff)
+    assert sent == [staff.username]
+    with audit_context(actor=lead, source="test"):
+        Incident.objects.filter(pk=incident.pk).update(title="Lead's")
+    assert sent == [staff.username, lead.username]
+    assert latest_actor() == lead.username
+
+
+@needs_postgres
+def test_context_is_sent_again_after_a_rollback(
+    incident: Incident, lead: Any, staff: Any, sent: list[str]
+) -> None:
+    with audit_context(actor=lead, source="test"):
+        Incident.objects.filter(pk=incident.pk).update(title="By the lead")
+    with audit_context(actor=staff, source="test"):
+        # The setting made inside the savepoint is undone with it ...
+        with transaction.atomic():
+            Incident.objects.filter(pk=incident.pk).update(title="Undone")
+            transaction.set_rollback(True)
+        # ... so the next write must send it again, not trust the memory of it.
+        Incident.objects.filter(pk=incident.pk).update(title="By staff")
+    assert sent == [lead.username, staff.username, staff.username]
+    assert latest_actor() == staff.username
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('inquest.context', true)")
+        assert json.loads(cursor.fetchone()[0])["actor"] == staff.username
+
+
+@needs_postgres
+def test_a_new_connection_gets_the_context_again(
+    incident: Incident, staff: Any, sent: list[str]
+) -> None:
+    with audit_context(actor=staff, source="test"):
+        Incident.objects.filter(pk=incident.pk).update(title="Once")
+        connection.inquest_audit_sent = None  # what connection_created does
+        Incident.objects.filter(pk=incident.pk).update(title="Twice")
+    assert sent == [staff.username, staff.username]
+
+
+def test_each_request_records_its_own_id(
+    client: Any, incident: Incident, lead: Any, investigator: Any
+) -> None:
+    """Two requests of one user on one connection: each record names its own request."""
+    client.force_login(lead)
+    ids = []
+    for n in range(2):
+        response = client.post(
+            f"/cases/{incident.reference}/timeline/",
+            {"update-kind": "note", "update-body": f"Entry {n}."},
+        )
+        assert response.status_code == 302
+        ids.append(response.headers["X-Request-ID"])
+    updates = StatusUpdate.objects.filter(incident=incident, body__startswith="Entry ")
+    recorded = [events_for(u)[0].request_id for u in updates.order_by("id")]
+    assert recorded == ids and ids[0] != ids[1]

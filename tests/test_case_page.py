@@ -214,9 +214,10 @@ def test_query_count_is_constant(
 
 
 # Session, user, case, role, members, tags, hypotheses (+ confidence history),
-# evidence (a few columns of every item for the scores, then the full rows of
-# the items on the page), cells, annotation stances per hypothesis, timeline entries.
-QUERIES = 13
+# the scores (one GROUP BY over every cell of the case), annotation stances per
+# hypothesis, the number of items, the first page of items (the source list and
+# the matrix share it), the cells of the rows on the page, timeline entries.
+QUERIES = 14
 
 
 def test_hypothesis_cards_count_annotated_passages_by_stance(
@@ -251,3 +252,25 @@ def test_hypothesis_cards_count_annotated_passages_by_stance(
         f'href="{listing}?hypothesis={glitch.pk}&amp;stance=contradicts">2 contradicting</a>'
         in html
     )
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 1, 5, 3, 7, 9, 123456, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 20, 23, 42, tzinfo=dt.UTC),  # the next day in Almaty
+    ],
+)
+def test_time_tag_writes_what_the_date_filter_wrote(moment: dt.datetime) -> None:
+    """The lists of the page draw their times in Python (``time_tag``); they
+    must read exactly as the template's ``date`` filter, in the case's zone."""
+    import zoneinfo
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    from incidents.cases.views.case import time_tag
+
+    template = Template('<time datetime="{{ d|date:\'c\' }}">{{ d|date:"j M Y, H:i" }}</time>')
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Almaty")):
+        assert str(time_tag(moment)) == template.render(Context({"d": moment}))

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from incidents.cases.models import Incident
-from incidents.cases.views.case import PAGE_ROWS
+from incidents.cases.views.case import PAGE_ROWS, SOURCE_ROWS
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
 
@@ -62,11 +62,18 @@ def test_case_page_does_not_list_citations_in_every_card(
     client.force_login(lead)
     html = client.get(page_url(incident)).content.decode()
     assert "cited_evidence" not in html
+    # No card carries its move form: a link loads it (the page, without JavaScript).
+    assert "-rationale" not in html
     for h in two:
         assert f'href="{move_url(h)}#hyp-{h.pk}"' in html
         assert f'hx-get="{move_url(h)}"' in html
-    assert "Choose among the 3 sources" in html
     assert items[0].title in html  # in the matrix and the list, not as a checkbox
+    # The form, loaded, offers the citations on demand in turn.
+    form = client.get(move_url(two[0]), HTTP_HX_REQUEST="true").content.decode()
+    assert form.lstrip().startswith("<form")
+    assert f'name="move-{two[0].pk}-rationale"' in form
+    assert "Choose among the 3 sources" in form
+    assert "cited_evidence" not in form
 
 
 def test_move_get_access(
@@ -98,7 +105,7 @@ def test_move_get_with_htmx_is_the_citation_list_alone(
     items = bulk_items(incident, lead, 3)
     h = two[1]
     client.force_login(lead)
-    response = client.get(move_url(h), HTTP_HX_REQUEST="true")
+    response = client.get(move_url(h), HTTP_HX_REQUEST="true", HTTP_HX_TARGET=f"cite-{h.pk}")
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith(f'<fieldset class="citations" id="cite-{h.pk}">')
@@ -122,7 +129,8 @@ def test_move_get_without_htmx_is_the_page_with_that_form_open(
     assert f"move-{other.pk}-cited_evidence" not in html  # only the opened card
     card = html[html.index(f'id="hyp-{h.pk}"') :]
     card = card[: card.index("</article>")]
-    assert '<details class="action" open>' in card
+    assert '<details class="action" data-load-on-open open>' in card
+    assert f'name="move-{h.pk}-rationale"' in card
 
 
 def test_move_with_citation_still_works(
@@ -197,12 +205,17 @@ def test_matrix_shows_one_page_of_rows_and_links_to_more(
     # The scores cover every row, the hidden last one included.
     score_row = matrix[matrix.index('class="score-row"') :]
     assert '<span class="score">-2.83</span>' in score_row[: score_row.index("</tr>")]
-    # The source list is paged the same way.
+    # The source list is paged the same way, by shorter pages.
     evidence = html[html.index('id="evidence"') :]
-    assert f'id="item-{big[PAGE_ROWS - 1].pk}"' in evidence
-    assert f'id="item-{big[PAGE_ROWS].pk}"' not in evidence
+    assert evidence.count('<li class="evidence-item"') == SOURCE_ROWS
+    assert f'id="item-{big[SOURCE_ROWS - 1].pk}"' in evidence
+    assert f'id="item-{big[SOURCE_ROWS].pk}"' not in evidence
     assert f'<span class="count">{PAGE_ROWS + 30}</span>' in evidence
-    assert f"?sources={2 * PAGE_ROWS}#evidence" in evidence
+    assert f"?sources={2 * SOURCE_ROWS}#evidence" in evidence
+    assert f"Show the next {SOURCE_ROWS}" in evidence
+    # Alone (its own request), the list is the same.
+    alone = client.get(page_url(incident), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="evidence")
+    assert alone.content.decode().count('<li class="evidence-item"') == SOURCE_ROWS
 
 
 def test_more_rows_shows_the_rest(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.core.management import call_command
 from django.db import connection, connections
 from django.test import RequestFactory
 
@@ -222,7 +224,10 @@ def test_stale_move_through_the_site_answers_409_with_input_kept(
         incident, by=lead, statement="A glitch.", kind="technical_fault"
     )
     client.force_login(lead)
-    page = client.get(f"/cases/{incident.reference}/").content.decode()
+    # The move form (loaded when its panel opens) carries the version it was loaded with.
+    page = client.get(
+        f"/cases/{incident.reference}/hypotheses/{hypothesis.pk}/move/", HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in page
     # Bob moves it first.
     Hypothesis.objects.get(pk=hypothesis.pk).move_to(
@@ -321,3 +326,42 @@ def test_stale_text_and_annotation_edits_answer_409(
     assert response.status_code == 302
     note.refresh_from_db()
     assert note.body == "Mine."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_valid_chain_and_their_own_actors(
+    incident: Incident, lead: Any, investigator: Any
+) -> None:
+    """Two threads post to the timeline at once, each as its own actor, several times:
+    the chain verifies and every record names the thread that wrote it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent writers need PostgreSQL")
+    from incidents.audit.context import audit_context
+    from incidents.cases.models import StatusUpdate
+
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(name: str) -> None:
+        try:
+            barrier.wait()
+            for n in range(5):
+                with audit_context(actor=name, source="test"):
+                    StatusUpdate.objects.post(incident, kind="note", body=f"{name} {n}", by=lead)
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(f"writer-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for update in StatusUpdate.objects.filter(body__startswith="writer-"):
+        (event,) = AuditEvent.objects.for_object(update)
+        assert event.actor == update.body.split()[0]
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert "Audit trail intact" in out.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -136,6 +137,25 @@ def test_restarted_database_is_used_again_without_restarting_the_app(
             [name],
         ).fetchone()[0]
     assert killed >= 1  # the app's pooled connections are gone, as after a restart
+    # pg_terminate_backend only signals: wait until the backends have exited, as
+    # they have once a restart is over (the pool's check sees their closed sockets).
+    with psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as watcher:
+        for _ in range(100):
+            left = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                [name],
+            ).fetchone()[0]
+            if left == 0:
+                break
+            time.sleep(0.02)
     # The very next requests work: the pool checks connections before handing them out.
     assert get("/healthz").status_code == 200
     assert get("/cases/").status_code == 200

@@ -168,9 +168,7 @@ def test_move_offers_only_legal_next_states(
     client: Any, incident: Incident, hypothesis: Hypothesis, lead: Any
 ) -> None:
     client.force_login(lead)
-    html = client.get(reverse("cases:detail", args=[incident.reference])).content.decode()
-    card = html[html.index(f'id="hyp-{hypothesis.pk}"') :]
-    card = card[: card.index("</article>")]
+    card = client.get(move_url(hypothesis), HTTP_HX_REQUEST="true").content.decode()
     assert 'value="under_evaluation"' in card
     assert 'value="withdrawn"' in card
     assert 'value="confirmed"' not in card
@@ -297,9 +295,58 @@ def test_citing_evidence_of_another_case_is_refused(
 # -- confidence ----------------------------------------------------------------
 
 
-def test_confidence_get_is_405(client: Any, hypothesis: Hypothesis, lead: Any) -> None:
+def test_confidence_put_is_405(client: Any, hypothesis: Hypothesis, lead: Any) -> None:
     client.force_login(lead)
-    assert client.get(conf_url(hypothesis)).status_code == 405
+    assert client.put(conf_url(hypothesis)).status_code == 405
+
+
+def test_confidence_get_opens_the_form(
+    client: Any, incident: Incident, hypothesis: Hypothesis, lead: Any, observer: Any
+) -> None:
+    """The page does not carry the form: HTMX loads it alone when the panel
+    opens; without JavaScript the link opens the page with that form open."""
+    client.force_login(lead)
+    page = client.get(reverse("cases:detail", args=[incident.reference])).content.decode()
+    assert f"conf-{hypothesis.pk}-reason" not in page
+    assert f'href="{conf_url(hypothesis)}#hyp-{hypothesis.pk}"' in page
+    part = client.get(conf_url(hypothesis), HTTP_HX_REQUEST="true")
+    html = part.content.decode()
+    assert part.status_code == 200 and "HX-Request" in part["Vary"]
+    assert html.lstrip().startswith("<form") and "<html" not in html
+    assert f'name="conf-{hypothesis.pk}-reason"' in html
+    full = client.get(conf_url(hypothesis)).content.decode()
+    assert "<html" in full
+    card = full[full.index(f'id="hyp-{hypothesis.pk}"') :]
+    card = card[: card.index("</article>")]
+    assert f'name="conf-{hypothesis.pk}-reason"' in card
+    assert f"move-{hypothesis.pk}-rationale" not in card  # only the form asked for
+    client.force_login(observer)
+    assert client.get(conf_url(hypothesis), HTTP_HX_REQUEST="true").status_code == 403
+
+
+def test_move_and_confidence_answer_their_card_alone(
+    client: Any, incident: Incident, hypothesis: Hypothesis, lead: Any
+) -> None:
+    other = Hypothesis.propose(incident, by=lead, statement="Another idea.", kind="other")
+    client.force_login(lead)
+    p = f"move-{hypothesis.pk}"
+    data = {f"{p}-status": "under_evaluation", f"{p}-rationale": "Go.", f"{p}-version": "1"}
+    response = client.post(move_url(hypothesis), data, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith(
+        f'<article class="hyp-card hyp-under_evaluation" id="hyp-{hypothesis.pk}"'
+    )
+    assert f'id="hyp-{other.pk}"' not in html and 'id="hypotheses"' not in html
+    assert "case-changed" in response["HX-Trigger"] and "timeline-changed" in response["HX-Trigger"]
+    c = f"conf-{hypothesis.pk}"
+    data = {f"{c}-confidence": "likely", f"{c}-reason": "", f"{c}-version": "2"}
+    response = client.post(conf_url(hypothesis), data, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200  # invalid: the card with the form open and the error
+    assert html.lstrip().startswith('<article class="hyp-card')
+    assert f'name="{c}-reason"' in html and "This field is required." in html
+    assert f'id="hyp-{other.pk}"' not in html
 
 
 def test_confidence_access(
@@ -408,6 +455,9 @@ def test_page_forms_carry_versions(
 ) -> None:
     client.force_login(lead)
     html = client.get(reverse("cases:detail", args=[incident.reference])).content.decode()
-    assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in html
-    assert f'name="conf-{hypothesis.pk}-version" value="{hypothesis.version}"' in html
     assert f'name="version" value="{incident.version}"' in html
+    # The card's forms carry the version they were loaded with.
+    move = client.get(move_url(hypothesis), HTTP_HX_REQUEST="true").content.decode()
+    assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in move
+    conf = client.get(conf_url(hypothesis), HTTP_HX_REQUEST="true").content.decode()
+    assert f'name="conf-{hypothesis.pk}-version" value="{hypothesis.version}"' in conf

@@ -11,9 +11,11 @@ from incidents.hypotheses.scoring import (
     FORMULA,
     Cell,
     Item,
+    case_scores,
     compute,
     credibility_weight,
     diagnosticity,
+    diagnosticity_by_item,
     score_case,
 )
 from tests.factories import EvidenceItemFactory, HypothesisFactory, IncidentFactory, rate
@@ -204,3 +206,36 @@ def test_score_case_takes_three_queries_whatever_the_size(
         scores = score_case(incident)
     assert len(scores.items) == size
     assert sum(s.rated_items for s in scores.hypotheses.values()) == 3 * size
+
+
+@pytest.mark.django_db
+def test_scores_in_sql_agree_with_compute(django_assert_num_queries: Any) -> None:
+    """The case page's GROUP BY (``case_scores``) and StdDev
+    (``diagnosticity_by_item``) give what ``compute`` gives over every cell:
+    every grade band, relevance and rating, NA left out of the spread."""
+    incident = IncidentFactory()
+    hypotheses = [HypothesisFactory(incident=incident) for _ in range(3)]
+    grades = [("A", 1), ("B", 2), ("C", 3), ("D", 1), ("A", 4), ("F", 6), ("E", 5)]
+    ratings = ["CC", "C", "N", "NA", "I", "II"]
+    relevances = ["low", "medium", "high"]
+    for n, (reliability, credibility) in enumerate(grades):
+        item = EvidenceItemFactory(
+            incident=incident, reliability=reliability, credibility=credibility
+        )
+        for j, h in enumerate(hypotheses[: 1 + n % 3]):  # rows of 1, 2 and 3 cells
+            rate(item, h, ratings[(n + 2 * j) % 6], relevances[(n + j) % 3])
+    other = EvidenceItemFactory()  # another case's cell is never counted
+    rate(other, HypothesisFactory(incident=other.incident), "II")
+
+    expected = score_case(incident)
+    with django_assert_num_queries(1):
+        scores = case_scores(incident, [h.pk for h in hypotheses])
+    for h in hypotheses:
+        got, want = scores.hypotheses[h.pk], expected.hypotheses[h.pk]
+        assert got.score == pytest.approx(want.score)
+        assert (got.rank, got.rated_items) == (want.rank, want.rated_items)
+    with django_assert_num_queries(1):
+        spread = diagnosticity_by_item(incident)
+    for pk, item_score in expected.items.items():
+        assert spread.get(pk, 0.0) == pytest.approx(item_score.diagnosticity)
+    assert any(v > 0 for v in spread.values())

@@ -53,7 +53,11 @@ def test_post_a_finding_without_js(client: Any, incident: Incident, investigator
     assert "Posted to the timeline." in page
 
 
-def test_post_with_htmx_returns_the_timeline(client: Any, incident: Incident, lead: Any) -> None:
+def test_post_with_htmx_returns_a_blank_composer_and_the_new_entry(
+    client: Any, incident: Incident, lead: Any
+) -> None:
+    for i in range(3):
+        StatusUpdate.objects.post(incident, kind="note", by=lead, body=f"Older note {i}")
     client.force_login(lead)
     response = client.post(
         post_url(incident),
@@ -62,9 +66,22 @@ def test_post_with_htmx_returns_the_timeline(client: Any, incident: Incident, le
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<section id="timeline"')
-    assert "The ministry spoke." in html
+    assert html.lstrip().startswith('<form method="post"')
+    assert 'id="composer"' in html and "The ministry spoke.</textarea>" not in html
+    # The new entry alone, put on top of the list out of band.
+    entry = incident.updates.get(body="The ministry spoke.")
+    assert '<ol hx-swap-oob="afterbegin:#timeline-entries">' in html
+    assert f'id="entry-{entry.pk}"' in html and "The ministry spoke." in html
+    assert "Older note" not in html and html.count('class="entry ') == 1
     assert "HX-Trigger" not in response
+    # Invalid: the composer alone, with the error.
+    bad = client.post(
+        post_url(incident), {"update-kind": "note", "update-body": ""}, HTTP_HX_REQUEST="true"
+    )
+    assert bad.content.decode().lstrip().startswith('<form method="post"')
+    assert (
+        "This field is required." in bad.content.decode() and "entry-" not in bad.content.decode()
+    )
 
 
 def test_script_is_never_rendered(client: Any, incident: Incident, lead: Any) -> None:

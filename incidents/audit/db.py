@@ -18,9 +18,10 @@ command, raw SQL. Signals and ``save()`` overrides miss the last four.
 The audit table is append-only: a trigger refuses UPDATE and DELETE (and
 TRUNCATE on PostgreSQL).
 
-Django issues the context right before each write statement through an
+Django hands over the context before each write statement through an
 execute wrapper (:func:`audit_execute_wrapper`), so the actor is always the
-one of the request or command that runs the statement.
+one of the request or command that runs the statement; on PostgreSQL the
+round trip is skipped when the connection already holds that very context.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ from incidents.audit.context import AuditContext, current_context, process_conte
 
 AUDIT_TABLE = "audit_auditevent"
 AUDITED_APPS = ("cases", "hypotheses", "evidence")
-REDACTED_COLUMNS = {"auth_user": ("password",)}
+# Left out of the row images: secrets, and columns derived from the others by the
+# database itself (the search vector is rebuilt from the title, summary and
+# hypotheses on every change, and would double the size of each case's record).
+REDACTED_COLUMNS = {"auth_user": ("password",), "cases_incident": ("search_vector",)}
 CHAIN_LOCK_KEY = 7_263_517  # pg_advisory_xact_lock key of the chain
 CONTEXT_SETTING = "inquest.context"
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
@@ -249,13 +253,16 @@ def _postgres_table_trigger(model: type[models.Model]) -> str:
     pk = model._meta.pk.column
     return f"""
 CREATE OR REPLACE FUNCTION "inquest_audit_{table}"() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE r jsonb;
+DECLARE r jsonb; old_image jsonb; new_image jsonb;
 BEGIN
-    IF TG_OP = 'DELETE' THEN r := to_jsonb(OLD); ELSE r := to_jsonb(NEW); END IF;
+    -- Each row image is built once (text bodies can be long).
+    IF TG_OP <> 'INSERT' THEN old_image := to_jsonb(OLD); END IF;
+    IF TG_OP <> 'DELETE' THEN new_image := to_jsonb(NEW); END IF;
+    r := coalesce(new_image, old_image);
     PERFORM inquest_audit_write(
         TG_TABLE_NAME, r ->> '{pk}', {incident}, lower(TG_OP),
-        CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE (to_jsonb(OLD){minus})::text END,
-        CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE (to_jsonb(NEW){minus})::text END
+        (old_image{minus})::text,
+        (new_image{minus})::text
     );
     RETURN NULL;
 END $$;
@@ -377,19 +384,58 @@ def _resolved_context() -> AuditContext:
 def audit_execute_wrapper(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
-    """Before a write, hand the database who is acting (PostgreSQL: a setting)."""
+    """Before a write, hand the database who is acting (PostgreSQL: a setting).
+
+    On PostgreSQL the setting is sent only when the connection does not hold
+    this very value already (see :func:`_send_context`): a request's writes
+    share one ``set_config`` round trip instead of paying one each.
+    """
     if isinstance(sql, str) and sql.lstrip()[:6].upper() in _WRITE_VERBS:
         db = context["connection"]
         audit = _resolved_context()
         if db.vendor == "postgresql":
-            with db.connection.cursor() as raw:
-                raw.execute(
-                    "SELECT set_config(%s, %s, false)",
-                    [CONTEXT_SETTING, json.dumps(audit.as_dict())],
-                )
+            _send_context(db, json.dumps(audit.as_dict()))
         else:
             db.inquest_audit_context = audit
     return execute(sql, params, many, context)
+
+
+def _send_context(db: BaseDatabaseWrapper, value: str) -> None:
+    """Set ``inquest.context`` to VALUE on DB's connection unless it is known to hold it.
+
+    What was sent is remembered with the raw connection it went to, and
+    forgotten whenever it may no longer hold there: a new connection (or one
+    taken from the pool, which another thread may have used) and any rollback,
+    whole or to a savepoint, since a rollback undoes ``set_config`` too. The
+    value carries the request id, so two requests never share it.
+    """
+    raw = db.connection
+    if getattr(db, "inquest_audit_sent", None) == (raw, value):
+        return
+    db.inquest_audit_sent = None
+    set_context_setting(raw, value)
+    db.inquest_audit_sent = (raw, value)
+
+
+def set_context_setting(raw: Any, value: str) -> None:
+    """The round trip itself, on the raw (psycopg) connection: not a Django query."""
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, false)", [CONTEXT_SETTING, value])
+
+
+def _forget_sent_context_on(db: BaseDatabaseWrapper, *names: str) -> None:
+    """Wrap DB's methods NAMES so that each forgets the context sent (see _send_context)."""
+    for name in names:
+        original = getattr(db, name)
+        if getattr(original, "inquest_forgets", False):
+            continue
+
+        def forget(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            db.inquest_audit_sent = None
+            return _original(*args, **kwargs)
+
+        forget.inquest_forgets = True  # type: ignore[attr-defined]
+        setattr(db, name, forget)
 
 
 def _sqlite_functions(wrapper: BaseDatabaseWrapper) -> None:
@@ -413,6 +459,10 @@ def on_connection_created(sender: Any, connection: BaseDatabaseWrapper, **kwargs
         connection.execute_wrappers.insert(0, audit_execute_wrapper)
     if connection.vendor == "sqlite":
         _sqlite_functions(connection)
+    elif connection.vendor == "postgresql":
+        # A new connection, or one from the pool: whatever it holds is unknown.
+        connection.inquest_audit_sent = None
+        _forget_sent_context_on(connection, "_rollback", "_savepoint_rollback", "_close")
 
 
 def drop_sqlite_table_triggers(connection: BaseDatabaseWrapper) -> None:

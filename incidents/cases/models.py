@@ -488,11 +488,28 @@ class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
         hypothesis: Any = None,
         evidence: Any = None,
     ) -> StatusUpdate:
-        """Add an entry to INCIDENT's timeline and mark the case as active now."""
+        """Add an entry to INCIDENT's timeline and mark the case as active now.
+
+        Both writes in one transaction; inside a caller's transaction (a move,
+        a rating) no savepoint is taken: the caller's block is the unit.
+        """
         body = (body or "").strip()
         if not body:
             raise ValidationError({"body": "Write something before posting."})
         now = timezone.now()
+        with transaction.atomic(savepoint=False):
+            return self._post(incident, kind, body, by, hypothesis, evidence, now)
+
+    def _post(
+        self,
+        incident: Incident,
+        kind: str,
+        body: str,
+        by: Any,
+        hypothesis: Any,
+        evidence: Any,
+        now: dt.datetime,
+    ) -> StatusUpdate:
         update = self.create(
             incident=incident,
             kind=kind,

@@ -824,7 +824,8 @@ class Annotation(models.Model):
                 annotation.position_start, annotation.position_end = anchor.start, anchor.end
             annotation._fill(body=body, stance=stance, hypothesis=hypothesis)
             annotation.save()
-            annotation.set_tags(tags or [])
+            if tags:  # a new annotation has no tags to compare with
+                annotation.set_tags(tags)
         return annotation
 
     def _fill(self, *, body: str, stance: str, hypothesis: Any) -> None:

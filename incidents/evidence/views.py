@@ -127,16 +127,7 @@ def _context(
         if a.pk == bound_edit_pk:
             a.edit_form = bound_edit  # type: ignore[attr-defined]
             continue
-        a.edit_form = AnnotationEditForm(  # type: ignore[attr-defined]
-            initial={
-                "body": a.body,
-                "tags": ", ".join(t.name for t in a.tags.all()),
-                "stance": a.stance,
-                "hypothesis": a.hypothesis_id,
-            },
-            hypotheses=hypotheses,
-            prefix=f"a{a.pk}",
-        )
+        a.edit_form = _edit_form(a, hypotheses)  # type: ignore[attr-defined]
     image = (item.extracted_metadata or {}).get("image") or {}
     return {
         "access": access,
@@ -178,16 +169,17 @@ def _page(
     *,
     status: int = 200,
     events: tuple[str, ...] = (),
+    oob: bool = False,
     **bound: Any,
 ) -> HttpResponse:
     template = "evidence/detail.html"
     if request.htmx:  # type: ignore[attr-defined]
         template += f"#{region}"
+    context = _context(request, item, access, **bound)
+    context["oob"] = oob
     # Times read in the case's local time zone, as on the case page.
     with timezone.override(item.incident.zone):
-        response = render(
-            request, template, _context(request, item, access, **bound), status=status
-        )
+        response = render(request, template, context, status=status)
     for event in events:
         trigger_client_event(response, event)
     return response
@@ -365,12 +357,12 @@ def edit_text(request: HttpRequest, pk: int) -> HttpResponse:
 def annotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Add an annotation to a passage (re-validated against the stored text) or an image region."""
     item, access = _item(request, pk, Need.WRITE)
-    hypotheses = list(item.incident.hypotheses.all())
+    hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
     form = AnnotationForm(request.POST, hypotheses=hypotheses, prefix="new")
     if form.is_valid():
         data = form.cleaned_data
         try:
-            Annotation.create_for(
+            annotation = Annotation.create_for(
                 item,
                 by=request.user,
                 body=data["body"],
@@ -387,10 +379,76 @@ def annotate(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             _apply(form, exc)
         else:
+            if request.htmx:  # type: ignore[attr-defined]
+                return _annotation_added(request, item, access, annotation, hypotheses)
             return _after_write(
                 request, item, access, "annotations", "Annotation added.", ("annotations-changed",)
             )
+    if request.htmx:  # type: ignore[attr-defined]
+        # The popover's form alone, with its errors (htmx swaps it in place).
+        context = {"access": access, "item": item, "annotation_form": form}
+        return render(request, "evidence/detail.html#annotation_form", context)
     return _after_invalid(request, item, access, "annotations", annotation=form)
+
+
+def _edit_form(annotation: Annotation, hypotheses: list[Any]) -> AnnotationEditForm:
+    return AnnotationEditForm(
+        initial={
+            "body": annotation.body,
+            "tags": ", ".join(t.name for t in annotation.tags.all()),
+            "stance": annotation.stance,
+            "hypothesis": annotation.hypothesis_id,
+        },
+        hypotheses=hypotheses,
+        prefix=f"a{annotation.pk}",
+    )
+
+
+def _annotation_added(
+    request: HttpRequest,
+    item: EvidenceItem,
+    access: CaseAccess,
+    annotation: Annotation,
+    hypotheses: list[Any],
+) -> HttpResponse:
+    """The HTMX answer to a new annotation: what changed, not the whole panel.
+
+    A fresh (closed) form, the text with its highlights (or the image's
+    regions), the new entry placed where it belongs in the panel's order, and
+    the count. The item's first annotation brings the whole (small) panel.
+    """
+    live = list(
+        item.annotations.filter(deleted_at__isnull=True)
+        .order_by("position_start", "id")
+        .only("id", "position_start", "position_end", "region", "anchor_state", "body")
+    )
+    if len(live) <= 1:
+        response = _page(request, item, access, "annotation_added", oob=True)
+    else:
+        added = _annotations(item).get(pk=annotation.pk)
+        added.can_edit = True  # type: ignore[attr-defined] (its author, a writer)
+        added.edit_form = _edit_form(added, hypotheses)  # type: ignore[attr-defined]
+        order = [a.pk for a in live]
+        at = order.index(added.pk) if added.pk in order else len(order) - 1
+        text = item.annotation_text
+        context = {
+            "access": access,
+            "item": item,
+            "oob": True,
+            "added": added,
+            "insert_before": order[at + 1] if at + 1 < len(order) else None,
+            "append": at + 1 >= len(order),
+            "annotation_total": len(live),
+            "has_text": bool(text.strip()),
+            "highlighted": anno.render_highlights(text, [a for a in live if not a.is_orphaned]),
+            "region_annotations": [a for a in live if a.region],
+            "image": (item.extracted_metadata or {}).get("image") or {},
+            "annotation_form": AnnotationForm(hypotheses=hypotheses, prefix="new"),
+        }
+        with timezone.override(item.incident.zone):
+            response = render(request, "evidence/detail.html#annotation_added", context)
+    trigger_client_event(response, "annotations-changed")
+    return response
 
 
 def _own_annotation(
@@ -405,9 +463,8 @@ def _own_annotation(
 @login_required
 def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpResponse:
     item, access, annotation = _own_annotation(request, pk, annotation_pk)
-    form = AnnotationEditForm(
-        request.POST, hypotheses=list(item.incident.hypotheses.all()), prefix=f"a{annotation.pk}"
-    )
+    hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
+    form = AnnotationEditForm(request.POST, hypotheses=hypotheses, prefix=f"a{annotation.pk}")
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -422,10 +479,37 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
         except ValidationError as exc:
             _apply(form, exc)
         else:
+            if request.htmx:  # type: ignore[attr-defined]
+                return _annotation_entry(request, item, access, annotation.pk, hypotheses)
             return _after_write(
                 request, item, access, "annotations", "Annotation saved.", ("annotations-changed",)
             )
+    if request.htmx:  # type: ignore[attr-defined]
+        return _annotation_entry(request, item, access, annotation.pk, hypotheses, bound=form)
     return _after_invalid(request, item, access, "annotations", edit=(annotation.pk, form))
+
+
+def _annotation_entry(
+    request: HttpRequest,
+    item: EvidenceItem,
+    access: CaseAccess,
+    annotation_pk: int,
+    hypotheses: list[Any],
+    bound: AnnotationEditForm | None = None,
+) -> HttpResponse:
+    """The HTMX answer to an edit: that entry alone (its passage does not move)."""
+    entry = _annotations(item).get(pk=annotation_pk)
+    entry.can_edit = True  # type: ignore[attr-defined] (its author, a writer)
+    entry.edit_form = bound or _edit_form(entry, hypotheses)  # type: ignore[attr-defined]
+    with timezone.override(item.incident.zone):
+        response = render(
+            request,
+            "evidence/detail.html#annotation_entry",
+            {"access": access, "item": item, "a": entry},
+        )
+    if bound is None:
+        trigger_client_event(response, "annotations-changed")
+    return response
 
 
 @require_POST

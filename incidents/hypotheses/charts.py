@@ -44,6 +44,21 @@ def _axis() -> SafeString:
     )
 
 
+def _grid() -> SafeString:
+    """The band lines and the axis labels: the same on every chart."""
+    return (
+        format_html_join(
+            "",
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
+            ((PAD_LEFT, _y(i), WIDTH - PAD_RIGHT, _y(i), GRID) for i in range(len(BANDS))),
+        )
+        + _axis()
+    )
+
+
+_GRID = _grid()
+
+
 def confidence_history_svg(
     changes: Sequence[Any], *, element_id: str, now: dt.datetime | None = None
 ) -> SafeString:
@@ -90,14 +105,7 @@ def confidence_history_svg(
         dots.append((px, py, band.short_label))
     points.append((x(end), points[-1][1]))
 
-    grid = (
-        format_html_join(
-            "",
-            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
-            ((PAD_LEFT, _y(i), WIDTH - PAD_RIGHT, _y(i), GRID) for i in range(len(BANDS))),
-        )
-        + _axis()
-    )
+    grid = _GRID
     # The "roughly even" band as a faint reference strip.
     even = _y(ConfidenceBand.ROUGHLY_EVEN.ordinal)
     path = " ".join(f"{px},{py}" for px, py in points)

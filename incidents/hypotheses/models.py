@@ -213,7 +213,8 @@ class Hypothesis(models.Model):
                 rationale=rationale,
                 author=by,
             )
-            move.cited_evidence.set(cited)
+            if cited:  # a new move cites nothing yet: no need to read its citations
+                move.cited_evidence.add(*cited)
             locked.status = status
             locked.version += 1
             locked.updated_at = timezone.now()
@@ -408,7 +409,11 @@ class Assessment(models.Model):
                 )
                 cell.version += 1
                 cell.updated_at = timezone.now()
-                cell.full_clean(exclude=["evidence", "hypothesis", "author"])
+                # Rating and relevance were checked above and the pair is unchanged, so the
+                # constraints need no queries (the database still enforces them).
+                cell.full_clean(
+                    exclude=["evidence", "hypothesis", "author"], validate_constraints=False
+                )
                 cell.save()
             Incident.objects.filter(pk=hypothesis.incident_id).update(
                 last_activity_at=timezone.now()

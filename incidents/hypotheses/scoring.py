@@ -20,7 +20,6 @@ matrices; ``score_case`` loads a whole case in three queries.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,10 +53,15 @@ def rating_value(rating: str) -> int:
 
 
 def diagnosticity(ratings: Iterable[str]) -> float:
+    """Population standard deviation of the consistency values. Plain float
+    arithmetic (``statistics.pstdev`` works in exact fractions, slow on a
+    page of rows); identical values still give exactly 0."""
     values = [CONSISTENCY_VALUE[r] for r in ratings if r in CONSISTENCY_VALUE]
-    if len(values) < 2:
+    n = len(values)
+    if n < 2:
         return 0.0
-    return statistics.pstdev(values)
+    mean = sum(values) / n
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / n)
 
 
 @dataclass(frozen=True)
@@ -153,9 +157,14 @@ def compute(
         item_score.rated += 1
     for iid, ratings in ratings_by_item.items():
         item_scores[iid].diagnosticity = diagnosticity(ratings)
-    # Competition ranking ("1, 1, 3"), least inconsistent (highest score) first;
-    # scores are rounded so floating-point noise never splits a tie.
-    ordered = sorted(hyp_scores.values(), key=lambda s: -round(s.score, 9))
+    rank(hyp_scores.values())
+    return CaseScores(hypotheses=hyp_scores, items=item_scores)
+
+
+def rank(scores: Iterable[HypothesisScore]) -> None:
+    """Competition ranking ("1, 1, 3"), least inconsistent (highest score) first;
+    scores are rounded so floating-point noise never splits a tie."""
+    ordered = sorted(scores, key=lambda s: -round(s.score, 9))
     previous: float | None = None
     for position, score in enumerate(ordered, start=1):
         rounded = round(score.score, 9)
@@ -164,7 +173,86 @@ def compute(
             previous = rounded
         else:
             score.rank = ordered[position - 2].rank
-    return CaseScores(hypotheses=hyp_scores, items=item_scores)
+
+
+def tally(
+    hypothesis_ids: Iterable[int], groups: Iterable[tuple[int, str, str, str, int]]
+) -> CaseScores:
+    """Scores and ranks from counted groups of cells: (hypothesis id, rating,
+    relevance, credibility band, number of cells). Same arithmetic as
+    ``compute``, without the per-cell contributions or the items."""
+    band_weight = {"high": SQRT2, "medium": 1.0, "low": 1 / SQRT2}
+    hyp_scores = {hid: HypothesisScore(hid) for hid in hypothesis_ids}
+    for hid, rating, relevance, band, count in groups:
+        hyp = hyp_scores.get(hid)
+        if hyp is None:
+            continue
+        weight = band_weight[band] * RELEVANCE_WEIGHT[relevance] * rating_value(rating)
+        hyp.score += count * weight
+        hyp.rated_items += count
+    rank(hyp_scores.values())
+    return CaseScores(hypotheses=hyp_scores, items={})
+
+
+def _credibility_band() -> Any:
+    """``credibility_weight``'s band as SQL, on an assessment's evidence item."""
+    from django.db.models import Case, CharField, Q, Value, When
+
+    return Case(
+        When(
+            Q(evidence__reliability__in=["A", "B"]) & Q(evidence__credibility__in=[1, 2]),
+            then=Value("high"),
+        ),
+        When(
+            Q(evidence__reliability__in=["D", "E"]) | Q(evidence__credibility__in=[4, 5]),
+            then=Value("low"),
+        ),
+        default=Value("medium"),
+        output_field=CharField(),
+    )
+
+
+def case_scores(incident: Any, hypothesis_ids: Iterable[int]) -> CaseScores:
+    """Score and rank the hypotheses of INCIDENT in one GROUP BY query: the
+    cells are counted per hypothesis, rating, relevance and credibility band
+    (a few hundred groups at most, whatever the size of the case)."""
+    from django.db.models import Count
+
+    from incidents.hypotheses.models import Assessment
+
+    # Through the case's items (the band needs them anyway): PostgreSQL joins
+    # them to their assessments by an index, whatever the size of the table.
+    groups = (
+        Assessment.objects.filter(evidence__incident=incident)
+        .annotate(band=_credibility_band())
+        .order_by()
+        .values_list("hypothesis_id", "rating", "relevance", "band")
+        .annotate(n=Count("id"))
+    )
+    return tally(hypothesis_ids, groups)
+
+
+def diagnosticity_by_item(incident: Any) -> dict[int, float]:
+    """``diagnosticity`` of every rated item of INCIDENT, in one query
+    (population standard deviation of the consistency values, NA left out,
+    items rated against fewer than two hypotheses absent: 0)."""
+    from django.db.models import Case, Count, FloatField, StdDev, Value, When
+
+    from incidents.hypotheses.models import Assessment
+
+    consistency = Case(
+        *(When(rating=r, then=Value(float(v))) for r, v in CONSISTENCY_VALUE.items()),
+        output_field=FloatField(),
+    )
+    rows = (
+        Assessment.objects.filter(evidence__incident=incident, rating__in=CONSISTENCY_VALUE)
+        .order_by()
+        .values("evidence_id")
+        .annotate(n=Count("id"), spread=StdDev(consistency, sample=False))
+        .filter(n__gte=2)
+        .values_list("evidence_id", "spread")
+    )
+    return {pk: float(spread or 0.0) for pk, spread in rows}
 
 
 def score_case(incident: Any) -> CaseScores:

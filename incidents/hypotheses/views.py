@@ -64,18 +64,33 @@ def add(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     """Move a hypothesis to a legal next state, with a rationale and citations.
 
-    GET opens the move form with its list of sources to cite, which the page
-    does not carry for every card: with HTMX the list alone, without it the
-    page with this card's move form open.
+    GET opens the move form, which the page does not carry for every card:
+    with HTMX the form alone (``HX-Target: cite-<pk>``: its list of sources to
+    cite alone), without it the page with this card's move form open and
+    its sources listed.
     """
     access = get_case_for_user(request, reference, Need.WRITE)
     hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
     if request.method == "GET":
-        region = "move_citations_alone" if request.htmx else None
-        return render_case(request, access, region, citing=hypothesis.pk)
+        if not request.htmx:
+            return render_case(request, access, citing=hypothesis.pk)
+        if request.htmx.target == f"cite-{pk}":
+            return render_case(request, access, "move_citations_alone", citing=hypothesis.pk)
+        return render_case(request, access, "move_form_alone", card=pk)
     if request.POST.get(f"move-{pk}-status") in LEAD_ONLY and not access.can_lead:
         raise PermissionDenied("Only the case lead confirms or refutes a hypothesis.")
-    evidence = list(access.incident.evidence.only("id", "title", "reliability", "credibility"))
+    # Only the items the form cites are loaded (not every source of the case);
+    # an id of another case's item is then not a valid choice.
+    wanted_ids = [v for v in request.POST.getlist(f"move-{pk}-cited_evidence") if v.isdigit()]
+    evidence = (
+        list(
+            access.incident.evidence.filter(pk__in=wanted_ids).only(
+                "id", "title", "reliability", "credibility"
+            )
+        )
+        if wanted_ids
+        else []
+    )
     form = MoveForm(
         request.POST, hypothesis=hypothesis, can_lead=access.can_lead, evidence=evidence
     )
@@ -91,12 +106,14 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
             cited_evidence=cited,
             expected_version=form.cleaned_data.get("version"),
         ):
+            # Its card alone: a move changes no score, rank or other card.
             return after_write(
                 request,
                 access,
-                "hypotheses",
-                ("matrix-changed", "timeline-changed", "case-changed"),
+                "hypothesis_card_alone",
+                ("timeline-changed", "case-changed"),
                 f"“{hypothesis.statement}” is now {hypothesis.get_status_display().lower()}.",
+                card=pk,
             )
     elif "status" in form.errors:
         # The choice list only holds legal moves; say which ones in words.
@@ -107,15 +124,26 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
                 + (f"; it can go to: {allowed}." if allowed else ".")
             ]
         )
-    return after_invalid(request, access, "hypotheses", bound={("move", pk): form})
+    return after_invalid(
+        request, access, "hypothesis_card_alone", bound={("move", pk): form}, card=pk
+    )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
+@vary_on_headers("HX-Request")
 def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
-    """State a new confidence band for a hypothesis, with a reason."""
+    """State a new confidence band for a hypothesis, with a reason.
+
+    GET opens the form, which the page does not carry for every card: with
+    HTMX the form alone, without it the page with this card's form open.
+    """
     access = get_case_for_user(request, reference, Need.WRITE)
     hypothesis = get_object_or_404(Hypothesis, pk=pk, incident=access.incident)
+    if request.method == "GET":
+        if request.htmx:
+            return render_case(request, access, "confidence_form_alone", card=pk)
+        return render_case(request, access, opening=("confidence", pk))
     form = ConfidenceForm(request.POST, hypothesis=hypothesis)
     if form.is_valid() and apply_change(
         form,
@@ -128,11 +156,14 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
         return after_write(
             request,
             access,
-            "hypotheses",
+            "hypothesis_card_alone",
             ("timeline-changed",),
             "Confidence updated.",
+            card=pk,
         )
-    return after_invalid(request, access, "hypotheses", bound={("confidence", pk): form})
+    return after_invalid(
+        request, access, "hypothesis_card_alone", bound={("confidence", pk): form}, card=pk
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -153,7 +184,11 @@ def cell(
     """
     need = Need.WRITE if request.method == "POST" or not request.GET.get("cancel") else Need.READ
     access = get_case_for_user(request, reference, need)
-    item = get_object_or_404(EvidenceItem, pk=evidence_id, incident=access.incident)
+    item = get_object_or_404(
+        EvidenceItem.objects.defer("text_body", "extracted_metadata"),
+        pk=evidence_id,
+        incident=access.incident,
+    )
     hypothesis = get_object_or_404(Hypothesis, pk=hypothesis_id, incident=access.incident)
     pair = (item.pk, hypothesis.pk)
     focus = f"cell-{item.pk}-{hypothesis.pk}"
@@ -186,6 +221,7 @@ def cell(
                         request, access, "matrix_row_saved", focus=focus, saved=item.pk
                     )
                 trigger_client_event(response, "hypotheses-changed")
+                trigger_client_event(response, "scores-changed")  # an open explanation reloads
                 return response
             sort = request.POST.get("sort", "")
             rows = request.POST.get("rows", "")

@@ -374,24 +374,36 @@ class Bench:
 
     # -- memory and throughput ---------------------------------------------------------
 
-    def worker_rss(self) -> dict[int, float]:
+    def workers(self) -> list[Path]:
+        """The /proc entries of the gunicorn master's children (its workers)."""
         if not self.gunicorn_pid:
-            return {}
-        workers = {}
+            return []
+        found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
                 stat = (entry / "stat").read_text()
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                if ppid != self.gunicorn_pid:
-                    continue
-                for line in (entry / "status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        workers[int(entry.name)] = round(int(line.split()[1]) / 1024, 1)
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.gunicorn_pid:
+                    found.append(entry)
             except (OSError, ValueError, IndexError):
                 continue
-        return workers
+        return found
+
+    def worker_memory(self) -> dict[str, list[float]]:
+        """Each worker's RSS (all resident pages, shared ones included) and PSS
+        (shared pages divided among the processes sharing them), in MiB."""
+        memory: dict[str, list[float]] = {"rss": [], "pss": []}
+        for entry in self.workers():
+            for key, file, label in (("rss", "status", "VmRSS:"), ("pss", "smaps_rollup", "Pss:")):
+                try:
+                    for line in (entry / file).read_text().splitlines():
+                        if line.startswith(label):
+                            memory[key].append(round(int(line.split()[1]) / 1024, 1))
+                            break
+                except (OSError, ValueError, IndexError):
+                    continue
+        return memory
 
     def wrk(self, client: Client, path: str, seconds: int, connections: int) -> dict[str, Any]:
         exe = shutil.which("wrk")
@@ -433,7 +445,7 @@ class Bench:
         load_at_start = load_average()
         self.results = []
         self.csrf = {}
-        rss_before = self.worker_rss()
+        mem_before = self.worker_memory()
         clients = {
             "member": self.login(dataset.member_username, pages.PASSWORD),
             "staff": self.login(dataset.staff_username, pages.PASSWORD),
@@ -445,7 +457,7 @@ class Bench:
                 result = self.measure(client, target)
                 self.results.append(result)
                 self.log("         " + summary(result))
-        rss_after = self.worker_rss()
+        mem_after = self.worker_memory()
         throughput = []
         for user in ("member", "staff"):
             try:
@@ -457,17 +469,22 @@ class Bench:
             found = self.wrk(clients[user], path, wrk_seconds, wrk_connections)
             found["user"] = user
             throughput.append(found)
-        rss_final = self.worker_rss()
-        peak = max([*rss_after.values(), *rss_final.values(), 0.0])
+        mem_final = self.worker_memory()
+        peak = max([*mem_after["rss"], *mem_final["rss"], 0.0])
+        peak_pss = max([*mem_after["pss"], *mem_final["pss"], 0.0])
         return {
             "meta": {**machine_meta(dataset), "load_average": load_at_start},
             "pages": [asdict(r) for r in self.results],
             "throughput": throughput,
             "memory": {
-                "workers_mib_before": list(rss_before.values()),
-                "workers_mib_after_pages": list(rss_after.values()),
-                "workers_mib_after_wrk": list(rss_final.values()),
+                "workers_mib_before": mem_before["rss"],
+                "workers_mib_after_pages": mem_after["rss"],
+                "workers_mib_after_wrk": mem_final["rss"],
                 "peak_mib": peak,
+                "workers_pss_mib_before": mem_before["pss"],
+                "workers_pss_mib_after_pages": mem_after["pss"],
+                "workers_pss_mib_after_wrk": mem_final["pss"],
+                "peak_pss_mib": peak_pss,
                 "target_mib": MAX_WORKER_MIB,
                 "met": bool(peak) and peak <= MAX_WORKER_MIB,
             },
@@ -585,6 +602,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"{mem['workers_mib_after_pages']}, after wrk {mem['workers_mib_after_wrk']}; "
         f"peak {mem['peak_mib']} (target ≤ {mem['target_mib']:g}: "
         f"{'met' if mem['met'] else 'NOT met'}).",
+        f"Worker PSS (MiB, shared pages divided among the workers): before "
+        f"{mem.get('workers_pss_mib_before')}, after the pages "
+        f"{mem.get('workers_pss_mib_after_pages')}, after wrk "
+        f"{mem.get('workers_pss_mib_after_wrk')}; peak {mem.get('peak_pss_mib')}.",
         "",
     ]
     return "\n".join(lines)

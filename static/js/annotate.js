@@ -25,8 +25,9 @@
 
   function enhance() {
     var f = form();
-    if (!f || f.dataset.enhanced) { return; }
-    f.dataset.enhanced = "1";
+    // By class, not a one-off flag: when htmx swaps in a fresh form it settles
+    // the new element's own classes after htmx:load, so this runs again then.
+    if (!f || f.classList.contains("js-popover")) { return; }
     f.classList.add("js-popover");
     f.setAttribute("role", "dialog");
     var close = f.querySelector("[data-popover-close]");
@@ -310,5 +311,6 @@
   document.addEventListener("pointerup", onPointerUp);
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:load", init);
+  document.addEventListener("htmx:afterSettle", init);
   document.body && init();
 })();

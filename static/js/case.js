@@ -69,10 +69,21 @@
   // After the plain cell comes back (cancel), give the focus back to its button.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
-    if (target && target.classList && target.classList.contains("cell")) {
+    if (target && target.tagName === "TD" && target.closest("#matrix")) {
       var button = target.querySelector(".cell-btn");
       if (button && !target.querySelector(".cell-form")) button.focus();
     }
+  });
+  // Matrix cells are plain links (no JavaScript: the page with the editor
+  // open); with htmx, the editor comes into the cell itself. One handler for
+  // every cell keeps the markup of a 24,000-cell matrix small.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("#matrix a.cell-btn");
+    if (!link || !window.htmx || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    var cell = link.closest("td");
+    if (!cell || !cell.id) return;
+    event.preventDefault();
+    window.htmx.ajax("GET", link.href.split("#")[0], { target: "#" + cell.id, swap: "innerHTML" });
   });
   // Cells are links with role=button: Space activates them like a button.
   document.addEventListener("keydown", function (event) {
@@ -81,6 +92,55 @@
     if (!cell) return;
     event.preventDefault();
     cell.click();
+  });
+
+  // -- panels whose form loads when first opened (a hypothesis card's Move
+  // and Confidence): without JavaScript their link opens the page with it.
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details.open || !details.matches || !details.matches("details[data-load-on-open]")) return;
+    var link = details.querySelector("a[data-load]");
+    if (link && window.htmx) link.click();
+  }, true);  // toggle does not bubble
+
+  // -- the score explanation: its tables load when it is first opened, and
+  // again after a rating changes the scores while it is open.
+  function loadExplanation(details) {
+    var body = details.querySelector("#matrix-explain-body");
+    if (!window.htmx || !body) return;
+    window.htmx.ajax("GET", details.dataset.explainUrl, { target: "#matrix-explain-body", swap: "outerHTML" });
+  }
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (details.id !== "matrix-explain" || !details.open) return;
+    if (!details.querySelector("#matrix-explain-body[data-loaded]")) loadExplanation(details);
+  }, true);  // toggle does not bubble
+  document.addEventListener("scores-changed", function () {
+    var details = document.getElementById("matrix-explain");
+    if (!details) return;
+    if (details.open) {
+      loadExplanation(details);
+    } else {
+      var body = details.querySelector("#matrix-explain-body");
+      if (body) body.removeAttribute("data-loaded");  // reload when opened
+    }
+  });
+
+  // The matrix comes back whole after a rating when sorted by diagnosticity:
+  // an explanation that was open opens (and loads) again.
+  var reopenExplanation = false;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "matrix") {
+      var details = document.getElementById("matrix-explain");
+      reopenExplanation = !!(details && details.open);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!reopenExplanation) return;
+    reopenExplanation = false;
+    var details = document.getElementById("matrix-explain");
+    if (details && !details.open) details.open = true;  // fires toggle: loads
   });
 
   // -- Escape closes an open action panel (<details>) and returns to its summary

@@ -104,6 +104,45 @@ def test_select_a_passage_and_annotate_it(page: Any, live_server: Any, case: dic
     assert errors == []
 
 
+def test_annotations_land_in_text_order_and_edit_in_place(
+    page: Any, live_server: Any, case: dict
+) -> None:
+    """The second annotation's answer carries only its entry: it lands in text order,
+    the popover closes, the count and highlights follow; an edit swaps that entry alone."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log = case["log"]
+    first_phrase = "flag image shown"
+    earlier_phrase = "scheduled playlist"  # before it in the text
+    assert TEXT.index(earlier_phrase) < TEXT.index(first_phrase)
+    Annotation.create_for(log, by=case["alice"], body="First note.", exact=first_phrase)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}{log.get_absolute_url()}")
+    assert page.locator("#annotation-count").inner_text().strip() == "1"
+
+    assert page.evaluate(SELECT, ["#evidence-text", earlier_phrase])
+    page.locator("#annotation-form").wait_for(state="visible")
+    page.fill("#id_new-body", "Earlier note.")
+    page.click("#annotation-form button[type=submit]")
+    notes = page.locator("#annotation-list .annotation .note")
+    page.locator("#annotation-list .annotation").nth(1).wait_for()
+    assert [n.strip() for n in notes.all_inner_texts()] == ["Earlier note.", "First note."]
+    assert page.locator("#annotation-count").inner_text().strip() == "2"
+    assert page.locator("mark.anno").count() == 2
+    page.locator("#annotation-form").wait_for(state="hidden")  # the popover closed
+    assert page.input_value("#id_new-body") == ""  # and is fresh for the next one
+
+    # Edit the new entry in place.
+    entry = page.locator("#annotation-list .annotation").first
+    entry.locator("summary", has_text="Edit").click()
+    entry.locator("textarea").first.fill("Earlier note, edited.")
+    entry.locator("button", has_text="Save").click()
+    page.locator("#annotation-list .annotation .note", has_text="edited").wait_for()
+    assert page.locator("#annotation-list .annotation").count() == 2
+    assert Annotation.objects.filter(body="Earlier note, edited.").exists()
+    assert errors == []
+
+
 def test_drag_a_rectangle_on_an_image(page: Any, live_server: Any, case: dict) -> None:
     sign_in(page, live_server)
     photo = case["photo"]

@@ -211,6 +211,20 @@ def test_lead_runs_an_investigation(
     # The score is explained on demand.
     page.locator("#matrix summary", has_text="How the score is computed").click()
     expect(page.locator("#matrix .formula")).to_contain_text("credibility weight")
+    # Opening it loads what each source contributes (not sent with the page).
+    explain = page.locator("#matrix-explain-body[data-loaded]")
+    expect(explain.locator("table.explain-table")).to_have_count(3)
+    expect(explain.locator("caption").first).to_contain_text("score")
+    expect(explain).to_contain_text("CMS login log")
+    # Rating a cell while it is open reloads it with the new contribution.
+    settle(page)
+    rate(page, "Statement of the night operator", h_fault, "I")
+    expect(page.locator("#matrix-explain-body[data-loaded]")).to_contain_text(
+        "Statement of the night operator"
+    )
+    expect(
+        page.locator("#matrix-explain-body table.explain-table").first.locator("tbody tr")
+    ).to_have_count(2)
 
     # Keyboard: open a cell with Enter, close it with Escape.
     settle(page)
@@ -324,6 +338,8 @@ def test_drop_a_file_on_the_drop_zone_and_see_the_upload_progress(
     sign_in(page, live_server.url, lead.username)
     page.goto(f"{live_server.url}/cases/{case.reference}/")
     page.locator("#evidence summary", has_text="Attach a source").click()
+    # Opening the panel loads the form.
+    expect(page.locator("#attach-form [data-drop-zone]")).to_be_attached()
     # Drop a file (about 1.5 MB, so the upload reports progress) on the zone.
     page.evaluate(
         """() => {
@@ -368,3 +384,36 @@ def test_upload_progress_bar_follows_htmx_progress_events(
     )
     expect(bar).to_be_visible()
     assert bar.evaluate("el => el.value") == 42
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_posting_to_the_timeline_puts_the_entry_on_top_and_clears_the_composer(
+    page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any
+) -> None:
+    from incidents.cases.models import StatusUpdate
+
+    case = open_case_as_lead(lead, investigator, observer)
+    StatusUpdate.objects.post(case, kind="note", by=lead, body="An older note.")
+    sign_in(page, live_server.url, lead.username)
+    page.goto(f"{live_server.url}/cases/{case.reference}/")
+    settle(page)
+    composer = page.locator("form.composer")
+    composer.locator("input[name=update-kind][value=finding]").check()
+    composer.locator("textarea[name=update-body]").fill("The screen was **rebooted** at 20:56.")
+    composer.get_by_role("button", name="Post").click()
+    first = page.locator("#timeline-entries > li.entry").first
+    expect(first).to_contain_text("The screen was rebooted at 20:56.")
+    expect(first.locator("strong")).to_have_text("rebooted")
+    expect(first).to_contain_text("Finding")
+    expect(page.locator("#timeline-entries > li.entry", has_text="An older note.")).to_have_count(1)
+    expect(page.locator("form.composer textarea[name=update-body]")).to_have_value("")
+    # An empty post (past the browser's own check) shows the error in the composer.
+    page.locator("form.composer textarea[name=update-body]").evaluate(
+        "el => el.removeAttribute('required')"
+    )
+    page.locator("form.composer").get_by_role("button", name="Post").click()
+    expect(page.locator("form.composer .error")).to_contain_text("This field is required.")
+    expect(page.locator("#timeline-entries > li.entry")).to_have_count(
+        StatusUpdate.objects.filter(incident=case).count()
+    )

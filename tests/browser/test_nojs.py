@@ -41,8 +41,10 @@ def test_attach_and_post_without_javascript(
     case_url = f"{base}/cases/{incident.reference}/"
     page.goto(case_url)
 
-    # A bad URL: the whole page comes back with the error next to the field.
+    # The attach form is not in the page: its panel's link opens the page with it.
     page.locator("#evidence summary", has_text="Attach a source").click()
+    page.get_by_role("link", name="Open the attach form").click()
+    # A bad URL: the whole page comes back with the error next to the field.
     form = page.locator("#attach-form")
     form.locator("input[name=ev-url]").fill("javascript:alert(1)")
     form.locator("input[name=ev-title]").fill("Bystander video")
@@ -64,6 +66,7 @@ def test_attach_and_post_without_javascript(
 
     # A witness statement pasted as text.
     page.locator("#evidence summary", has_text="Attach a source").click()
+    page.get_by_role("link", name="Open the attach form").click()
     form = page.locator("#attach-form")
     form.locator("input[name=ev-source][value=text]").check()
     form.locator("textarea[name=ev-text_body]").fill("I saw the screen change at 14:42.")
@@ -100,12 +103,25 @@ def test_move_a_hypothesis_and_rate_a_cell_without_javascript(
     sign_in(page, live_server.url, lead.username)
     page.goto(f"{live_server.url}/cases/{incident.reference}/")
 
+    # The card's move form is not in the page: its link opens the page with it.
     the_card = page.locator(f"#hyp-{h.pk}")
     the_card.locator("summary", has_text="Move").click()
+    the_card.get_by_role("link", name="Open the move form").click()
+    the_card = page.locator(f"#hyp-{h.pk}")
     the_card.locator("input[type=radio][value=under_evaluation]").check()
     the_card.locator("textarea[name$=-rationale]").fill("Start evaluating.")
     the_card.get_by_role("button", name="Move hypothesis").click()
     expect(page.locator(f"#hyp-{h.pk} .badge.status-under_evaluation")).to_be_visible()
+
+    # Its confidence form, likewise.
+    the_card = page.locator(f"#hyp-{h.pk}")
+    the_card.locator("summary", has_text="Confidence").click()
+    the_card.get_by_role("link", name="Open the confidence form").click()
+    the_card = page.locator(f"#hyp-{h.pk}")
+    the_card.locator("select[name$=-confidence]").select_option("likely")
+    the_card.locator("textarea[name$=-reason]").fill("The log fits.")
+    the_card.get_by_role("button", name="Change confidence").click()
+    expect(page.locator(f"#hyp-{h.pk} .badge.confidence-likely")).to_be_visible()
 
     # A matrix cell: the link opens the page with the cell's editor; saving comes back.
     page.locator(f"#cell-{item.pk}-{h.pk}").click()
@@ -115,3 +131,10 @@ def test_move_a_hypothesis_and_rate_a_cell_without_javascript(
     form.get_by_role("button", name="Save").click()
     expect(page.locator(f"#cell-{item.pk}-{h.pk} .badge")).to_have_text("II")
     expect(page.locator("#matrix .score-row")).to_contain_text("-2.00")
+
+    # The score explanation: without JavaScript, a link opens it with its tables.
+    page.locator("#matrix summary", has_text="How the score is computed").click()
+    page.get_by_role("link", name="Show what each source contributes").click()
+    expect(page.locator("#matrix-explain")).to_have_attribute("open", "")
+    expect(page.locator("#matrix-explain table.explain-table")).to_contain_text("CMS log")
+    expect(page.locator("#matrix-explain table.explain-table")).to_contain_text("-2.00")

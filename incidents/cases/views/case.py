@@ -18,17 +18,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property, partial
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
@@ -40,6 +46,7 @@ from incidents.evidence.forms import AttachForm
 from incidents.evidence.models import Annotation, EvidenceItem
 from incidents.hypotheses import charts, scoring
 from incidents.hypotheses.forms import (
+    LEAD_ONLY,
     CellForm,
     ConfidenceForm,
     HypothesisForm,
@@ -60,10 +67,14 @@ REGIONS = {
     "timeline": "timeline",
     "timeline-list": "timeline_list",
     "timeline-more": "timeline_entries",
+    "matrix-explain-body": "matrix_explain_body",
+    "attach-load": "attach_form_body",
 }
 TIMELINE_PAGE_SIZE = 30
 # Matrix rows and listed sources shown at once; "show more" adds as many again.
+# The source list repeats the matrix's rows with their details: a shorter page.
 PAGE_ROWS = 100
+SOURCE_ROWS = 25
 SORTS = {"diagnosticity": "Most diagnostic first", "": "Order attached"}
 ROLE_ORDER = {"lead": 0, "investigator": 1, "observer": 2}
 
@@ -131,25 +142,25 @@ class SourceRef:
         return f"{self.reliability}{self.credibility}"
 
 
-def page_limit(value: str, total: int) -> int:
+def page_limit(value: str, total: int, page: int = PAGE_ROWS) -> int:
     """How many rows to show: ``all``, a number (at least one page), or one page."""
     if value == "all":
-        return max(total, PAGE_ROWS)
+        return max(total, page)
     if value.isdigit():
-        return max(PAGE_ROWS, int(value))
-    return PAGE_ROWS
+        return max(page, int(value))
+    return page
 
 
-def rows_param(limit: int, total: int) -> str:
+def rows_param(limit: int, total: int, page: int = PAGE_ROWS) -> str:
     """The query value that shows LIMIT rows again; empty for the first page."""
-    return "" if limit <= PAGE_ROWS else ("all" if limit >= total else str(limit))
+    return "" if limit <= page else ("all" if limit >= total else str(limit))
 
 
-def next_page(limit: int, total: int) -> dict[str, Any] | None:
+def next_page(limit: int, total: int, page: int = PAGE_ROWS) -> dict[str, Any] | None:
     """The "show more" link: the next page's limit, or None when all are shown."""
     if limit >= total:
         return None
-    return {"next": limit + PAGE_ROWS, "step": min(PAGE_ROWS, total - limit), "total": total}
+    return {"next": limit + page, "step": min(page, total - limit), "total": total}
 
 
 def matrix_query(sort: str, limit: int, total: int) -> str:
@@ -162,11 +173,10 @@ def matrix_query(sort: str, limit: int, total: int) -> str:
 
 
 class MatrixCell:
-    """One cell of the matrix as the template draws it."""
+    """One cell of the matrix being edited, as the editor's partial draws it."""
 
     def __init__(self, item: Any, hypothesis: Any, assessment: Any, *, editing: bool) -> None:
         self.item, self.h, self.assessment, self.editing = item, hypothesis, assessment, editing
-        self.focus = False
 
     @property
     def td_id(self) -> str:
@@ -178,6 +188,15 @@ class MatrixCell:
 
 
 # -- helpers used by every view of the page ------------------------------------
+
+
+def time_tag(value: dt.datetime) -> SafeString:
+    """``<time datetime="…">20 Nov 2026, 14:42</time>`` in the current time zone
+    (the case's), as the template's ``date:"j M Y, H:i"`` writes it; drawn here
+    for the lists of the page, where the template filter was a measurable cost."""
+    local = timezone.localtime(value)
+    label = f"{local.day} {MONTHS_3[local.month].title()} {local.year}, {local:%H:%M}"
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(), label)
 
 
 def duration_label(value: dt.timedelta | None) -> str:
@@ -194,234 +213,578 @@ def duration_label(value: dt.timedelta | None) -> str:
     return f"± {days} days"
 
 
-def case_context(
-    request: HtmxHttpRequest,
-    access: CaseAccess,
-    *,
-    bound: Mapping[Any, forms.Form] | None = None,
-    editing: tuple[int, int] | None = None,
-    focus: str = "",
-    citing: int | None = None,
-    saved: int | None = None,
-) -> dict[str, Any]:
-    """Everything the page's regions need, in a constant number of queries.
+# The names the template may use. Each is a CasePage attribute computed on
+# first use, so a region's partial costs only what that region shows.
+CONTEXT_NAMES = (
+    # header
+    "uncertainty_label", "members", "tags", "status_forms", "blockers", "status_error",
+    # hypotheses
+    "hypotheses", "cards", "card", "cite_hypothesis", "can_move", "hypothesis_form",
+    # sources
+    "evidence", "evidence_count", "more_sources", "sources_param", "attach_form", "attach_open",
+    # matrix
+    "matrix_rows", "row_html", "row_count", "rows_shown", "more_rows", "matrix_query",
+    "rows_param", "scored", "scores", "formula", "explain", "explanations",
+    # one cell's editor
+    "item", "c", "cell_html", "editing_form", "focus",
+    # timeline
+    "kind", "entries", "older", "update_form", "posted",
+)  # fmt: skip
 
-    BOUND holds forms that failed validation, keyed by what they are
-    ("attach", "hypothesis", "update", "cell", ("status", value),
+
+class CasePage:
+    """The data of the case page, each part computed when a template first asks for it.
+
+    ``context()`` hands the template callables (Django templates call a
+    callable variable), so rendering one region (``detail.html#timeline``)
+    runs the queries and the work of that region only; the whole page still
+    runs each query once. BOUND holds forms that failed validation, keyed by
+    what they are ("attach", "hypothesis", "update", "cell", ("status", value),
     ("move", pk), ("confidence", pk)), so the page shows them with their
     errors in place of blank ones.
     """
-    bound = bound or {}
-    incident = access.incident
-    sort = request.GET.get("sort", "")
-    sort = sort if sort in SORTS else ""
-    kind = request.GET.get("kind", "")
-    kind = kind if kind in StatusUpdate.Kind.values else ""
-    now = timezone.now()
 
-    members = sorted(
-        incident.memberships.select_related("user"),
-        key=lambda m: (ROLE_ORDER.get(m.role, 9), m.user.get_username()),
-    )
-    tags = list(incident.tags.all())
-    hypotheses = list(
-        incident.hypotheses.prefetch_related(
+    def __init__(
+        self,
+        request: HtmxHttpRequest,
+        access: CaseAccess,
+        *,
+        bound: Mapping[Any, forms.Form] | None = None,
+        editing: tuple[int, int] | None = None,
+        focus: str = "",
+        citing: int | None = None,
+        saved: int | None = None,
+        card: int | None = None,
+        opening: tuple[str, int] | None = None,
+        posted: StatusUpdate | None = None,
+    ) -> None:
+        self.request, self.access, self.incident = request, access, access.incident
+        self.bound = bound or {}
+        self.editing, self.focus, self.citing, self.saved, self.card_pk = (
+            editing,
+            focus,
+            citing,
+            saved,
+            card,
+        )
+        sort = request.GET.get("sort", "")
+        self.sort = sort if sort in SORTS else ""
+        kind = request.GET.get("kind", "")
+        self.kind = kind if kind in StatusUpdate.Kind.values else ""
+        # Without JavaScript, ?explain=1 opens the score explanation in the page.
+        self.explain = request.GET.get("explain") == "1"
+        self.formula = scoring.FORMULA
+        self.status_error = self.bound.get("status_error")
+        self.opening = opening  # ("move" | "confidence", pk): that form open, without JavaScript
+        self.now = timezone.now()
+        self.posted = posted  # the timeline entry just posted
+        if posted is not None:
+            posted.time_tag = time_tag(posted.created_at)
+
+    def context(self) -> dict[str, Any]:
+        context: dict[str, Any] = {name: partial(getattr, self, name) for name in CONTEXT_NAMES}
+        context.update(
+            access=self.access,
+            incident=self.incident,
+            sort=self.sort,
+            sorts=SORTS,
+            kinds=StatusUpdate.Kind.choices,
+            ratings=Assessment.Rating.choices,
+            bands=ConfidenceBand,
+        )
+        return context
+
+    # -- header ---------------------------------------------------------------
+
+    @cached_property
+    def uncertainty_label(self) -> str:
+        return duration_label(self.incident.occurred_uncertainty)
+
+    @cached_property
+    def members(self) -> list[Any]:
+        return sorted(
+            self.incident.memberships.select_related("user"),
+            key=lambda m: (ROLE_ORDER.get(m.role, 9), m.user.get_username()),
+        )
+
+    @cached_property
+    def tags(self) -> list[Any]:
+        return list(self.incident.tags.all())
+
+    @cached_property
+    def status_forms(self) -> list[tuple[Any, CaseStatusForm]]:
+        incident, out = self.incident, []
+        if self.access.can_lead:
+            for value in incident.allowed_statuses():
+                form = self.bound.get(("status", value)) or CaseStatusForm(
+                    incident=incident,
+                    target=value,
+                    initial={"status": value, "version": incident.version},
+                )
+                out.append((Incident.Status(value), form))
+        return out
+
+    @cached_property
+    def blockers(self) -> list[str]:
+        return self.incident.resolution_blockers(self.hypotheses)
+
+    # -- hypotheses -----------------------------------------------------------
+
+    @cached_property
+    def hypotheses(self) -> list[Any]:
+        """The case's hypotheses, numbered H1, H2… in the order they were proposed."""
+        hypotheses = list(self.incident.hypotheses.all())
+        for number, h in enumerate(hypotheses, start=1):
+            h.number = number
+        return hypotheses
+
+    @cached_property
+    def histories(self) -> None:
+        """Each hypothesis's confidence history (``h.history``), for its chart."""
+        prefetch_related_objects(
+            self.hypotheses,
             Prefetch(
                 "confidence_history",
                 queryset=ConfidenceChange.objects.order_by("created_at", "id"),
                 to_attr="history",
-            )
+            ),
         )
-    )
-    # The scores cover every item and cell of the case, from a few columns of
-    # each; model objects are built only for the rows the page shows.
-    index = [
-        SourceRef(*row)
-        for row in incident.evidence.order_by("created_at", "id").values_list(
-            "id", "title", "reliability", "credibility"
-        )
-    ]
-    cells = list(
-        Assessment.objects.filter(hypothesis__incident=incident).values_list(
-            "id", "evidence_id", "hypothesis_id", "rating", "relevance", "reason", "version"
-        )
-    )
-    scores = scoring.compute(
-        [h.pk for h in hypotheses],
-        [scoring.Item(e.id, e.reliability, e.credibility) for e in index],
-        [scoring.Cell(c[1], c[2], c[3], c[4]) for c in cells],
-    )
 
-    # Matrix rows: sorted over the whole case first, then cut to the page.
-    order = [e.id for e in index]
-    if sort == "diagnosticity":
-        order.sort(key=lambda pk: (-scores.items[pk].diagnosticity, pk))
-    row_limit = page_limit(request.GET.get("rows", ""), len(order))
-    shown = order[:row_limit]
-    for pk in (editing[0] if editing else None, saved):
-        if pk is not None and pk not in shown and pk in scores.items:
-            shown.append(pk)  # the row being edited is always on the page
-    source_limit = page_limit(request.GET.get("sources", ""), len(index))
-    listed = [e.id for e in index[:source_limit]]
-    full = {
-        e.pk: e
-        for e in incident.evidence.defer("text_body", "extracted_metadata").filter(
-            pk__in=set(shown) | set(listed)
-        )
-    }
+    @cached_property
+    def scores(self) -> scoring.CaseScores:
+        """Score and rank of every hypothesis over every cell of the case, in SQL."""
+        scores = scoring.case_scores(self.incident, [h.pk for h in self.hypotheses])
+        for h in self.hypotheses:
+            h.score_info = scores.hypotheses[h.pk]
+        return scores
 
-    can_move = access.can_write and not incident.is_closed
-    stances = Annotation.objects.stance_counts(incident)
-    bound_moves = {key[1] for key in bound if isinstance(key, tuple) and key[0] == "move"}
-    cite_hypothesis = None
-    for number, h in enumerate(hypotheses, start=1):
-        h.number = number
-        h.stances = stances.get(h.pk, {"supports": 0, "contradicts": 0})
-        h.score_info = scores.hypotheses[h.pk]
+    @cached_property
+    def scored(self) -> list[Any]:
+        """The hypotheses with their ``score_info``."""
+        self.scores  # noqa: B018
+        return self.hypotheses
+
+    @cached_property
+    def can_move(self) -> bool:
+        return self.access.can_write and not self.incident.is_closed
+
+    @cached_property
+    def stances(self) -> dict[int, dict[str, int]]:
+        return Annotation.objects.stance_counts(self.incident)
+
+    def _card(self, h: Any) -> Any:
+        """Give hypothesis H what its card shows: figures, chart, and its two
+        forms, which the card carries only when open (they load on demand)."""
+        self.scores  # noqa: B018  (sets score_info)
+        self.histories  # noqa: B018  (sets history)
+        h.stances = self.stances.get(h.pk, {"supports": 0, "contradicts": 0})
         h.band = ConfidenceBand(h.confidence) if h.confidence else None
-        h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=now)
+        h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=self.now)
         # The list of sources to cite is long: only the form opened to cite
         # (or sent back with errors) carries it; the others load it on demand.
-        h.citing = h.pk == citing or h.pk in bound_moves
-        h.move_form = bound.get(("move", h.pk)) or MoveForm(
-            hypothesis=h, can_lead=access.can_lead, evidence=index if h.citing else ()
+        h.citing = h.pk == self.citing or ("move", h.pk) in self.bound
+        h.move_open = h.citing or self.opening == ("move", h.pk)
+        h.confidence_open = ("confidence", h.pk) in self.bound or self.opening == (
+            "confidence",
+            h.pk,
         )
-        h.confidence_form = bound.get(("confidence", h.pk)) or ConfidenceForm(hypothesis=h)
-        h.can_move = can_move and h.move_form.has_choices
-        if h.pk == citing:
-            cite_hypothesis = h
-    shown_set = set(shown)
-    by_pair = {
-        (c[1], c[2]): Assessment(
-            id=c[0],
-            evidence_id=c[1],
-            hypothesis_id=c[2],
-            rating=c[3],
-            relevance=c[4],
-            reason=c[5],
-            version=c[6],
-        )
-        for c in cells
-        if c[1] in shown_set
-    }
-    titles = {e.id: e.title for e in index}
-    edit_item = edit_cell = None
-    for item in full.values():
-        item.score_info = scores.items[item.pk]
-        item.uncertainty_label = duration_label(item.event_uncertainty)
-        item.row = []
-        if item.pk not in shown_set:
-            continue
-        for h in hypotheses:
-            view = MatrixCell(
-                item, h, by_pair.get((item.pk, h.pk)), editing=(item.pk, h.pk) == editing
-            )
-            view.focus = focus == view.button_id
-            item.row.append(view)
-            if view.editing:
-                edit_item, edit_cell = item, view
-    rows = [full[pk] for pk in shown if pk in full]
-    evidence = [full[pk] for pk in listed if pk in full]
-    # The explanation lists the contributions of the rows on the page.
-    explanations = [
-        (
-            h,
-            [
-                (titles.get(c.evidence_id, "?"), c)
-                for c in h.score_info.contributions
-                if c.evidence_id in shown_set
-            ],
-        )
-        for h in hypotheses
-    ]
+        allowed = [s for s in h.allowed_statuses() if self.access.can_lead or s not in LEAD_ONLY]
+        h.can_move = self.can_move and bool(allowed)
+        # Callables: the template builds a form only where it shows one.
+        h.move_form = partial(self._form, "move", h)
+        h.confidence_form = partial(self._form, "confidence", h)
+        return h
 
-    # Timeline: newest first, capped; "older entries" continues after the last one shown.
-    updates = incident.updates.select_related("author")
-    if kind:
-        updates = updates.filter(kind=kind)
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        cursor = (
-            incident.updates.filter(pk=int(before)).values_list("created_at", flat=True).first()
-        )
-        if cursor is not None:
-            updates = updates.filter(
-                Q(created_at__lt=cursor) | Q(created_at=cursor, pk__lt=int(before))
-            )
-    entries = list(updates.order_by("-created_at", "-id")[: TIMELINE_PAGE_SIZE + 1])
-    older = entries[TIMELINE_PAGE_SIZE].pk if len(entries) > TIMELINE_PAGE_SIZE else None
-    entries = entries[:TIMELINE_PAGE_SIZE]
-    if older is not None:
-        older = entries[-1].pk
+    def _form(self, kind: str, h: Any) -> forms.Form:
+        forms_ = self.__dict__.setdefault("_forms", {})
+        key = (kind, h.pk)
+        if key not in forms_:
+            if key in self.bound:
+                forms_[key] = form = self.bound[key]
+                if kind == "move":
+                    # Sent back with errors: offer every source again (the
+                    # view validated against the cited ones only).
+                    form.fields["cited_evidence"].choices = [
+                        (item.pk, f"{item.grade} · {item.title}") for item in self.citable
+                    ]
+            elif kind == "move":
+                forms_[key] = MoveForm(
+                    hypothesis=h,
+                    can_lead=self.access.can_lead,
+                    evidence=self.citable if h.citing else (),
+                )
+            else:
+                forms_[key] = ConfidenceForm(hypothesis=h)
+        return forms_[key]
 
-    status_forms = []
-    if access.can_lead:
-        for value in incident.allowed_statuses():
-            form = bound.get(("status", value)) or CaseStatusForm(
-                incident=incident,
-                target=value,
-                initial={"status": value, "version": incident.version},
+    @cached_property
+    def cards(self) -> list[Any]:
+        """The hypotheses with what their cards show."""
+        return [self._card(h) for h in self.hypotheses]
+
+    @cached_property
+    def card(self) -> Any:
+        """The one card a move or a confidence change answers with (or whose
+        form is asked for)."""
+        h = next((h for h in self.hypotheses if h.pk == self.card_pk), None)
+        return self._card(h) if h is not None else None
+
+    @cached_property
+    def cite_hypothesis(self) -> Any:
+        h = next((h for h in self.hypotheses if h.pk == self.citing), None)
+        return self._card(h) if h is not None else None
+
+    @cached_property
+    def citable(self) -> list[SourceRef]:
+        return [
+            SourceRef(*row)
+            for row in self.incident.evidence.order_by("created_at", "id").values_list(
+                "id", "title", "reliability", "credibility"
             )
-            status_forms.append((Incident.Status(value), form))
-    blockers = incident.resolution_blockers(hypotheses)
-    editing_form = None
-    if edit_cell is not None:
-        a = edit_cell.assessment
-        editing_form = bound.get("cell") or CellForm(
-            initial={
-                "rating": a.rating,
-                "relevance": a.relevance,
-                "reason": a.reason,
-                "version": a.version,
-            }
+        ]
+
+    @cached_property
+    def hypothesis_form(self) -> forms.Form:
+        return self.bound.get("hypothesis") or HypothesisForm()
+
+    # -- evidence -------------------------------------------------------------
+
+    @cached_property
+    def evidence_count(self) -> int:
+        return self.incident.evidence.count()
+
+    def _items(self) -> Any:
+        return self.incident.evidence.defer("text_body", "extracted_metadata").order_by(
+            "created_at", "id"
+        )
+
+    @cached_property
+    def source_limit(self) -> int:
+        return page_limit(self.request.GET.get("sources", ""), self.evidence_count, SOURCE_ROWS)
+
+    def _first(self, limit: int) -> list[EvidenceItem]:
+        """The first LIMIT items in the order attached. The source list takes
+        its page from the matrix's when the matrix has been drawn (the whole
+        page): one query for both."""
+        cache = self.__dict__.setdefault("_first_cache", {})
+        longer = [n for n in cache if n >= limit]
+        if longer:
+            return cache[min(longer)][:limit]
+        cache[limit] = list(self._items()[:limit])
+        return cache[limit]
+
+    @cached_property
+    def evidence(self) -> list[EvidenceItem]:
+        items = self._first(self.source_limit)
+        for item in items:
+            item.uncertainty_label = duration_label(item.event_uncertainty)
+            item.event_tag = time_tag(item.event_at) if item.event_at else ""
+            item.collected_tag = time_tag(item.collected_at)
+        return items
+
+    @cached_property
+    def more_sources(self) -> dict[str, Any] | None:
+        return next_page(self.source_limit, self.evidence_count, SOURCE_ROWS)
+
+    @cached_property
+    def sources_param(self) -> str:
+        return rows_param(self.source_limit, self.evidence_count, SOURCE_ROWS)
+
+    @cached_property
+    def attach_form(self) -> forms.Form:
+        return self.bound.get("attach") or AttachForm()
+
+    @cached_property
+    def attach_open(self) -> bool:
+        """The attach form is in the page only when open: sent back with errors,
+        or asked for (``?attach=1``, its panel's link without JavaScript)."""
+        return "attach" in self.bound or self.request.GET.get("attach") == "1"
+
+    # -- matrix ---------------------------------------------------------------
+
+    @cached_property
+    def row_count(self) -> int:
+        return self.evidence_count
+
+    @cached_property
+    def row_limit(self) -> int:
+        return page_limit(self.request.GET.get("rows", ""), self.row_count)
+
+    @cached_property
+    def rows(self) -> list[EvidenceItem]:
+        """The matrix rows on the page: sorted over the whole case, then cut."""
+        if self.sort == "diagnosticity":
+            spread = scoring.diagnosticity_by_item(self.incident)
+            order = list(self.incident.evidence.order_by("id").values_list("id", flat=True))
+            order.sort(key=lambda pk: (-round(spread.get(pk, 0.0), 9), pk))
+            shown = order[: self.row_limit]
+            by_pk = {item.pk: item for item in self._items().filter(pk__in=shown)}
+            rows = [by_pk[pk] for pk in shown if pk in by_pk]
+        else:
+            rows = list(self._first(self.row_limit))
+        # The row being edited or just saved is always on the page.
+        extra = {pk for pk in (self.editing[0] if self.editing else None, self.saved) if pk}
+        extra -= {item.pk for item in rows}
+        if extra:
+            rows += list(self._items().filter(pk__in=extra))
+        return rows
+
+    @cached_property
+    def row_cells(self) -> dict[tuple[int, int], tuple[str, str, str]]:
+        """(rating, relevance, reason) of the rated cells of the rows on the
+        page, by (item, hypothesis)."""
+        return self._cells_of([item.pk for item in self.rows])
+
+    def _cells_of(self, item_pks: list[int]) -> dict[tuple[int, int], tuple[str, str, str]]:
+        rows = (
+            Assessment.objects.filter(evidence_id__in=item_pks)  # items of this case only
+            .order_by()
+            .values_list("evidence_id", "hypothesis_id", "rating", "relevance", "reason")
+        )
+        return {(e, h): (rating, relevance, reason) for e, h, rating, relevance, reason in rows}
+
+    @cached_property
+    def page_scores(self) -> scoring.CaseScores:
+        """Diagnosticity and contributions of the rows on the page (an item's
+        diagnosticity depends on its own row only)."""
+        return scoring.compute(
+            [h.pk for h in self.hypotheses],
+            [scoring.Item(i.pk, i.reliability, i.credibility) for i in self.rows],
+            [scoring.Cell(e, h, c[0], c[1]) for (e, h), c in self.row_cells.items()],
+        )
+
+    @cached_property
+    def rows_shown(self) -> int:
+        return min(self.row_limit, self.row_count)
+
+    @cached_property
+    def more_rows(self) -> dict[str, Any] | None:
+        return next_page(self.row_limit, self.row_count)
+
+    @cached_property
+    def matrix_query(self) -> str:
+        return matrix_query(self.sort, self.row_limit, self.row_count)
+
+    @cached_property
+    def rows_param(self) -> str:
+        return rows_param(self.row_limit, self.row_count)
+
+    @cached_property
+    def matrix_drawing(self) -> MatrixHtml:
+        self.scores  # noqa: B018  (the foot and the cards read score_info)
+        return MatrixHtml(self, self.row_cells, self.page_scores.items)
+
+    @cached_property
+    def cell_html(self) -> SafeString:
+        """The inside of the cell being edited, closed again (its editor's Cancel)."""
+        if self.c is None:
+            return SafeString("")
+        a, pair = self.c.assessment, (self.c.item.pk, self.c.h.pk)
+        drawing = MatrixHtml(self, {pair: (a.rating, a.relevance, a.reason)} if a else {}, {})
+        drawing.focus = ""
+        return drawing.inside(*pair)
+
+    @cached_property
+    def matrix_rows(self) -> SafeString:
+        drawing = self.matrix_drawing
+        return SafeString("".join(drawing.row(item) for item in self.rows))
+
+    @cached_property
+    def row_html(self) -> SafeString:
+        """The row of the cell just saved, built alone (not the page's rows)."""
+        item = self._items().get(pk=self.saved)
+        cells = self._cells_of([item.pk])
+        self.scores  # noqa: B018  (the foot that comes with it reads score_info)
+        row = scoring.compute(
+            [h.pk for h in self.hypotheses],
+            [scoring.Item(item.pk, item.reliability, item.credibility)],
+            [scoring.Cell(e, h, c[0], c[1]) for (e, h), c in cells.items()],
+        )
+        return MatrixHtml(self, cells, row.items).row(item)
+
+    @cached_property
+    def explanations(self) -> list[tuple[Any, list[tuple[str, scoring.Contribution]]]]:
+        """Per hypothesis, the contributions of the rows on the page."""
+        self.scores  # noqa: B018
+        titles = {item.pk: item.title for item in self.rows}
+        page = self.page_scores.hypotheses
+        return [
+            (h, [(titles.get(c.evidence_id, "?"), c) for c in page[h.pk].contributions])
+            for h in self.hypotheses
+        ]
+
+    # -- one cell's editor ----------------------------------------------------
+
+    @cached_property
+    def item(self) -> EvidenceItem | None:
+        """The item whose cell is being edited."""
+        if self.editing is None:
+            return None
+        return self._items().filter(pk=self.editing[0]).first()
+
+    @cached_property
+    def c(self) -> MatrixCell | None:
+        """The cell being edited, with its assessment (None when unrated)."""
+        if self.editing is None or self.item is None:
+            return None
+        h = next((h for h in self.hypotheses if h.pk == self.editing[1]), None)
+        if h is None:
+            return None
+        assessment = Assessment.objects.filter(
+            evidence_id=self.editing[0], hypothesis_id=self.editing[1]
+        ).first()
+        return MatrixCell(self.item, h, assessment, editing=True)
+
+    @cached_property
+    def editing_form(self) -> forms.Form | None:
+        if self.c is None:
+            return None
+        a = self.c.assessment
+        initial = (
+            {"rating": a.rating, "relevance": a.relevance, "reason": a.reason, "version": a.version}
             if a
             else {"version": 0}
         )
+        return self.bound.get("cell") or CellForm(initial=initial)
 
-    return {
-        "access": access,
-        "incident": incident,
-        "uncertainty_label": duration_label(incident.occurred_uncertainty),
-        "members": members,
-        "tags": tags,
-        "hypotheses": hypotheses,
-        "evidence": evidence,
-        "evidence_count": len(index),
-        "rows": rows,
-        "row_count": len(order),
-        "more_rows": next_page(row_limit, len(order)),
-        "more_sources": next_page(source_limit, len(index)),
-        "matrix_query": matrix_query(sort, row_limit, len(order)),
-        "rows_param": rows_param(row_limit, len(order)),
-        "sources_param": rows_param(source_limit, len(index)),
-        "cite_hypothesis": cite_hypothesis,
-        "row_item": full.get(saved) if saved is not None else None,
-        "scores": scores,
-        "formula": scoring.FORMULA,
-        "explanations": explanations,
-        "sort": sort,
-        "sorts": SORTS,
-        "kind": kind,
-        "kinds": StatusUpdate.Kind.choices,
-        "entries": entries,
-        "older": older,
-        "status_forms": status_forms,
-        "blockers": blockers,
-        "status_error": bound.get("status_error"),
-        "can_move": can_move,
-        "hypothesis_form": bound.get("hypothesis") or HypothesisForm(),
-        "attach_form": bound.get("attach") or AttachForm(),
-        "update_form": bound.get("update") or UpdateForm(),
-        "editing_form": editing_form,
-        # For the single-cell partials: the cell being edited, as in the matrix loop.
-        "item": edit_item,
-        "c": edit_cell,
-        "focus": focus,
-        "ratings": Assessment.Rating.choices,
-        "reliabilities": EvidenceItem.Reliability.choices,
-        "credibilities": EvidenceItem.Credibility.choices,
-        "bands": ConfidenceBand,
-    }
+    # -- timeline -------------------------------------------------------------
+
+    @cached_property
+    def timeline(self) -> tuple[list[StatusUpdate], int | None]:
+        """Newest first, capped; "older entries" continues after the last one shown."""
+        incident = self.incident
+        updates = incident.updates.select_related("author")
+        if self.kind:
+            updates = updates.filter(kind=self.kind)
+        before = self.request.GET.get("before", "")
+        if before.isdigit():
+            cursor = (
+                incident.updates.filter(pk=int(before)).values_list("created_at", flat=True).first()
+            )
+            if cursor is not None:
+                # The redundant created_at <= cursor lets PostgreSQL use the index.
+                updates = updates.filter(created_at__lte=cursor).filter(
+                    Q(created_at__lt=cursor) | Q(created_at=cursor, pk__lt=int(before))
+                )
+        entries = list(updates.order_by("-created_at", "-id")[: TIMELINE_PAGE_SIZE + 1])
+        for entry in entries:
+            entry.time_tag = time_tag(entry.created_at)
+        older = entries[TIMELINE_PAGE_SIZE - 1].pk if len(entries) > TIMELINE_PAGE_SIZE else None
+        return entries[:TIMELINE_PAGE_SIZE], older
+
+    @property
+    def entries(self) -> list[StatusUpdate]:
+        return self.timeline[0]
+
+    @property
+    def older(self) -> int | None:
+        return self.timeline[1]
+
+    @cached_property
+    def update_form(self) -> forms.Form:
+        return self.bound.get("update") or UpdateForm()
+
+
+def _badge(rating: str, relevance: str) -> SafeString:
+    badge = format_html('<span class="badge rating-{}">{}</span>', rating, rating)
+    if relevance == "medium":
+        return badge
+    return badge + format_html(
+        '<span class="relevance relevance-{}" title="{} relevance">{}</span>',
+        relevance,
+        Assessment.Relevance(relevance).label,
+        "▲" if relevance == "high" else "▽",
+    )
+
+
+# The inside of a matrix cell for every rating and relevance, drawn once.
+BADGES = {
+    (rating, relevance): _badge(rating, relevance)
+    for rating in Assessment.Rating.values
+    for relevance in Assessment.Relevance.values
+}
+UNRATED = mark_safe(
+    '<span class="unrated" aria-hidden="true">+</span>'
+    '<span class="visually-hidden">not rated</span>'
+)
+
+
+class MatrixHtml:
+    """The matrix body drawn in Python: 400 to 24,000 cells are too many for
+    template tags. Every value goes through ``format_html`` / ``escape``;
+    the cell links carry one URL (``href``), which case.js turns into an
+    HTMX request, and no per-cell label: the row and column headers
+    (``th scope``) name a cell for a screen reader."""
+
+    def __init__(
+        self,
+        page: CasePage,
+        cells: Mapping[tuple[int, int], tuple[str, str, str]],
+        items: Mapping[int, scoring.ItemScore],
+    ) -> None:
+        self.page, self.cells, self.items = page, cells, items
+        self.hypotheses = page.hypotheses
+        self.can_write = page.access.can_write
+        probe = reverse("hypotheses:cell", args=[page.incident.reference, 0, 0])
+        assert probe.endswith("/0/0/")
+        self.cell_prefix = probe[: -len("0/0/")]
+        self.query = escape(f"?{page.matrix_query}") if page.matrix_query else ""
+        self.cell_prefix = escape(self.cell_prefix)
+        self.editing = page.editing
+        self.focus = page.focus
+
+    def inside(self, item_pk: int, h_pk: int) -> SafeString:
+        """The inside of one cell's <td>: a link that opens its editor (a badge
+        for an observer)."""
+        a = self.cells.get((item_pk, h_pk))
+        if a is None:
+            badge, rated, title = UNRATED, "", ""
+        else:
+            badge, rated = BADGES[a[0], a[1]], " rated"
+            title = f' title="{escape(a[2])}"' if a[2] else ""
+        if not self.can_write:
+            return SafeString(f'<span class="cell-btn{rated}"{title}>{badge}</span>')
+        focus = " autofocus" if self.focus == f"cell-{item_pk}-{h_pk}" else ""
+        # Only integers, escaped text and the prepared badges go in.
+        return SafeString(
+            f'<a class="cell-btn{rated}" id="cell-{item_pk}-{h_pk}" role="button" '
+            f'href="{self.cell_prefix}{item_pk}/{h_pk}/{self.query}#td-{item_pk}-{h_pk}"'
+            f"{title}{focus}>{badge}</a>"
+        )
+
+    def cell(self, item_pk: int, h_pk: int) -> SafeString:
+        return SafeString(f'<td id="td-{item_pk}-{h_pk}">{self.inside(item_pk, h_pk)}</td>')
+
+    def editor(self, item: EvidenceItem, h_pk: int) -> str:
+        """The open editor of one cell (no JavaScript): the template's partial."""
+        html = render_to_string(
+            f"{TEMPLATE}#matrix_cell_form", self.page.context(), request=self.page.request
+        )
+        return format_html('<td id="td-{}-{}" class="editing">{}</td>', item.pk, h_pk, html)
+
+    def row(self, item: EvidenceItem) -> str:
+        score = self.items[item.pk]
+        cells = "".join(
+            self.editor(item, h.pk) if self.editing == (item.pk, h.pk) else self.cell(item.pk, h.pk)
+            for h in self.hypotheses
+        )
+        diag = (
+            f"{score.diagnosticity:.2f}"
+            if score.is_diagnostic
+            else mark_safe('<span class="non-diag-label">non-diagnostic</span>')
+        )
+        return format_html(
+            '<tr id="row-{}"{}><th scope="row" class="item-col"><span class="badge grade'
+            ' grade-{}">{}</span> <a href="{}">{}</a></th>{}<td class="diag-col">{}</td></tr>\n',
+            item.pk,
+            "" if score.is_diagnostic else mark_safe(' class="non-diagnostic"'),
+            item.reliability,
+            item.grade,
+            item.get_absolute_url(),
+            Truncator(item.title).chars(60),
+            mark_safe(cells),
+            diag,
+        )
 
 
 def render_case(
@@ -434,7 +797,7 @@ def render_case(
 ) -> HttpResponse:
     """The whole page, or one region of it, rendered in the case's time zone."""
     with timezone.override(access.incident.zone):
-        context = case_context(request, access, **state)
+        context = CasePage(request, access, **state).context()
         name = f"{TEMPLATE}#{region}" if region else TEMPLATE
         return render(request, name, context, status=status)
 
@@ -460,7 +823,10 @@ def after_write(
             trigger_client_event(response, event)
         return response
     messages.success(request, message)
-    return HttpResponseRedirect(case_url(access.incident, region))
+    anchor = {"hypothesis_card_alone": "hypotheses", "timeline_posted": "timeline"}.get(
+        region, region
+    )
+    return HttpResponseRedirect(case_url(access.incident, anchor))
 
 
 def after_invalid(
@@ -524,7 +890,7 @@ def post_update(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     form = UpdateForm(request.POST)
     if form.is_valid():
         try:
-            StatusUpdate.objects.post(
+            entry = StatusUpdate.objects.post(
                 access.incident,
                 kind=form.cleaned_data["kind"],
                 body=form.cleaned_data["body"],
@@ -533,5 +899,8 @@ def post_update(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         except ValidationError as exc:
             apply_model_errors(form, exc)
         else:
-            return after_write(request, access, "timeline", (), "Posted to the timeline.")
-    return after_invalid(request, access, "timeline", bound={"update": form})
+            # HTMX: a blank composer, and the new entry alone on top of the list.
+            return after_write(
+                request, access, "timeline_posted", (), "Posted to the timeline.", posted=entry
+            )
+    return after_invalid(request, access, "timeline_composer", bound={"update": form})
