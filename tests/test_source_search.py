@@ -357,3 +357,13 @@ def test_generator_fills_the_vectors_through_copy(client, db):
     assert matches.exists()
     client.force_login(get_user_model().objects.get(username=STAFF_USERNAME))
     assert items(client.get(f"/cases/?scope=sources&q={COMMON_TERM}"))
+
+
+def test_the_derived_vector_stays_out_of_the_audit_trail(lead, sources):
+    from incidents.audit.models import AuditEvent
+
+    item = sources["log"]
+    EvidenceItem.objects.filter(pk=item.pk).update(title="Operator log, page 2")
+    event = AuditEvent.objects.for_object(item).order_by("-id").first()
+    assert event.action == "update" and event.after_data["title"] == "Operator log, page 2"
+    assert "search_vector" not in event.after_data and "search_vector" not in event.before_data
