@@ -54,6 +54,16 @@ PAGES: dict[str, Callable[[Dataset], str]] = {
     "search, common term": lambda ds: url_or_missing("cases:list", query="?q=screen"),
     "search, two terms": lambda ds: url_or_missing("cases:list", query="?q=screen+operator"),
     "search, no match": lambda ds: url_or_missing("cases:list", query="?q=zyzzyvaquark"),
+    "sources, common term": lambda ds: url_or_missing(
+        "cases:list", query="?scope=sources&q=screen"
+    ),
+    "sources, two terms": lambda ds: url_or_missing(
+        "cases:list", query="?scope=sources&q=screen+operator"
+    ),
+    "sources, no match": lambda ds: url_or_missing(
+        "cases:list", query="?scope=sources&q=zyzzyvaquark"
+    ),
+    "sources, no text": lambda ds: url_or_missing("cases:list", query="?scope=sources"),
     "case page, normal": lambda ds: url_or_missing("cases:detail", ds.normal_reference),
     "case page, heavy": lambda ds: url_or_missing("cases:detail", ds.heavy_reference),
     "export": lambda ds: first_route(["cases:export", "cases:export_json"], ds.normal_reference),

@@ -43,9 +43,14 @@ from incidents.audit.context import AuditContext, current_context, process_conte
 AUDIT_TABLE = "audit_auditevent"
 AUDITED_APPS = ("cases", "hypotheses", "evidence")
 # Left out of the row images: secrets, and columns derived from the others by the
-# database itself (the search vector is rebuilt from the title, summary and
-# hypotheses on every change, and would double the size of each case's record).
-REDACTED_COLUMNS = {"auth_user": ("password",), "cases_incident": ("search_vector",)}
+# database itself (the search vectors are rebuilt from the title, summary and
+# hypotheses, or from an evidence item's title, texts and URL, on every change,
+# and would double the size of each record).
+REDACTED_COLUMNS = {
+    "auth_user": ("password",),
+    "cases_incident": ("search_vector",),
+    "evidence_evidenceitem": ("search_vector",),
+}
 CHAIN_LOCK_KEY = 7_263_517  # pg_advisory_xact_lock key of the chain
 CONTEXT_SETTING = "inquest.context"
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")

@@ -13,14 +13,22 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from incidents.cases.models import Incident, validate_time_zone
-from incidents.cases.search import SORTS, BadCursor, Cursor, segments_for
+from incidents.cases.search import SORTS, BadCursor, Cursor, segments_for, source_segments
 
 ANY = [("", "Any")]
 
 
 class CaseFilterForm(forms.Form):
-    """The query string of /cases/: search text, filters, sort and page cursor."""
+    """The query string of /cases/: what to search (cases or sources), filters, sort, cursor."""
 
+    SCOPES = [("cases", "Cases"), ("sources", "Sources")]
+
+    scope = forms.ChoiceField(
+        label="Search in",
+        choices=SCOPES,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     q = forms.CharField(
         label="Search",
         required=False,
@@ -28,7 +36,7 @@ class CaseFilterForm(forms.Form):
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Reference, title, summary or hypothesis… e.g. screen -glitch",
+                "placeholder": 'e.g. screen -glitch, "night operator"',
                 "autocomplete": "off",
             }
         ),
@@ -106,11 +114,17 @@ class CaseFilterForm(forms.Form):
             )
         text = (data.get("q") or "").strip()
         data["q"] = text
+        data["scope"] = data.get("scope") or "cases"
         sort = data.get("sort") or ("relevance" if text else "activity")
         if sort == "relevance" and not text:
             sort = "activity"
+        if data["scope"] == "sources":
+            # Sources have two orders: best match (with search text) or newest first.
+            sort = "relevance" if text else "newest"
+            segments = source_segments(sort)
+        else:
+            segments = segments_for(sort)
         data["sort"] = sort
-        segments = segments_for(sort)
         for name in ("after", "before"):
             token = data.get(name)
             if not token:

@@ -173,6 +173,11 @@ class Incident(models.Model):
             models.Index(
                 fields=["severity", "-last_activity_at", "-id"], name="incident_severity_idx"
             ),
+            # The list filtered by status and severity together, walked in list order.
+            models.Index(
+                fields=["status", "severity", "-last_activity_at", "-id"],
+                name="incident_status_severity_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
@@ -140,6 +141,8 @@ class EvidenceItem(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
+    # PostgreSQL only: kept by a trigger, GIN-indexed (migration evidence/0006); NULL on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["incident", "created_at", "id"]

@@ -425,6 +425,10 @@ class Generator:
         if self.writer.postgres:
             with self.writer.connection.cursor() as cursor:
                 cursor.execute("SET synchronous_commit = off")
+                # The evidence items' BEFORE INSERT trigger fills their search vector
+                # during COPY (evidence/0006); a larger GIN pending list merges those
+                # vectors into the index in fewer, bigger steps (VACUUM flushes it).
+                cursor.execute("SET gin_pending_list_limit = '64MB'")
         done_cases = 0
         for start in range(0, len(plans), CHUNK_CASES):
             batch = plans[start : start + CHUNK_CASES]

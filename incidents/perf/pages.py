@@ -116,6 +116,17 @@ def targets(bench: Bench, client: Client, user: str, dataset: Any) -> list[Targe
             out.append(
                 Target(f"search, {label} “{terms[key]}”", "search", user, path=f"{list_path}?{q}")
             )
+        # The same terms over the evidence texts (the list's "Sources" scope).
+        for label, key in (
+            ("rare term", "rare"),
+            ("common term", "common"),
+            ("two terms", "two"),
+            ("no match", "none"),
+        ):
+            q = urllib.parse.urlencode({"scope": "sources", "q": terms[key]})
+            out.append(
+                Target(f"sources, {label} “{terms[key]}”", "search", user, path=f"{list_path}?{q}")
+            )
     else:
         out.append(Target("case list", "list", user, missing=missing))
 

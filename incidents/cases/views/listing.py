@@ -6,28 +6,34 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Subquery
-from django.db.models.query import prefetch_related_objects
+from django.db.models import Exists, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from incidents.cases import search
 from incidents.cases.forms import CaseFilterForm, NewCaseForm
-from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
+from incidents.cases.models import Incident, Membership, StatusUpdate
 from incidents.cases.search import (
     PAGE_SIZE,
-    SEARCH_CAP,
     SORTS,
+    add_snippets,
     apply_filters,
     candidate_ids,
     capped_count,
     matching,
+    matching_sources,
     paginate,
     rank_candidates,
+    rank_sources,
     segments_for,
+    source_candidates,
+    source_list,
+    source_segments,
     uses_postgres_search,
+    visible_sources,
 )
 from incidents.hypotheses.models import Hypothesis
 
@@ -76,6 +82,9 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     if not form.is_valid():
         return context
     data = form.cleaned_data
+    context["scope"] = data["scope"]
+    if data["scope"] == "sources":
+        return _sources_context(request, data, context)
     text, sort = data["q"], data["sort"]
     qs = apply_filters(matching(Incident.objects.visible_to(request.user), text), data)
     if text and sort == "relevance" and uses_postgres_search():
@@ -86,8 +95,8 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     elif text:
         total = capped_count(qs)
     if text:
-        context["total"] = min(total, SEARCH_CAP)
-        context["total_capped"] = total > SEARCH_CAP
+        context["total"] = min(total, search.SEARCH_CAP)
+        context["total_capped"] = total > search.SEARCH_CAP
     # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
     # EXISTS in the select list into a hashed scan of every hypothesis.
     qs = qs.select_related("lead").annotate(
@@ -98,11 +107,61 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
         )
     )
     page = paginate(qs, segments_for(sort), after=data["after"], before=data["before"])
-    prefetch_related_objects(page.rows, Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    attach_tag_names(page.rows)
     if sort == "relevance" and not uses_postgres_search():
         sort = "activity"  # SQLite has no ranking: best match means most recent
     context.update(page=page, cases=page.rows, sort=sort, sort_label=SORTS[sort])
     return context
+
+
+def _sources_context(
+    request: HtmxHttpRequest, data: dict[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
+    """Evidence items of the visible cases matching the search text (issue 6).
+
+    The newest SOURCE_CAP + 1 matches are fetched once: they give the capped
+    count and, on PostgreSQL, the set ranked by relevance. The case filters
+    narrow the sources to those of matching cases.
+    """
+    text, sort = data["q"], data["sort"]
+    qs = matching_sources(visible_sources(request.user), text)
+    if any(data.get(name) for name in CaseFilterForm.FILTER_FIELDS[1:]):
+        qs = qs.filter(incident__in=apply_filters(Incident.objects.all(), data).values("pk"))
+    if text:
+        ids = source_candidates(qs, every_case=request.user.is_staff)
+        total = len(ids)
+        context["total"] = min(total, search.SOURCE_CAP)
+        context["total_capped"] = total > search.SOURCE_CAP
+        if sort == "relevance" and uses_postgres_search():
+            qs = rank_sources(ids, text)
+        else:
+            qs = qs.filter(id__in=ids[: search.SOURCE_CAP])
+    page = paginate(
+        source_list(qs),  # type: ignore[arg-type]
+        source_segments(sort),
+        after=data["after"],
+        before=data["before"],
+    )
+    add_snippets(page.rows, text)  # type: ignore[arg-type]
+    label = "best match" if sort == "relevance" and uses_postgres_search() else "newest case first"
+    context.update(page=page, sources=page.rows, sort=sort, sort_label=label)
+    return context
+
+
+def attach_tag_names(cases: list[Incident]) -> None:
+    """Give each case ``tag_names`` (sorted) in one query of names: no Tag objects,
+    no related managers per row (the list shows only the names)."""
+    names: dict[int, list[str]] = {case.pk: [] for case in cases}
+    if names:
+        pairs = (
+            Incident.tags.through.objects.filter(incident_id__in=names)
+            .order_by("tag__name")
+            .values_list("incident_id", "tag__name")
+        )
+        for incident_id, name in pairs:
+            names[incident_id].append(name)
+    for case in cases:
+        case.tag_names = names[case.pk]  # type: ignore[attr-defined]
 
 
 @require_GET
