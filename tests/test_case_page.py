@@ -234,11 +234,41 @@ def test_query_count_is_constant(
 
 
 # Session, user, case (with the user's role), members, tags, hypotheses (+
-# confidence history), the scores (one GROUP BY over every cell of the case),
-# annotation stances per hypothesis, the first page of items with the number of
-# items (the source list and the matrix share it), the cells of the rows on the
-# page, timeline entries (with their authors' names).
-QUERIES = 12
+# confidence history), annotation stances per hypothesis, the first page of
+# items with the number of items (the source list and the matrix share it), the
+# cells of the rows on the page, timeline entries (with their authors' names).
+# The scores come from the cells of the page when it shows every row; else one
+# GROUP BY over every cell of the case (QUERIES + 1, see below).
+QUERIES = 11
+
+
+def test_scores_from_the_page_or_from_sql_are_the_same(
+    client: Any, incident: Incident, lead: Any, django_assert_num_queries: Any
+) -> None:
+    """A matrix that shows every row scores the hypotheses from its own cells;
+    one that does not runs the GROUP BY over the whole case. Both agree."""
+    from incidents.cases.views.case import PAGE_ROWS
+    from incidents.hypotheses import scoring
+
+    fill(incident, lead, 3)
+    h1 = incident.hypotheses.order_by("id").first()
+    assert h1 is not None
+    for i in range(PAGE_ROWS):  # more rows than a page: 3 + 100
+        item = EvidenceItem.attach(
+            incident, by=lead, title=f"Extra {i}", url=f"https://example.org/x{i}", reliability="A"
+        )
+        Assessment.objects.create(evidence=item, hypothesis=h1, rating="II", author=lead)
+    expected = scoring.score_case(incident)
+    client.force_login(lead)
+    client.get(url(incident))
+    with django_assert_num_queries(QUERIES + 1):  # the GROUP BY: not every row is shown
+        paged = client.get(url(incident)).content.decode()
+    with django_assert_num_queries(QUERIES):  # every row shown: scored from its cells
+        whole = client.get(url(incident) + "?rows=all").content.decode()
+    for html in (paged, whole):
+        foot = html[html.index('<tr class="score-row">') : html.index('<tr class="rank-row">')]
+        for h in incident.hypotheses.all():
+            assert f"{expected.hypotheses[h.pk].score:.2f}" in foot
 
 
 def test_hypothesis_cards_count_annotated_passages_by_stance(
