@@ -138,3 +138,28 @@ def test_move_a_hypothesis_and_rate_a_cell_without_javascript(
     expect(page.locator("#matrix-explain")).to_have_attribute("open", "")
     expect(page.locator("#matrix-explain table.explain-table")).to_contain_text("CMS log")
     expect(page.locator("#matrix-explain table.explain-table")).to_contain_text("-2.00")
+
+
+def test_add_a_hypothesis_without_javascript(
+    nojs: Page, live_server: Any, incident: Incident, investigator: Any
+) -> None:
+    page = nojs
+    base = live_server.url
+    sign_in(page, base, investigator.username)
+    page.goto(f"{base}/cases/{incident.reference}/")
+    # The form is not in the page: its panel's link opens the page with it.
+    assert page.locator("form.add-hypothesis").count() == 0
+    page.locator("#hypotheses summary", has_text="Add a hypothesis").click()
+    page.get_by_role("link", name="Open the form").click()
+    expect(page).to_have_url(re.compile(r"\?add=1#hypotheses$"))
+    form = page.locator("form.add-hypothesis")
+    form.locator("select[name=hyp-kind]").select_option("technical_fault")
+    form.locator("input[name=hyp-statement], textarea[name=hyp-statement]").fill(
+        "The player fell back to a cached test image."
+    )
+    form.get_by_role("button", name="Add hypothesis").click()
+    expect(page.locator(".messages")).to_contain_text("Hypothesis added.")
+    expect(page.locator("#hypotheses .hyp-card")).to_contain_text(
+        "The player fell back to a cached test image."
+    )
+    assert Hypothesis.objects.filter(incident=incident).count() == 1
