@@ -27,7 +27,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Prefetch, Q, Subquery, prefetch_related_objects
+from django.db.models import Count, Prefetch, Q, Subquery, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat, floatformat
@@ -299,24 +299,34 @@ def source_html(item: EvidenceItem, url: str) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A timeline entry as the page lists it: its id and its drawn <li>."""
+
+    pk: int
+    html: SafeString
+
+
 def entry_html(entry: StatusUpdate) -> SafeString:
-    """One timeline entry (30 a page), drawn here; the body is the stored,
-    sanitised Markdown rendering."""
-    author = getattr(entry, "author_name", None)
-    if author is None and entry.author_id:
-        author = entry.author.get_username()
-    return format_html(
-        '<li class="entry kind-{}{}" id="entry-{}">\n  <div class="entry-meta">\n'
-        '    <span class="entry-kind">{}</span>\n    <span class="entry-who">{}</span>\n'
-        "    {}\n  </div>\n"
-        '  <div class="entry-body prose">{}</div>\n</li>\n',
-        entry.kind,
-        " automatic" if entry.is_automatic else "",
-        entry.pk,
-        choice_labels(StatusUpdate, "kind").get(entry.kind, entry.kind),
-        author or "system",
-        time_tag(entry.created_at),
-        mark_safe(entry.body_html),
+    """One timeline entry, drawn here (the entry just posted)."""
+    author = entry.author.get_username() if entry.author_id else ""
+    return entry_li(entry.pk, entry.kind, author, entry.created_at, entry.body_html)
+
+
+def entry_li(
+    pk: int, kind: str, author: str | None, created_at: dt.datetime, body_html: str
+) -> SafeString:
+    """One timeline entry's <li> (30 a page); the body is the stored, sanitised
+    Markdown rendering, the rest goes through ``esc``."""
+    label = choice_labels(StatusUpdate, "kind").get(kind, kind)
+    automatic = " automatic" if StatusUpdate.Kind(kind).is_automatic else ""
+    return SafeString(
+        f'<li class="entry kind-{esc(kind)}{automatic}" id="entry-{int(pk)}">\n'
+        f'  <div class="entry-meta">\n'
+        f'    <span class="entry-kind">{esc(label)}</span>\n'
+        f'    <span class="entry-who">{esc(author or "system")}</span>\n'
+        f"    {time_tag(created_at)}\n  </div>\n"
+        f'  <div class="entry-body prose">{body_html}</div>\n</li>\n'
     )
 
 
@@ -865,11 +875,10 @@ class CasePage:
     # -- timeline -------------------------------------------------------------
 
     @cached_property
-    def timeline(self) -> tuple[list[StatusUpdate], int | None]:
+    def timeline(self) -> tuple[list[Entry], int | None]:
         """Newest first, capped; "older entries" continues after the last one shown."""
         incident = self.incident
-        # The author's name, not the user row; the Markdown source stays behind.
-        updates = incident.updates.annotate(author_name=F("author__username")).defer("body")
+        updates = incident.updates.all()
         if self.kind:
             updates = updates.filter(kind=self.kind)
         before = self.request.GET.get("before", "")
@@ -882,14 +891,16 @@ class CasePage:
                 updates = updates.filter(created_at__lte=cursor).filter(
                     Q(created_at__lt=cursor) | Q(created_at=cursor, pk__lt=int(before))
                 )
-        entries = list(updates.order_by("-created_at", "-id")[: TIMELINE_PAGE_SIZE + 1])
-        for entry in entries:
-            entry.html = entry_html(entry)
+        # Plain rows: the author's name, not the user row; not the Markdown source.
+        rows = updates.order_by("-created_at", "-id").values_list(
+            "id", "kind", "author__username", "created_at", "body_html"
+        )
+        entries = [Entry(row[0], entry_li(*row)) for row in rows[: TIMELINE_PAGE_SIZE + 1]]
         older = entries[TIMELINE_PAGE_SIZE - 1].pk if len(entries) > TIMELINE_PAGE_SIZE else None
         return entries[:TIMELINE_PAGE_SIZE], older
 
     @property
-    def entries(self) -> list[StatusUpdate]:
+    def entries(self) -> list[Entry]:
         return self.timeline[0]
 
     @property
