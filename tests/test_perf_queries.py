@@ -171,7 +171,7 @@ def test_query_count_header_and_floor_replay(settings: Any, tmp_path: Any) -> No
 
 @pytest.mark.django_db
 @override_settings(ROOT_URLCONF=__name__, INQUEST_BENCH_FLOOR=True)
-def test_floor_replays_writes_in_one_transaction(settings: Any) -> None:
+def test_floor_replays_writes_in_one_transaction_and_rolls_it_back(settings: Any) -> None:
     from incidents.cases.models import Tag
 
     capture.save(
@@ -184,7 +184,9 @@ def test_floor_replays_writes_in_one_transaction(settings: Any) -> None:
     response = Client().post("/_bench/floor/test-write-key/")
     assert response.status_code == 200
     assert response.content.decode().startswith("1 statements, 0 rows")
-    assert Tag.objects.filter(name="bench-floor-tag").exists()
+    # The statement ran (a failing one would answer 500) but nothing stays: a
+    # replayed write must not land a second time.
+    assert not Tag.objects.filter(name="bench-floor-tag").exists()
 
 
 def test_middleware_ignores_a_bad_capture_key(settings: Any) -> None:
@@ -291,3 +293,28 @@ def test_middleware_leaves_wrappers_added_during_the_request(settings: Any) -> N
         assert connection.execute_wrappers == [*before, other]
     finally:
         connection.execute_wrappers[:] = before
+
+
+@pytest.mark.parametrize(("lands", "met"), [(True, True), (False, False)])
+def test_a_write_counts_only_if_it_took_effect(monkeypatch: Any, lands: bool, met: bool) -> None:
+    """A write that answers 200 with a form error must not pass for a fast write."""
+    from incidents.perf import benchmark
+
+    landed = [0]
+
+    def request(self: Any, method: str, path: str, data: Any = None, headers: Any = None) -> Any:
+        if lands and not path.startswith("/_bench/"):
+            landed[0] += 1
+        return benchmark.Response(200, {}, b"1 statements, 0 rows", 0.001)
+
+    monkeypatch.setattr(benchmark.Client, "request", request)
+    bench = benchmark.Bench("http://127.0.0.1:9", requests=3, warmup=1, log=lambda _: None)
+    bench.results, bench.csrf = [], {}
+    target = benchmark.Target(
+        "write: x", "write", "member", method="POST", path="/x/", data=lambda i: {}
+    )
+    target.effect = lambda: landed[0]
+    result = bench.measure(benchmark.Client(bench.base_url), target)
+    assert result.met["time"] is met, result
+    # One capture request, one warm-up and three measured: five writes sent.
+    assert ("only 0 of 5 writes took effect" in result.note) is not met

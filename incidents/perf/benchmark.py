@@ -146,6 +146,9 @@ class Target:
     data: Callable[[int], dict[str, Any]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     prepare: Callable[[int], None] | None = None
+    # For a write: a number read from the database (untimed) that each request
+    # that took effect raises by one, so a form error is not measured as a write.
+    effect: Callable[[], int] | None = None
     missing: str = ""
     note: str = ""
 
@@ -303,6 +306,7 @@ class Bench:
         # replayed by a bare view. Page and floor requests alternate, so both see
         # the same machine (other processes come and go).
         key = f"{self.run_id}-{len(self.results)}"
+        effect_before = target.effect() if target.effect else 0
         one({"X-Bench-Capture": key})
         floor_client = Client(self.base_url)
         floor_client.cookies = dict(client.cookies)
@@ -359,6 +363,11 @@ class Bench:
         bad = [s for s in result.statuses if s >= 300]
         if bad:
             result.note = f"HTTP {', '.join(map(str, bad))}: " + (result.note or "check the route")
+        if target.effect:
+            took = target.effect() - effect_before
+            if took < counter:
+                bad.append(0)
+                result.note = f"only {took} of {counter} writes took effect " + result.note
         if floor_times:
             result.floor_median_ms = round(statistics.median(floor_times), 2)
             result.floor_p95_ms = round(percentile(floor_times, 95), 2)

@@ -169,9 +169,9 @@ def targets(bench: Bench, client: Client, user: str, dataset: Any) -> list[Targe
 
 def write_targets(user: str, dataset: Any) -> list[Target]:
     """The four HTMX writes, on the normal case, as HTMX sends them."""
-    from incidents.cases.models import Incident
-    from incidents.evidence.models import EvidenceItem
-    from incidents.hypotheses.models import Assessment, Hypothesis
+    from incidents.cases.models import Incident, StatusUpdate
+    from incidents.evidence.models import Annotation, EvidenceItem
+    from incidents.hypotheses.models import Assessment, Hypothesis, HypothesisMove
 
     incident = Incident.objects.get(reference=dataset.normal_reference)
     ref = incident.reference
@@ -190,7 +190,11 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
             lambda: first_route(["cases:timeline", "cases:post_update"], ref),
             method="POST",
             headers=HTMX,
-            data=lambda i: {"kind": "note", "body": f"Benchmark note {i}: nothing to add."},
+            data=lambda i: {
+                "update-kind": "note",
+                "update-body": f"Benchmark note {i}: nothing to add.",
+            },
+            effect=lambda: StatusUpdate.objects.filter(incident=incident).count(),
         )
     ]
     if cell_item and hypothesis:
@@ -212,6 +216,12 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
                     .first()
                     or 0,
                 },
+                effect=lambda: (
+                    Assessment.objects.filter(evidence=cell_item, hypothesis=hypothesis)
+                    .values_list("version", flat=True)
+                    .first()
+                    or 0
+                ),
             )
         )
     if item:
@@ -237,6 +247,7 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
                     "new-end": str(end),
                     "new-region": "",
                 },
+                effect=lambda: Annotation.objects.filter(item=item).count(),
             )
         )
     if hypothesis:
@@ -263,6 +274,7 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
                 method="POST",
                 headers=HTMX,
                 data=move,
+                effect=lambda: HypothesisMove.objects.filter(hypothesis=hypothesis).count(),
             )
         )
     return writes

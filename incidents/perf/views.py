@@ -27,8 +27,12 @@ def floor(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("No such capture.")
     writes = any(not sql.lstrip().upper().startswith(READ_PREFIXES) for sql, _, _ in statements)
     if writes:
+        # Rolled back: a replayed write must not land twice (a second timeline
+        # entry, an older version written back over the page's own write). The
+        # floor of a write therefore leaves out the commit's WAL flush.
         with transaction.atomic():
             rows = _replay(statements)
+            transaction.set_rollback(True)
     else:
         rows = _replay(statements)
     return HttpResponse(f"{len(statements)} statements, {rows} rows\n", content_type="text/plain")
