@@ -136,6 +136,60 @@ def test_rating_a_cell_through_the_page_reads_nothing_twice(
     assert Assessment.objects.get(evidence=item, hypothesis=hypothesis).rating == "C"
 
 
+def test_rating_a_cell_in_a_large_case_reads_the_same(
+    client: Any, incident: Incident, hypothesis: Hypothesis, lead: Any
+) -> None:
+    """More items than a page: still the saved row's cells and the GROUP BY over
+    the case (constant in the case's size), and the foot shows its scores."""
+    from django.urls import reverse
+
+    from incidents.cases.views.case import PAGE_ROWS
+    from incidents.hypotheses import scoring
+
+    items = [
+        EvidenceItem.attach(
+            incident, by=lead, title=f"Item {i}", url=f"https://example.org/{i}", reliability="A"
+        )
+        for i in range(PAGE_ROWS + 1)
+    ]
+    for item in items[:3]:
+        Assessment.rate(item, hypothesis, by=lead, rating="II")
+    client.force_login(lead)
+    client.get(reverse("cases:detail", args=[incident.reference]))
+    url = reverse("hypotheses:cell", args=[incident.reference, items[-1].pk, hypothesis.pk])
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            url, {"rating": "C", "relevance": "high", "version": 0}, HTTP_HX_REQUEST="true"
+        )
+    done = Statements(captured)
+    assert done.verbs() == ["SELECT"] * 5 + ["SELECT", "INSERT", "UPDATE"] + ["SELECT"] * 2
+    expected = scoring.score_case(incident).hypotheses[hypothesis.pk].score
+    assert f'<span class="score">{expected:.2f}</span>' in response.content.decode()
+
+
+def test_rating_a_cell_in_a_small_case_answers_the_same_scores(
+    client: Any, incident: Incident, hypothesis: Hypothesis, item: EvidenceItem, lead: Any
+) -> None:
+    from django.urls import reverse
+
+    from incidents.hypotheses import scoring
+
+    other = EvidenceItem.attach(
+        incident, by=lead, title="Log", url="https://example.org/log", reliability="E"
+    )
+    Assessment.rate(other, hypothesis, by=lead, rating="CC", relevance="low")
+    client.force_login(lead)
+    url = reverse("hypotheses:cell", args=[incident.reference, item.pk, hypothesis.pk])
+    response = client.post(
+        url, {"rating": "II", "relevance": "high", "version": 0}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    expected = scoring.score_case(incident).hypotheses[hypothesis.pk].score
+    assert f'<span class="score">{expected:.2f}</span>' in html
+    assert f'id="row-{item.pk}"' in html and f'id="row-{other.pk}"' not in html
+    assert 'class="badge rating-II"' in html
+
+
 def test_moving_a_hypothesis_through_the_page_reads_nothing_twice(
     client: Any, incident: Incident, hypothesis: Hypothesis, lead: Any
 ) -> None:
