@@ -274,10 +274,12 @@ def test_another_annotation_answers_only_its_entry_in_place(
     assert TEXT.index("flag image") < before_all
     login(client, investigator)
     url = reverse("evidence:annotate", args=[item.pk])
-    html = client.post(
-        url, form_data(**quote(TEXT, "flag image")), HTTP_HX_REQUEST="true"
-    ).content.decode()
+    response = client.post(url, form_data(**quote(TEXT, "flag image")), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
     added = item.annotations.exclude(pk=later.pk).get()
+    # The popover's form stays on the page (annotate.js empties and closes it):
+    # only the out-of-band parts are swapped.
+    assert response["HX-Reswap"] == "none" and 'id="annotation-form"' not in html
     assert f'hx-swap-oob="beforebegin:#annotation-{later.pk}"' in html
     assert f'id="annotation-{added.pk}"' in html and f'id="annotation-{later.pk}"' not in html
     assert 'id="annotation-count" class="count" hx-swap-oob="true">2<' in html

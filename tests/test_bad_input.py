@@ -648,3 +648,36 @@ def test_every_write_route_refuses_a_post_without_csrf_token(world: World, lead:
             assert response.status_code == 403, f"{name}: {response.status_code}"
         tried += 1
     assert tried >= 12 and counts() == before
+
+
+# -- the model rules refuse a NUL character with a message (PostgreSQL cannot store it) --
+
+
+@pytest.mark.django_db
+def test_model_rules_refuse_a_nul_character(incident: Incident, lead: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    hypothesis = Hypothesis.propose(incident, by=lead, statement="Under test.", kind="other")
+    item = EvidenceItem.attach(
+        incident, by=lead, kind="witness_statement", title="Note", text_body="A passage to mark."
+    )
+    entries = incident.updates.count()
+    attempts: list[tuple[str, Callable[[], Any]]] = [
+        ("rationale", lambda: hypothesis.move_to("under_evaluation", by=lead, rationale="\x00")),
+        ("reason", lambda: hypothesis.set_confidence("likely", by=lead, reason="a\x00b")),
+        (
+            "statement",
+            lambda: Hypothesis.propose(incident, by=lead, statement="\x00", kind="other"),
+        ),
+        ("reason", lambda: incident.move_to("investigating", by=lead, reason="\x00")),
+        ("body", lambda: StatusUpdate.objects.post(incident, kind="note", body="\x00", by=lead)),
+        ("body", lambda: Annotation.create_for(item, by=lead, body="\x00", exact="passage")),
+        ("recipient", lambda: item.transfer(by=lead, recipient="Lab\x00", reason="Analysis")),
+    ]
+    for field, attempt in attempts:
+        with pytest.raises(ValidationError) as caught:
+            attempt()
+        assert "null character" in caught.value.message_dict[field][0]
+    assert incident.updates.count() == entries  # nothing half-written
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == "proposed"

@@ -41,6 +41,16 @@ def validate_time_zone(value: str) -> None:
         ) from None
 
 
+def written_text(value: str | None, field: str) -> str:
+    """VALUE as it is kept: stripped of surrounding space. A NUL character is
+    refused with a message (PostgreSQL cannot store one in text; the forms
+    refuse it too, this covers the admin actions and scripts)."""
+    text = (value or "").strip()
+    if "\x00" in text:
+        raise ValidationError({field: "Remove the null character (\\x00) from this text."})
+    return text
+
+
 def choices_constraint(
     field: str, choices: type[models.Choices], model: str
 ) -> models.CheckConstraint:
@@ -315,7 +325,7 @@ class Incident(models.Model):
         """
         from incidents.audit.versioning import check_version
 
-        reason = (reason or "").strip()
+        reason = written_text(reason, "reason")
         with transaction.atomic():
             locked = Incident.objects.select_for_update().get(pk=self.pk)
             check_version(locked, expected_version)
@@ -493,7 +503,7 @@ class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
         Both writes in one transaction; inside a caller's transaction (a move,
         a rating) no savepoint is taken: the caller's block is the unit.
         """
-        body = (body or "").strip()
+        body = written_text(body, "body")
         if not body:
             raise ValidationError({"body": "Write something before posting."})
         now = timezone.now()

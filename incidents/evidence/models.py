@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.cases.models import Incident, StatusUpdate, Tag, choices_constraint
+from incidents.cases.models import Incident, StatusUpdate, Tag, choices_constraint, written_text
 from incidents.evidence import files
 
 
@@ -397,10 +397,13 @@ class EvidenceItem(models.Model):
 
     def transfer(self, *, by: Any, recipient: str, reason: str, place: str = "") -> CustodyEntry:
         """Hand the item (or its original) to RECIPIENT, on record."""
+        recipient = written_text(recipient, "recipient")
+        reason = written_text(reason, "reason")
+        place = written_text(place, "place")
         errors = {}
-        if not recipient.strip():
+        if not recipient:
             errors["recipient"] = "Say to whom the item is transferred."
-        if not reason.strip():
+        if not reason:
             errors["reason"] = "Say why it is transferred."
         if errors:
             raise ValidationError(errors)
@@ -408,9 +411,9 @@ class EvidenceItem(models.Model):
             self,
             action=CustodyEntry.Action.TRANSFERRED,
             by=by,
-            reason=reason.strip(),
-            recipient=recipient.strip()[:200],
-            place=place.strip()[:200],
+            reason=reason,
+            recipient=recipient[:200],
+            place=place[:200],
         )
 
     def use_suggestion(self, which: str) -> None:
@@ -830,7 +833,7 @@ class Annotation(models.Model):
 
     def _fill(self, *, body: str, stance: str, hypothesis: Any) -> None:
         errors: dict[str, str] = {}
-        self.body = (body or "").strip()
+        self.body = written_text(body, "body")
         if not self.body:
             errors["body"] = "Write a note for this annotation."
         elif len(self.body) > 10000:

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -92,9 +92,13 @@ def _item(request: HttpRequest, pk: int, need: Need = Need.READ) -> tuple[Eviden
 def _annotations(item: EvidenceItem) -> QuerySet[Annotation]:
     return (
         item.annotations.select_related("author", "hypothesis")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .prefetch_related(_tags_in_order())
         .order_by("position_start", "id")
     )
+
+
+def _tags_in_order() -> Prefetch:
+    return Prefetch("tags", queryset=Tag.objects.order_by("name"))
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -425,7 +429,10 @@ def _annotation_added(
     if len(live) <= 1:
         response = _page(request, item, access, "annotation_added", oob=True)
     else:
-        added = _annotations(item).get(pk=annotation.pk)
+        # The annotation just saved, with its author and hypothesis already on it;
+        # only its tags are read back (in name order, as the panel lists them).
+        added = annotation
+        prefetch_related_objects([added], _tags_in_order())
         added.can_edit = True  # type: ignore[attr-defined] (its author, a writer)
         added.edit_form = _edit_form(added, hypotheses)  # type: ignore[attr-defined]
         order = [a.pk for a in live]
@@ -443,10 +450,12 @@ def _annotation_added(
             "highlighted": anno.render_highlights(text, [a for a in live if not a.is_orphaned]),
             "region_annotations": [a for a in live if a.region],
             "image": (item.extracted_metadata or {}).get("image") or {},
-            "annotation_form": AnnotationForm(hypotheses=hypotheses, prefix="new"),
         }
         with timezone.override(item.incident.zone):
             response = render(request, "evidence/detail.html#annotation_added", context)
+        # Only the out-of-band parts change the page: the popover's form stays
+        # where it is, and annotate.js empties and closes it.
+        response["HX-Reswap"] = "none"
     trigger_client_event(response, "annotations-changed")
     return response
 

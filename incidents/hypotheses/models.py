@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from incidents.audit.versioning import check_version
-from incidents.cases.models import Incident, StatusUpdate, choices_constraint
+from incidents.cases.models import Incident, StatusUpdate, choices_constraint, written_text
 
 
 class ConfidenceBand(models.TextChoices):
@@ -132,7 +132,7 @@ class Hypothesis(models.Model):
         with transaction.atomic():
             hypothesis = cls(
                 incident=incident,
-                statement=statement.strip(),
+                statement=written_text(statement, "statement"),
                 kind=kind,
                 description=description,
                 created_by=by,
@@ -177,7 +177,7 @@ class Hypothesis(models.Model):
         EXPECTED_VERSION: the version the person's form was loaded with;
         ``Conflict`` if someone saved since (see incidents.audit.versioning).
         """
-        rationale = (rationale or "").strip()
+        rationale = written_text(rationale, "rationale")
         with transaction.atomic():
             locked = self._lock()
             check_version(locked, expected_version)
@@ -235,7 +235,7 @@ class Hypothesis(models.Model):
         self, band: str, *, by: Any, reason: str, expected_version: int | None = None
     ) -> ConfidenceChange:
         """State a new confidence band, kept in the history with its reason."""
-        reason = (reason or "").strip()
+        reason = written_text(reason, "reason")
         with transaction.atomic():
             locked = self._lock()
             check_version(locked, expected_version)

@@ -293,6 +293,22 @@
     openPopover(rect);
   }
 
+  // A new annotation saved: the server answered only what changed (HX-Reswap:
+  // none), so the popover's form is emptied and closed here.
+  function afterRequest(event) {
+    var f = form();
+    var xhr = event.detail && event.detail.xhr;
+    if (!f || event.detail.elt !== f || !event.detail.successful || !xhr ||
+        xhr.getResponseHeader("HX-Reswap") !== "none") { return; }
+    f.reset();
+    f.querySelectorAll("input[type=hidden]:not([name=csrfmiddlewaretoken])").forEach(function (input) {
+      input.value = "";
+    });
+    f.querySelectorAll(".errorlist").forEach(function (list) { list.remove(); });
+    f.classList.remove("has-errors");
+    closePopover();
+  }
+
   // -- Wiring ---------------------------------------------------------------------
 
   function init() {
@@ -312,5 +328,6 @@
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:load", init);
   document.addEventListener("htmx:afterSettle", init);
+  document.addEventListener("htmx:afterRequest", afterRequest);
   document.body && init();
 })();

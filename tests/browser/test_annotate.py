@@ -131,6 +131,14 @@ def test_annotations_land_in_text_order_and_edit_in_place(
     assert page.locator("mark.anno").count() == 2
     page.locator("#annotation-form").wait_for(state="hidden")  # the popover closed
     assert page.input_value("#id_new-body") == ""  # and is fresh for the next one
+    assert page.input_value("#id_new-exact") == "" and page.input_value("#id_new-start") == ""
+    # The same form takes the next annotation.
+    assert page.evaluate(SELECT, ["#evidence-text", first_phrase])
+    page.locator("#annotation-form").wait_for(state="visible")
+    page.fill("#id_new-body", "Third note.")
+    page.click("#annotation-form button[type=submit]")
+    page.locator("#annotation-list .annotation .note", has_text="Third note.").wait_for()
+    assert page.locator("#annotation-count").inner_text().strip() == "3"
 
     # Edit the new entry in place.
     entry = page.locator("#annotation-list .annotation").first
@@ -138,7 +146,7 @@ def test_annotations_land_in_text_order_and_edit_in_place(
     entry.locator("textarea").first.fill("Earlier note, edited.")
     entry.locator("button", has_text="Save").click()
     page.locator("#annotation-list .annotation .note", has_text="edited").wait_for()
-    assert page.locator("#annotation-list .annotation").count() == 2
+    assert page.locator("#annotation-list .annotation").count() == 3
     assert Annotation.objects.filter(body="Earlier note, edited.").exists()
     assert errors == []
 
