@@ -320,7 +320,7 @@ def test_time_tag_writes_what_the_date_filter_wrote(moment: dt.datetime) -> None
     from django.template import Context, Template
     from django.utils import timezone
 
-    from incidents.cases.views.case import time_tag
+    from incidents.cases.views.drawing import time_tag
 
     template = Template('<time datetime="{{ d|date:\'c\' }}">{{ d|date:"j M Y, H:i" }}</time>')
     with timezone.override(zoneinfo.ZoneInfo("Asia/Almaty")):

@@ -1,0 +1,310 @@
+"""The case page's hot rows, drawn in Python rather than with template tags.
+
+The matrix body (400 to 24,000 cells), the source list, the timeline entries
+and the head of each hypothesis card repeat per row; drawn with template tags
+they were most of the page's time. Here every text value goes through ``esc``
+(or ``format_html``); only integers, fixed names and parts drawn here go in
+unescaped. The output is the markup the template wrote before (tests compare
+it). Everything else on the page stays in ``templates/cases/detail.html``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from django.template.defaultfilters import filesizeformat, floatformat
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
+
+from incidents.cases.models import StatusUpdate
+from incidents.evidence.models import EvidenceItem
+from incidents.hypotheses import scoring
+from incidents.hypotheses.models import Assessment, Hypothesis
+
+if TYPE_CHECKING:
+    from incidents.cases.views.case import CasePage
+
+
+MONTH_NAMES = {n: str(name).title() for n, name in MONTHS_3.items()}
+
+
+def time_tag(value: dt.datetime) -> SafeString:
+    """``<time datetime="…">20 Nov 2026, 14:42</time>`` in the current time zone
+    (the case's), as the template's ``date:"j M Y, H:i"`` writes it; drawn here
+    for the lists of the page, where the template filter was a measurable cost."""
+    local = timezone.localtime(value)
+    month = MONTH_NAMES[local.month]
+    # Only digits and fixed names go in: nothing to escape.
+    return SafeString(
+        f'<time datetime="{local.isoformat()}">{local.day} {month} {local.year}, '
+        f"{local.hour:02d}:{local.minute:02d}</time>"
+    )
+
+
+def duration_label(value: dt.timedelta | None) -> str:
+    """“± 10 min”, “± 2 h”, “± 3 days”; empty when unknown."""
+    if value is None:
+        return ""
+    minutes = round(value.total_seconds() / 60)
+    if minutes < 60:
+        return f"± {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        return f"± {hours} h" + (f" {rest} min" if rest else "")
+    days = round(minutes / 1440)
+    return f"± {days} days"
+
+
+def id_url(name: str, *args: Any) -> Any:
+    """A function of one id that gives the URL NAME reverses to with ARGS and
+    that id, from one ``reverse()``: the page links to dozens of items and
+    hypotheses, and reversing each was a measurable cost."""
+    probe = reverse(name, args=[*args, 0])
+    head, sep, tail = probe.rpartition("/0/")
+    assert sep, probe
+    return lambda pk: f"{head}/{int(pk)}/{tail}"
+
+
+@cache
+def choice_labels(model: Any, field: str) -> dict[Any, str]:
+    """The display labels of a choices field, as plain strings (no lazy objects in loops)."""
+    return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}
+
+
+def esc(value: Any) -> str:
+    """``django.utils.html.escape`` without its lazy-string wrapper (a cost in loops)."""
+    return html.escape(str(value))
+
+
+def source_html(item: EvidenceItem, url: str) -> str:
+    """One entry of the source list, drawn here (25 to hundreds a page). Every
+    text value goes through ``esc``; the rest are integers and prepared tags."""
+    kind = choice_labels(EvidenceItem, "kind").get(item.kind, item.kind)
+    meta = [f'<span class="evidence-kind">{esc(kind)}</span>']
+    if item.language:
+        meta.append(f"<span>{esc(item.language)}</span>")
+    if item.event_at:
+        uncertainty = duration_label(item.event_uncertainty)
+        meta.append(
+            f"<span>event {time_tag(item.event_at)}{' ' if uncertainty else ''}{uncertainty}</span>"
+        )
+    else:
+        meta.append("<span>event unknown</span>")
+    meta.append(f"<span>collected {time_tag(item.collected_at)}</span>")
+    if item.obtained_from:
+        meta.append(f"<span>from {esc(item.obtained_from)}</span>")
+    if item.url:
+        meta.append(
+            f'<a class="source-link" href="{esc(item.url)}" rel="noopener noreferrer nofollow">'
+            f"{esc(Truncator(item.url).chars(40))}</a>"
+        )
+    if item.file:
+        name = esc(Truncator(item.original_name).chars(30))
+        size = f" · {esc(filesizeformat(item.file_size))}" if item.file_size else ""
+        meta.append(f"<span>file {name}{size}</span>")
+    reliability = choice_labels(EvidenceItem, "reliability").get(item.reliability, "")
+    credibility = choice_labels(EvidenceItem, "credibility").get(item.credibility, "")
+    illustrative = ' <span class="illustrative">illustrative</span>' if item.is_illustrative else ""
+    lines = "\n".join(meta)
+    return (
+        f'<li class="evidence-item" id="item-{int(item.pk)}">'
+        f'<span class="badge grade grade-{esc(item.reliability)}"'
+        f' title="{esc(reliability)}; {esc(credibility)}">{esc(item.grade)}</span>\n'
+        f'<div class="evidence-main"><p class="evidence-title">'
+        f'<a href="{esc(url)}">{esc(item.title)}</a>{illustrative}</p>\n'
+        f'<p class="evidence-meta">{lines}</p></div></li>\n'
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A timeline entry as the page lists it: its id and its drawn <li>."""
+
+    pk: int
+    html: SafeString
+
+
+def entry_html(entry: StatusUpdate) -> SafeString:
+    """One timeline entry, drawn here (the entry just posted)."""
+    author = entry.author.get_username() if entry.author_id else ""
+    return entry_li(entry.pk, entry.kind, author, entry.created_at, entry.body_html)
+
+
+def entry_li(
+    pk: int, kind: str, author: str | None, created_at: dt.datetime, body_html: str
+) -> SafeString:
+    """One timeline entry's <li> (30 a page); the body is the stored, sanitised
+    Markdown rendering, the rest goes through ``esc``."""
+    label = choice_labels(StatusUpdate, "kind").get(kind, kind)
+    automatic = " automatic" if StatusUpdate.Kind(kind).is_automatic else ""
+    return SafeString(
+        f'<li class="entry kind-{esc(kind)}{automatic}" id="entry-{int(pk)}">\n'
+        f'  <div class="entry-meta">\n'
+        f'    <span class="entry-kind">{esc(label)}</span>\n'
+        f'    <span class="entry-who">{esc(author or "system")}</span>\n'
+        f"    {time_tag(created_at)}\n  </div>\n"
+        f'  <div class="entry-body prose">{body_html}</div>\n</li>\n'
+    )
+
+
+def card_head(h: Any, count: int) -> SafeString:
+    """A hypothesis card up to its actions: number, kind, rank, statement,
+    figures and confidence chart, drawn here (text through ``esc``)."""
+    info, band, pk = h.score_info, h.band, int(h.pk)
+    kind = choice_labels(Hypothesis, "kind").get(h.kind, h.kind)
+    status = choice_labels(Hypothesis, "status").get(h.status, h.status)
+    description = (
+        f'<p class="hyp-description">{esc(Truncator(h.description).words(40))}</p>'
+        if h.description
+        else ""
+    )
+    if band:
+        low, high = band.percent_range
+        confidence = (
+            f'<span class="badge confidence-{esc(h.confidence)}">{esc(band.short_label)}</span>'
+            f' <span class="muted nowrap">{low}–{high} %</span>'
+        )
+    else:
+        confidence = '<span class="muted">not stated</span>'
+    stances, url = h.stances, esc(h.annotations_url)
+    return SafeString(
+        f'<header class="hyp-top">\n        <span class="hyp-num">H{h.number}</span>\n'
+        f'        <span class="hyp-kind">{esc(kind)}</span>\n'
+        f'        <span class="hyp-rank" title="Rank by inconsistency score">Rank {info.rank}'
+        f'<span class="of"> of {count}</span></span>\n      </header>\n'
+        f'      <p class="hyp-statement" id="hyp-{pk}-statement">{esc(h.statement)}</p>\n'
+        f"      {description}\n"
+        f'      <dl class="hyp-figures">\n'
+        f'        <div><dt>Status</dt><dd><span class="badge status-{esc(h.status)}">'
+        f"{esc(status)}</span></dd></div>\n"
+        f"        <div><dt>Confidence</dt><dd>{confidence}</dd></div>\n"
+        f'        <div><dt>Inconsistency</dt><dd><span class="score">'
+        f"{esc(floatformat(info.score, 2))}</span>"
+        f' <span class="muted">over {int(info.rated_items)} rated</span></dd></div>\n'
+        f"        <div><dt>Annotated passages</dt><dd>"
+        f'<a href="{url}?hypothesis={pk}&amp;stance=supports">{int(stances["supports"])}'
+        f' supporting</a> · <a href="{url}?hypothesis={pk}&amp;stance=contradicts">'
+        f"{int(stances['contradicts'])} contradicting</a></dd></div>\n"
+        f"      </dl>\n"
+        f'      <figure class="hyp-chart">{h.chart}</figure>\n'
+    )
+
+
+def _badge(rating: str, relevance: str) -> SafeString:
+    badge = format_html('<span class="badge rating-{}">{}</span>', rating, rating)
+    if relevance == "medium":
+        return badge
+    return badge + format_html(
+        '<span class="relevance relevance-{}" title="{} relevance">{}</span>',
+        relevance,
+        Assessment.Relevance(relevance).label,
+        "▲" if relevance == "high" else "▽",
+    )
+
+
+# The inside of a matrix cell for every rating and relevance, drawn once.
+BADGES = {
+    (rating, relevance): _badge(rating, relevance)
+    for rating in Assessment.Rating.values
+    for relevance in Assessment.Relevance.values
+}
+UNRATED = mark_safe(
+    '<span class="unrated" aria-hidden="true">+</span>'
+    '<span class="visually-hidden">not rated</span>'
+)
+
+
+class MatrixHtml:
+    """The matrix body drawn in Python: 400 to 24,000 cells are too many for
+    template tags. Every value goes through ``format_html`` / ``escape``;
+    the cell links carry one URL (``href``), which case.js turns into an
+    HTMX request, and no per-cell label: the row and column headers
+    (``th scope``) name a cell for a screen reader."""
+
+    def __init__(
+        self,
+        page: CasePage,
+        cells: Mapping[tuple[int, int], tuple[str, str, str]],
+        items: Mapping[int, scoring.ItemScore],
+    ) -> None:
+        self.page, self.cells, self.items = page, cells, items
+        self.hypotheses = page.hypotheses
+        self.hypothesis_pks = [int(h.pk) for h in page.hypotheses]
+        self.can_write = page.access.can_write
+        probe = reverse("hypotheses:cell", args=[page.incident.reference, 0, 0])
+        assert probe.endswith("/0/0/")
+        self.cell_prefix = probe[: -len("0/0/")]
+        self.query = escape(f"?{page.matrix_query}") if page.matrix_query else ""
+        self.cell_prefix = escape(self.cell_prefix)
+        self.item_url = id_url("evidence:detail")
+        self.editing = page.editing
+        self.focus = page.focus
+
+    def inside(self, item_pk: int, h_pk: int) -> SafeString:
+        """The inside of one cell's <td>: a link that opens its editor (a badge
+        for an observer)."""
+        a = self.cells.get((item_pk, h_pk))
+        if a is None:
+            badge, rated, title = UNRATED, "", ""
+        else:
+            badge, rated = BADGES[a[0], a[1]], " rated"
+            title = f' title="{esc(a[2])}"' if a[2] else ""
+        if not self.can_write:
+            return SafeString(f'<span class="cell-btn{rated}"{title}>{badge}</span>')
+        focus = " autofocus" if self.focus == f"cell-{item_pk}-{h_pk}" else ""
+        # Only integers, escaped text and the prepared badges go in.
+        return SafeString(
+            f'<a class="cell-btn{rated}" id="cell-{item_pk}-{h_pk}" role="button" '
+            f'href="{self.cell_prefix}{item_pk}/{h_pk}/{self.query}#td-{item_pk}-{h_pk}"'
+            f"{title}{focus}>{badge}</a>"
+        )
+
+    def cell(self, item_pk: int, h_pk: int) -> SafeString:
+        return SafeString(f'<td id="td-{item_pk}-{h_pk}">{self.inside(item_pk, h_pk)}</td>')
+
+    def editor(self, item: EvidenceItem, h_pk: int) -> str:
+        """The open editor of one cell (no JavaScript): the template's partial."""
+        from incidents.cases.views.case import TEMPLATE
+
+        html = render_to_string(
+            f"{TEMPLATE}#matrix_cell_form", self.page.context(), request=self.page.request
+        )
+        return format_html('<td id="td-{}-{}" class="editing">{}</td>', item.pk, h_pk, html)
+
+    def row(self, item: EvidenceItem) -> str:
+        score, pk, editing = self.items[item.pk], int(item.pk), self.editing
+        if editing is not None and editing[0] == pk:
+            cells = "".join(
+                self.editor(item, h.pk) if editing == (pk, h.pk) else self.cell(pk, h.pk)
+                for h in self.hypotheses
+            )
+        else:
+            cells = self.cells_of_row(pk)
+        if score.is_diagnostic:
+            tr, diag = "", f"{score.diagnosticity:.2f}"
+        else:
+            tr, diag = (
+                ' class="non-diagnostic"',
+                '<span class="non-diag-label">non-diagnostic</span>',
+            )
+        # Only integers, escaped text (``esc``) and the cells drawn above go in.
+        return SafeString(
+            f'<tr id="row-{pk}"{tr}><th scope="row" class="item-col"><span class="badge grade'
+            f' grade-{esc(item.reliability)}">{esc(item.grade)}</span>'
+            f' <a href="{esc(self.item_url(pk))}">{esc(Truncator(item.title).chars(60))}</a></th>'
+            f'{cells}<td class="diag-col">{diag}</td></tr>\n'
+        )
+
+    def cells_of_row(self, pk: int) -> str:
+        """The <td> cells of one row (none being edited): the hot path of the matrix."""
+        return "".join([self.cell(pk, h_pk) for h_pk in self.hypothesis_pks])
