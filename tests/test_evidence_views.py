@@ -384,3 +384,22 @@ def test_failed_item_warns_before_download(client: Client, photo: EvidenceItem, 
     html = client.get(photo.get_absolute_url()).content.decode()
     assert "downloads are refused" in html
     assert "do not rely on it" in html
+
+
+def test_the_item_comes_with_the_users_role_in_one_statement(
+    client: Client, item: EvidenceItem, investigator: Any
+) -> None:
+    """Access to an item reads the user's role in the item's own query: no
+    separate membership lookup on every item view (and on every annotation)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, investigator)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(item.get_absolute_url()).status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries]
+    item_query = next(sql for sql in statements if 'FROM "evidence_evidenceitem"' in sql)
+    assert 'FROM "cases_membership"' in item_query
+    assert not any(
+        sql.lstrip().startswith('SELECT "cases_membership"."role"') for sql in statements
+    )

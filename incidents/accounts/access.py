@@ -64,35 +64,41 @@ def access_level(user: Any, role: str | None) -> Need | None:
     return None
 
 
+def role_of_user(user: Any, case: str = "pk") -> Subquery:
+    """The USER's role on the case named by the outer query's CASE column, as a
+    subquery: the role comes with the object, in the same statement."""
+    return Subquery(
+        Membership.objects.filter(incident=OuterRef(case), user=user).values("role")[:1]
+    )
+
+
 def get_case_for_user(request: HttpRequest, reference: str, need: Need = Need.READ) -> CaseAccess:
     """The case REFERENCE, if the user may see it: 404 otherwise, 403 if NEED is not met."""
     user = request.user
     if not user.is_authenticated:
         raise Http404("No such case.")
-    # The user's role comes with the case, in the same statement.
-    role_of_user = Membership.objects.filter(incident=OuterRef("pk"), user=user).values("role")
     incident = (
         Incident.objects.select_related("lead")
-        .annotate(role_of_user=Subquery(role_of_user[:1]))
+        .annotate(role_of_user=role_of_user(user))
         .filter(reference=reference)
         .first()
     )
     if incident is None:
         raise Http404("No such case.")
-    role = incident.role_of_user
-    level = access_level(user, role)
-    if level is None:
-        raise Http404("No such case.")
-    if level < need:
-        raise PermissionDenied("Your role on this case does not allow this.")
-    return CaseAccess(incident=incident, role=role, level=level)
+    return check_case_access(request, incident, need, role=incident.role_of_user)
+
+
+UNKNOWN = object()
 
 
 def check_case_access(
-    request: HttpRequest, incident: Incident, need: Need = Need.READ
+    request: HttpRequest, incident: Incident, need: Need = Need.READ, *, role: Any = UNKNOWN
 ) -> CaseAccess:
-    """The same rules for an object reached through another one (an item, a hypothesis)."""
-    role = incident.role_of(request.user)
+    """The same rules for an object reached through another one (an item, a
+    hypothesis). ROLE: the user's role when the caller fetched it with the
+    object (``role_of_user``); otherwise it is read here."""
+    if role is UNKNOWN:
+        role = incident.role_of(request.user)
     level = access_level(request.user, role)
     if level is None:
         raise Http404("Not found.")

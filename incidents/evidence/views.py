@@ -22,7 +22,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from incidents.accounts.access import CaseAccess, Need, check_case_access, get_case_for_user
+from incidents.accounts.access import (
+    CaseAccess,
+    Need,
+    check_case_access,
+    get_case_for_user,
+    role_of_user,
+)
 from incidents.audit.versioning import posted_version
 from incidents.cases.models import Tag
 from incidents.cases.views.case import after_invalid, after_write
@@ -82,10 +88,13 @@ SANDBOX_CSP = "default-src 'none'; sandbox"
 
 def _item(request: HttpRequest, pk: int, need: Need = Need.READ) -> tuple[EvidenceItem, CaseAccess]:
     """The item PK, if the user may see its case (404), with the role NEED (403)."""
+    items = EvidenceItem.objects.select_related("incident", "collected_by", "duplicate_of")
+    if not request.user.is_authenticated:
+        raise Http404("Not found.")
     item = get_object_or_404(
-        EvidenceItem.objects.select_related("incident", "collected_by", "duplicate_of"), pk=pk
+        items.annotate(role_of_user=role_of_user(request.user, "incident_id")), pk=pk
     )
-    access = check_case_access(request, item.incident, need)
+    access = check_case_access(request, item.incident, need, role=item.role_of_user)
     return item, access
 
 
