@@ -122,6 +122,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "evidence:annotate": Expect(post=CASE_WRITE, args=item),
     # Only its author (here the investigator) edits or deletes an annotation.
     "evidence:annotation_edit": Expect(
+        get={**CASE_WRITE, "lead": 403},  # the edit form, loaded when its panel is opened
         post={**CASE_WRITE, "lead": 403},
         args=lambda w: {**item(w), "annotation_pk": w.annotation.pk},
     ),

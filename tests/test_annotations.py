@@ -361,7 +361,8 @@ def test_edit_and_delete_views(
     assert invalid.status_code == 422
     assert "Write a note for this annotation." in invalid.content.decode()
     partial = client.post(edit, {f"a{a.pk}-body": ""}, HTTP_HX_REQUEST="true").content.decode()
-    assert "Write a note for this annotation." in partial and 'annotation-edit" open' in partial
+    assert "Write a note for this annotation." in partial
+    assert 'class="annotation-edit" data-load-on-open open' in partial
     response = client.post(
         edit,
         {f"a{a.pk}-body": "edited", f"a{a.pk}-tags": "x, y", f"a{a.pk}-stance": ""},
@@ -507,3 +508,25 @@ def test_jsonld_export_follows_the_web_annotation_model(
         "value": "xywh=1,2,30,40",
     }
     assert target["source"].endswith(f"/evidence/{photo.pk}/download/")
+
+
+def test_edit_form_loads_when_asked_for(
+    client: Client, item: EvidenceItem, investigator: Any, lead: Any
+) -> None:
+    """The item page draws no edit form per annotation: each loads when its panel
+    is opened (htmx), or opens with the page through its link (no JavaScript)."""
+    mine = Annotation.create_for(item, by=investigator, body="mine", exact="flag image")
+    login(client, investigator)
+    page = client.get(item.get_absolute_url()).content.decode()
+    edit = reverse("evidence:annotation_edit", args=[item.pk, mine.pk])
+    assert f'id="id_a{mine.pk}-body"' not in page
+    assert f'hx-get="{edit}"' in page and f'href="{edit}#annotation-{mine.pk}"' in page
+    alone = client.get(edit, HTTP_HX_REQUEST="true").content.decode()
+    assert alone.lstrip().startswith("<form") and "<html" not in alone
+    assert f'id="id_a{mine.pk}-body"' in alone and 'name="version" value="1"' in alone
+    no_js = client.get(edit).content.decode()
+    assert "<html" in no_js and 'class="annotation-edit" data-load-on-open open' in no_js
+    assert f'id="id_a{mine.pk}-body"' in no_js
+    # Someone else's annotation: no form to open.
+    login(client, lead)
+    assert client.get(edit, HTTP_HX_REQUEST="true").status_code == 403

@@ -12,13 +12,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
@@ -134,13 +134,12 @@ def _context(
     deleted = [a for a in every if a.is_deleted]
     text = item.annotation_text
     filters = _filters(request)
+    # Edit forms load when their panel is opened: only the one asked for (or
+    # sent back with errors) is drawn with the page.
     bound_edit_pk, bound_edit = bound.get("edit") or (None, None)
     for a in live:
         a.can_edit = access.can_write and a.author_id == request.user.pk  # type: ignore[attr-defined]
-        if a.pk == bound_edit_pk:
-            a.edit_form = bound_edit  # type: ignore[attr-defined]
-            continue
-        a.edit_form = _edit_form(a, hypotheses)  # type: ignore[attr-defined]
+        a.edit_form = bound_edit if a.pk == bound_edit_pk else None  # type: ignore[attr-defined]
     image = (item.extracted_metadata or {}).get("image") or {}
     return {
         "access": access,
@@ -443,7 +442,7 @@ def _annotation_added(
         added = annotation
         prefetch_related_objects([added], _tags_in_order())
         added.can_edit = True  # type: ignore[attr-defined] (its author, a writer)
-        added.edit_form = _edit_form(added, hypotheses)  # type: ignore[attr-defined]
+        added.edit_form = None  # type: ignore[attr-defined] (loaded when opened)
         order = [a.pk for a in live]
         at = order.index(added.pk) if added.pk in order else len(order) - 1
         text = item.annotation_text
@@ -477,11 +476,27 @@ def _own_annotation(
     return item, access, annotation
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
+@vary_on_headers("HX-Request")
 def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpResponse:
+    """Change one's own annotation. GET opens the form (the page does not draw
+    one per annotation): with HTMX the form alone, without it the page with
+    this entry's form open."""
     item, access, annotation = _own_annotation(request, pk, annotation_pk)
     hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
+    if request.method == "GET":
+        if annotation.author_id != request.user.pk or annotation.is_deleted:
+            raise PermissionDenied("Only its author may change this annotation.")
+        form = _edit_form(annotation, hypotheses)
+        if request.htmx:  # type: ignore[attr-defined]
+            annotation.edit_form = form  # type: ignore[attr-defined]
+            return render(
+                request,
+                "evidence/detail.html#annotation_edit_form",
+                {"access": access, "item": item, "a": annotation},
+            )
+        return _page(request, item, access, "annotations", edit=(annotation.pk, form))
     form = AnnotationEditForm(request.POST, hypotheses=hypotheses, prefix=f"a{annotation.pk}")
     if form.is_valid():
         data = form.cleaned_data
@@ -518,7 +533,7 @@ def _annotation_entry(
     """The HTMX answer to an edit: that entry alone (its passage does not move)."""
     entry = _annotations(item).get(pk=annotation_pk)
     entry.can_edit = True  # type: ignore[attr-defined] (its author, a writer)
-    entry.edit_form = bound or _edit_form(entry, hypotheses)  # type: ignore[attr-defined]
+    entry.edit_form = bound  # type: ignore[attr-defined] (saved: closed, loads when opened)
     with timezone.override(item.incident.zone):
         response = render(
             request,

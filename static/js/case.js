@@ -94,15 +94,6 @@
     cell.click();
   });
 
-  // -- panels whose form loads when first opened (a hypothesis card's Move
-  // and Confidence): without JavaScript their link opens the page with it.
-  document.addEventListener("toggle", function (event) {
-    var details = event.target;
-    if (!details.open || !details.matches || !details.matches("details[data-load-on-open]")) return;
-    var link = details.querySelector("a[data-load]");
-    if (link && window.htmx) link.click();
-  }, true);  // toggle does not bubble
-
   // -- the score explanation: its tables load when it is first opened, and
   // again after a rating changes the scores while it is open.
   function loadExplanation(details) {

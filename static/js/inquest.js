@@ -23,6 +23,17 @@
     });
   });
 
+  // Panels whose form loads when first opened (a hypothesis card's Move and
+  // Confidence, an annotation's Edit): the <details data-load-on-open> holds a
+  // link marked data-load that htmx follows; without JavaScript the link opens
+  // the page with that form.
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details.open || !details.matches || !details.matches("details[data-load-on-open]")) return;
+    var link = details.querySelector("a[data-load]");
+    if (link && window.htmx) link.click();
+  }, true);  // toggle does not bubble
+
   // After a page with form errors loads, put the cursor in the first wrong field.
   document.addEventListener("DOMContentLoaded", function () {
     var wrong = document.querySelector("form [aria-invalid='true']");
