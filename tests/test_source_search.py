@@ -289,7 +289,7 @@ def test_keyset_pages_have_no_duplicates_or_gaps(client, lead, incident, query):
 
 
 def test_count_is_capped(client, lead, incident, monkeypatch):
-    monkeypatch.setattr(search, "SOURCE_CAP", 5)
+    monkeypatch.setattr(search, "SEARCH_CAP", 5)
     many(incident, lead, 8)
     client.force_login(lead)
     body = client.get("/cases/?scope=sources&q=screen").content.decode()

@@ -338,10 +338,9 @@ def capped_count(qs: QuerySet[Incident]) -> int:
 # The same rules as the case search, over evidence items: the stored, GIN-indexed
 # ``EvidenceItem.search_vector`` on PostgreSQL (migration evidence/0006),
 # icontains elsewhere; only items of cases the user may see; the newest
-# SOURCE_CAP + 1 matches are the candidate set that is counted ("200+") and,
+# SEARCH_CAP + 1 matches are the candidate set that is counted ("200+") and,
 # on PostgreSQL, ranked; keyset pages over (rank, id), or over id (newest first).
 
-SOURCE_CAP = 200
 SNIPPET_START = "\ue000"  # private-use characters: markers no source text should hold
 SNIPPET_STOP = "\ue001"
 SNIPPET_LENGTH = 220
@@ -382,7 +381,7 @@ def source_segments(sort: str) -> list[Segment]:
 
 
 def source_candidates(qs: QuerySet[EvidenceItem], *, every_case: bool) -> list[int]:
-    """The ids of the newest SOURCE_CAP + 1 items of QS: the candidate set and its count.
+    """The ids of the newest SEARCH_CAP + 1 items of QS: the candidate set and its count.
 
     EVERY_CASE (staff): the newest items, walking the primary key backwards and
     stopping at the cap (about 800 rows for a term in a quarter of the texts).
@@ -399,12 +398,12 @@ def source_candidates(qs: QuerySet[EvidenceItem], *, every_case: bool) -> list[i
     """
     order = ("-id",) if every_case else ("-incident_id", "-created_at", "-id")
     ids = qs.order_by(*order).values_list("id", flat=True)
-    return list(ids[: SOURCE_CAP + 1])
+    return list(ids[: SEARCH_CAP + 1])
 
 
 def rank_sources(ids: list[int], text: str) -> QuerySet[EvidenceItem]:
     """The candidate items IDS, each with its relevance to TEXT (PostgreSQL only)."""
-    return EvidenceItem.objects.filter(id__in=ids[:SOURCE_CAP]).annotate(rank=_rank(text))
+    return EvidenceItem.objects.filter(id__in=ids[:SEARCH_CAP]).annotate(rank=_rank(text))
 
 
 def source_list(qs: QuerySet[EvidenceItem]) -> QuerySet[EvidenceItem]:

@@ -872,8 +872,7 @@ class Annotation(models.Model):
         """
         from incidents.audit.versioning import refuse_stale
 
-        if by.pk != self.author_id or self.is_deleted:
-            raise PermissionDenied("Only its author may change this annotation.")
+        self.check_editable_by(by)
         with transaction.atomic():
             locked = Annotation.objects.select_for_update().get(pk=self.pk)
             refuse_stale(self, locked, expected_version)
@@ -882,6 +881,11 @@ class Annotation(models.Model):
             self.version = locked.version + 1
             self.save(update_fields=["body", "stance", "hypothesis", "updated_at", "version"])
             self.set_tags(tags)
+
+    def check_editable_by(self, user: Any) -> None:
+        """Only its author changes an annotation, and not once it is deleted."""
+        if user.pk != self.author_id or self.is_deleted:
+            raise PermissionDenied("Only its author may change this annotation.")
 
     def soft_delete(self, *, by: Any) -> None:
         """The author withdraws it: it leaves the text but stays on record."""

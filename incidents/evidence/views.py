@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -486,8 +486,7 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
     item, access, annotation = _own_annotation(request, pk, annotation_pk)
     hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
     if request.method == "GET":
-        if annotation.author_id != request.user.pk or annotation.is_deleted:
-            raise PermissionDenied("Only its author may change this annotation.")
+        annotation.check_editable_by(request.user)
         form = _edit_form(annotation, hypotheses)
         if request.htmx:  # type: ignore[attr-defined]
             annotation.edit_form = form  # type: ignore[attr-defined]

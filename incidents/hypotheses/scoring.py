@@ -28,8 +28,9 @@ SQRT2 = math.sqrt(2)
 
 RATING_VALUE = {"II": -2, "I": -1}
 CONSISTENCY_VALUE = {"CC": 2, "C": 1, "N": 0, "I": -1, "II": -2}
-RELEVANCE_WEIGHT = {"low": 1 / SQRT2, "medium": 1.0, "high": SQRT2}
-WEIGHT_LABELS = {SQRT2: "high", 1.0: "medium", 1 / SQRT2: "low"}
+# The weight of a band, for credibility and for relevance alike.
+BAND_WEIGHT = {"low": 1 / SQRT2, "medium": 1.0, "high": SQRT2}
+RELEVANCE_WEIGHT = BAND_WEIGHT
 
 FORMULA = (
     "score(h) = Σ over items rated against h of "
@@ -42,10 +43,12 @@ def credibility_weight(reliability: str, credibility: int | str) -> tuple[float,
     """The weight and its band (high / medium / low) for an Admiralty grade."""
     cred = int(credibility)
     if reliability in {"A", "B"} and cred in {1, 2}:
-        return SQRT2, "high"
-    if reliability in {"D", "E"} or cred in {4, 5}:
-        return 1 / SQRT2, "low"
-    return 1.0, "medium"
+        band = "high"
+    elif reliability in {"D", "E"} or cred in {4, 5}:
+        band = "low"
+    else:
+        band = "medium"
+    return BAND_WEIGHT[band], band
 
 
 def rating_value(rating: str) -> int:
@@ -181,13 +184,12 @@ def tally(
     """Scores and ranks from counted groups of cells: (hypothesis id, rating,
     relevance, credibility band, number of cells). Same arithmetic as
     ``compute``, without the per-cell contributions or the items."""
-    band_weight = {"high": SQRT2, "medium": 1.0, "low": 1 / SQRT2}
     hyp_scores = {hid: HypothesisScore(hid) for hid in hypothesis_ids}
     for hid, rating, relevance, band, count in groups:
         hyp = hyp_scores.get(hid)
         if hyp is None:
             continue
-        weight = band_weight[band] * RELEVANCE_WEIGHT[relevance] * rating_value(rating)
+        weight = BAND_WEIGHT[band] * RELEVANCE_WEIGHT[relevance] * rating_value(rating)
         hyp.score += count * weight
         hyp.rated_items += count
     rank(hyp_scores.values())

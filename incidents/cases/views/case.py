@@ -25,7 +25,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, Subquery, prefetch_related_objects
+from django.db.models import Count, Prefetch, Subquery, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -38,6 +38,7 @@ from django_htmx.middleware import HtmxDetails
 
 from incidents.accounts.access import CaseAccess, Need, get_case_for_user
 from incidents.cases.models import Incident, StatusUpdate
+from incidents.cases.search import seek
 from incidents.cases.views.drawing import (
     Entry,
     MatrixHtml,
@@ -155,21 +156,18 @@ class SourceRef:
         return f"{self.reliability}{self.credibility}"
 
 
-def page_limit(value: str, total: int, page: int = PAGE_ROWS) -> int:
-    """How many rows to show: ``all``, a number (at least one page), or one page."""
-    if value == "all":
-        return max(total, page)
-    if value.isdigit():
-        return max(page, int(value))
-    return page
-
-
 def wanted_rows(value: str, page: int) -> int | None:
-    """The rows a ``rows=`` / ``sources=`` value asks for before the total is
-    known: None for ``all``."""
+    """The rows a ``rows=`` / ``sources=`` value asks for: ``all`` (None), a
+    number (at least one page), or one page."""
     if value == "all":
         return None
     return max(page, int(value)) if value.isdigit() else page
+
+
+def page_limit(value: str, total: int, page: int = PAGE_ROWS) -> int:
+    """How many rows to show, once the total is known."""
+    wanted = wanted_rows(value, page)
+    return max(total, page) if wanted is None else wanted
 
 
 def rows_param(limit: int, total: int, page: int = PAGE_ROWS) -> str:
@@ -196,8 +194,8 @@ def matrix_query(sort: str, limit: int, total: int) -> str:
 class MatrixCell:
     """One cell of the matrix being edited, as the editor's partial draws it."""
 
-    def __init__(self, item: Any, hypothesis: Any, assessment: Any, *, editing: bool) -> None:
-        self.item, self.h, self.assessment, self.editing = item, hypothesis, assessment, editing
+    def __init__(self, item: Any, hypothesis: Any, assessment: Any) -> None:
+        self.item, self.h, self.assessment = item, hypothesis, assessment
 
     @property
     def td_id(self) -> str:
@@ -298,7 +296,7 @@ class CasePage:
         self.status_error = self.bound.get("status_error")
         self.opening = opening  # ("move" | "confidence", pk): that form open, without JavaScript
         self.now = timezone.now()
-        self.page_url = reverse("cases:detail", args=[self.incident.reference])
+        self.page_url = case_url(self.incident)
         self.posted = posted  # the timeline entry just posted
         if posted is not None:
             posted.html = entry_html(posted)
@@ -696,7 +694,7 @@ class CasePage:
         assessment = Assessment.objects.filter(
             evidence_id=self.editing[0], hypothesis_id=self.editing[1]
         ).first()
-        return MatrixCell(self.item, h, assessment, editing=True)
+        return MatrixCell(self.item, h, assessment)
 
     @cached_property
     def editing_form(self) -> forms.Form | None:
@@ -725,9 +723,9 @@ class CasePage:
                 incident.updates.filter(pk=int(before)).values_list("created_at", flat=True).first()
             )
             if cursor is not None:
-                # The redundant created_at <= cursor lets PostgreSQL use the index.
-                updates = updates.filter(created_at__lte=cursor).filter(
-                    Q(created_at__lt=cursor) | Q(created_at=cursor, pk__lt=int(before))
+                # Keyset, with the redundant created_at <= cursor the index needs.
+                updates = updates.filter(
+                    seek(("created_at", "id"), (cursor, int(before)), forward_desc=True)
                 )
         # Plain rows: the author's name, not the user row; not the Markdown source.
         rows = updates.order_by("-created_at", "-id").values_list(

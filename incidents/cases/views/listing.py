@@ -95,8 +95,7 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     elif text:
         total = capped_count(qs)
     if text:
-        context["total"] = min(total, search.SEARCH_CAP)
-        context["total_capped"] = total > search.SEARCH_CAP
+        _say_total(context, total)
     # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
     # EXISTS in the select list into a hashed scan of every hypothesis.
     qs = qs.select_related("lead").annotate(
@@ -114,12 +113,18 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     return context
 
 
+def _say_total(context: dict[str, Any], total: int) -> None:
+    """The count shown for a search: exact up to SEARCH_CAP, then "200+"."""
+    context["total"] = min(total, search.SEARCH_CAP)
+    context["total_capped"] = total > search.SEARCH_CAP
+
+
 def _sources_context(
     request: HtmxHttpRequest, data: dict[str, Any], context: dict[str, Any]
 ) -> dict[str, Any]:
     """Evidence items of the visible cases matching the search text (issue 6).
 
-    The newest SOURCE_CAP + 1 matches are fetched once: they give the capped
+    The newest SEARCH_CAP + 1 matches are fetched once: they give the capped
     count and, on PostgreSQL, the set ranked by relevance. The case filters
     narrow the sources to those of matching cases.
     """
@@ -129,13 +134,11 @@ def _sources_context(
         qs = qs.filter(incident__in=apply_filters(Incident.objects.all(), data).values("pk"))
     if text:
         ids = source_candidates(qs, every_case=request.user.is_staff)
-        total = len(ids)
-        context["total"] = min(total, search.SOURCE_CAP)
-        context["total_capped"] = total > search.SOURCE_CAP
+        _say_total(context, len(ids))
         if sort == "relevance" and uses_postgres_search():
             qs = rank_sources(ids, text)
         else:
-            qs = qs.filter(id__in=ids[: search.SOURCE_CAP])
+            qs = qs.filter(id__in=ids[: search.SEARCH_CAP])
     page = paginate(
         source_list(qs),  # type: ignore[arg-type]
         source_segments(sort),
