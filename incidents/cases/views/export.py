@@ -3,18 +3,28 @@
 The schema is documented field by field in docs/export.md; bump
 ``SCHEMA_VERSION`` on any change that is not a pure addition. The number of
 queries does not depend on the size of the case.
+
+The document is written one list entry at a time (``json_chunks``): each
+long list is read from the database when its turn comes, and each entry is
+built, encoded and dropped before the next. The whole document never exists
+as Python objects at once: a worker exporting a large case holds the
+encoded text and one list's rows, not several times the size of the text in
+dicts and strings (docs/deployment.md, "Memory per worker").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Prefetch
-from django.http import HttpRequest, JsonResponse
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -107,14 +117,19 @@ def incident_document(incident: Incident) -> dict[str, Any]:
 
 
 def case_document(incident: Incident) -> dict[str, Any]:
-    """Everything about INCIDENT, in a fixed number of queries."""
+    """Everything about INCIDENT, in a fixed number of queries.
+
+    The long lists (hypotheses, evidence, assessments, timeline, annotations)
+    are generators: each runs its query when it is first read and builds its
+    entries one by one, for ``json_chunks`` to write as they come.
+    """
     incident = (
         Incident.objects.select_related("lead", "created_by")
         .prefetch_related("tags")
         .get(pk=incident.pk)
     )
     members = Membership.objects.filter(incident=incident).select_related("user")
-    hypotheses = list(
+    hypotheses = (
         Hypothesis.objects.filter(incident=incident)
         .select_related("created_by")
         .prefetch_related(
@@ -135,7 +150,7 @@ def case_document(incident: Incident) -> dict[str, Any]:
         )
         .order_by("created_at", "id")
     )
-    items = list(
+    items = (
         EvidenceItem.objects.filter(incident=incident)
         .select_related("collected_by")
         .prefetch_related(
@@ -177,71 +192,86 @@ def case_document(incident: Incident) -> dict[str, Any]:
             for m in members
         ],
         "scoring": {"method": "ACH weighted inconsistency", "formula": scores.formula},
-        "hypotheses": [
+        "hypotheses": _each(hypotheses, lambda h: _hypothesis_document(h, scores)),
+        "evidence": _each(items, lambda item: _evidence_document(item, scores)),
+        "assessments": _each(assessments, _assessment_document),
+        "timeline": _each(timeline, _timeline_document),
+        "annotations": _each(annotations, lambda a: _annotation_document(a, incident)),
+    }
+
+
+def _each(
+    rows: QuerySet[Any], document: Callable[[Any], dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """DOCUMENT of each of ROWS; the query runs when the first entry is asked for.
+
+    (A generator expression would run it at once: Python evaluates the
+    iterable of its first ``for`` when the expression is created.)
+    """
+    for row in rows:
+        yield document(row)
+
+
+def _assessment_document(a: Assessment) -> dict[str, Any]:
+    return {
+        "evidence_id": a.evidence_id,
+        "hypothesis_id": a.hypothesis_id,
+        "rating": a.rating,
+        "relevance": a.relevance,
+        "reason": a.reason,
+        "author": _user(a.author),
+        "updated_at": _time(a.updated_at),
+    }
+
+
+def _timeline_document(u: StatusUpdate) -> dict[str, Any]:
+    return {
+        "id": u.pk,
+        "at": _time(u.created_at),
+        "kind": u.kind,
+        "automatic": u.is_automatic,
+        "author": _user(u.author),
+        "body": u.body,
+        "hypothesis_id": u.hypothesis_id,
+        "evidence_id": u.evidence_id,
+    }
+
+
+def _hypothesis_document(h: Hypothesis, scores: Any) -> dict[str, Any]:
+    return {
+        "id": h.pk,
+        "kind": h.kind,
+        "statement": h.statement,
+        "description": h.description,
+        "status": h.status,
+        "confidence": _band(h.confidence),
+        "score": round(scores.hypotheses[h.pk].score, 6),
+        "rank": scores.hypotheses[h.pk].rank,
+        "rated_items": scores.hypotheses[h.pk].rated_items,
+        "created_by": _user(h.created_by),
+        "created_at": _time(h.created_at),
+        "updated_at": _time(h.updated_at),
+        "confidence_history": [
             {
-                "id": h.pk,
-                "kind": h.kind,
-                "statement": h.statement,
-                "description": h.description,
-                "status": h.status,
-                "confidence": _band(h.confidence),
-                "score": round(scores.hypotheses[h.pk].score, 6),
-                "rank": scores.hypotheses[h.pk].rank,
-                "rated_items": scores.hypotheses[h.pk].rated_items,
-                "created_by": _user(h.created_by),
-                "created_at": _time(h.created_at),
-                "updated_at": _time(h.updated_at),
-                "confidence_history": [
-                    {
-                        "at": _time(c.created_at),
-                        "previous": c.previous,
-                        "band": c.band,
-                        "reason": c.reason,
-                        "author": _user(c.author),
-                    }
-                    for c in h.confidence_history.all()
-                ],
-                "moves": [
-                    {
-                        "at": _time(m.created_at),
-                        "from": m.from_status,
-                        "to": m.to_status,
-                        "rationale": m.rationale,
-                        "author": _user(m.author),
-                        "cited_evidence": sorted(e.pk for e in m.cited_evidence.all()),
-                    }
-                    for m in h.moves.all()
-                ],
+                "at": _time(c.created_at),
+                "previous": c.previous,
+                "band": c.band,
+                "reason": c.reason,
+                "author": _user(c.author),
             }
-            for h in hypotheses
+            for c in h.confidence_history.all()
         ],
-        "evidence": [_evidence_document(item, scores) for item in items],
-        "assessments": [
+        "moves": [
             {
-                "evidence_id": a.evidence_id,
-                "hypothesis_id": a.hypothesis_id,
-                "rating": a.rating,
-                "relevance": a.relevance,
-                "reason": a.reason,
-                "author": _user(a.author),
-                "updated_at": _time(a.updated_at),
+                "at": _time(m.created_at),
+                "from": m.from_status,
+                "to": m.to_status,
+                "rationale": m.rationale,
+                "author": _user(m.author),
+                "cited_evidence": sorted(e.pk for e in m.cited_evidence.all()),
             }
-            for a in assessments
+            for m in h.moves.all()
         ],
-        "timeline": [
-            {
-                "id": u.pk,
-                "at": _time(u.created_at),
-                "kind": u.kind,
-                "automatic": u.is_automatic,
-                "author": _user(u.author),
-                "body": u.body,
-                "hypothesis_id": u.hypothesis_id,
-                "evidence_id": u.evidence_id,
-            }
-            for u in timeline
-        ],
-        "annotations": [_annotation_document(a, incident) for a in annotations],
     }
 
 
@@ -343,10 +373,49 @@ def _annotation_document(a: Annotation, incident: Incident) -> dict[str, Any]:
     }
 
 
+ENTRIES_PER_PIECE = 100
+
+
+def json_chunks(document: dict[str, Any]) -> Iterator[str]:
+    """The text of ``json.dumps(document, indent=2, ensure_ascii=False)``, in pieces.
+
+    A value that is an iterator (a generator of list entries) is written as a
+    list, ``ENTRIES_PER_PIECE`` entries at a time, so that only those entries
+    are held (one encoder call per entry would cost a third more time). The
+    text is the same as one ``json.dumps`` of the document with every
+    iterator made a list: values are encoded by the same encoder and
+    indented by their depth (JSON text has no newline inside a string, so
+    every newline in an encoded value starts an indented line).
+    """
+    encode = DjangoJSONEncoder(indent=2, ensure_ascii=False).encode
+
+    def at_depth(value: Any, depth: int) -> str:
+        return encode(value).replace("\n", "\n" + "  " * depth)
+
+    if not document:
+        yield "{}"
+        return
+    separator = "{\n  "
+    for key, value in document.items():
+        yield separator + encode(key) + ": "
+        separator = ",\n  "
+        if not isinstance(value, Iterator):
+            yield at_depth(value, 1)
+            continue
+        # A piece is written as a list at depth 1, "[\n    {…},\n    {…}\n  ]",
+        # and joined to the others without its brackets.
+        opening = "["
+        for piece in itertools.batched(value, ENTRIES_PER_PIECE):
+            yield opening + at_depth(list(piece), 1).removeprefix("[").removesuffix("\n  ]")
+            opening = ","
+        yield "[]" if opening == "[" else "\n  ]"
+    yield "\n}"
+
+
 @require_GET
 @never_cache
 @login_required
-def case_export(request: HttpRequest, reference: str) -> JsonResponse:
+def case_export(request: HttpRequest, reference: str) -> HttpResponse:
     """The whole case as JSON, as an attachment named <reference>.json."""
     access = get_case_for_user(request, reference)
     incident = access.incident
@@ -362,6 +431,8 @@ def case_export(request: HttpRequest, reference: str) -> JsonResponse:
         "exported_by": request.user.get_username(),
         **case_document(incident),
     }
-    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    # HttpResponse joins the pieces into one body as it is made: every query
+    # has run and the response is complete before it leaves the view.
+    response = HttpResponse(json_chunks(document), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}.json"'
     return response
