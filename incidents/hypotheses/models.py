@@ -108,7 +108,8 @@ class Hypothesis(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
-        ordering = ["incident", "created_at", "id"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["incident_id", "created_at", "id"]
         verbose_name_plural = "hypotheses"
         constraints = [
             choices_constraint("kind", HypothesisKind, "hypothesis"),
@@ -285,7 +286,8 @@ class HypothesisMove(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        ordering = ["hypothesis", "created_at", "id"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["hypothesis_id", "created_at", "id"]
         constraints = [
             choices_constraint("from_status", Hypothesis.Status, "hypothesismove"),
             choices_constraint("to_status", Hypothesis.Status, "hypothesismove"),
@@ -308,7 +310,8 @@ class ConfidenceChange(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        ordering = ["hypothesis", "created_at", "id"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["hypothesis_id", "created_at", "id"]
         constraints = [
             choices_constraint("band", ConfidenceBand, "confidencechange"),
             models.CheckConstraint(
@@ -354,7 +357,8 @@ class Assessment(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
-        ordering = ["evidence", "hypothesis"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["evidence_id", "hypothesis_id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["evidence", "hypothesis"], name="assessment_once_per_pair"

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from incidents.accounts.access import role_of_user
 from incidents.cases import search
 from incidents.cases.forms import CaseFilterForm, NewCaseForm
 from incidents.cases.models import Incident, Membership, StatusUpdate
@@ -59,7 +60,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     cases = list(
         Incident.objects.visible_to(user)
         .filter(Exists(mine))
-        .annotate(my_role=Subquery(mine.values("role")[:1]))
+        .annotate(my_role=role_of_user(user))
         .select_related("lead")
         .order_by("-last_activity_at", "-id")[:HOME_CASES]
     )
