@@ -110,7 +110,8 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
             cited_evidence=cited,
             expected_version=form.cleaned_data.get("version"),
         ):
-            # Its card alone: a move changes no score, rank or other card.
+            # Its card alone: a move changes no score, rank or other card, nor
+            # this card's figures (the page keeps them: ``moved``).
             return after_write(
                 request,
                 access,
@@ -118,6 +119,7 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
                 ("timeline-changed", "case-changed"),
                 f"“{hypothesis.statement}” is now {hypothesis.get_status_display().lower()}.",
                 card=pk,
+                moved=True,
                 hypotheses=hypotheses,
             )
     elif "status" in form.errors:

@@ -157,10 +157,16 @@ def entry_li(
     )
 
 
-def card_head(h: Any, count: int) -> SafeString:
+def card_head(h: Any, count: int, *, kept: bool = False) -> SafeString:
     """A hypothesis card up to its actions: number, kind, rank, statement,
-    figures and confidence chart, drawn here (text through ``esc``)."""
-    info, band, pk = h.score_info, h.band, int(h.pk)
+    figures and confidence chart, drawn here (text through ``esc``).
+
+    KEPT (the answer to a move, which changes no score, rank, annotation or
+    confidence): the rank, the score, the annotation counts and the chart are
+    empty placeholders marked ``hx-preserve``, and htmx keeps the ones the page
+    shows; H then needs none of ``score_info``, ``stances`` or ``chart``.
+    """
+    pk = int(h.pk)
     kind = choice_labels(Hypothesis, "kind").get(h.kind, h.kind)
     status = choice_labels(Hypothesis, "status").get(h.status, h.status)
     description = (
@@ -168,6 +174,7 @@ def card_head(h: Any, count: int) -> SafeString:
         if h.description
         else ""
     )
+    band = h.band
     if band:
         low, high = band.percent_range
         confidence = (
@@ -176,27 +183,38 @@ def card_head(h: Any, count: int) -> SafeString:
         )
     else:
         confidence = '<span class="muted">not stated</span>'
-    stances, url = h.stances, esc(h.annotations_url)
+    if kept:
+        rank = score = stance_links = chart = ""
+        keep = ' hx-preserve="true"'
+    else:
+        info, stances, url = h.score_info, h.stances, esc(h.annotations_url)
+        rank = f'Rank {info.rank}<span class="of"> of {count}</span>'
+        score = (
+            f'<span class="score">{esc(floatformat(info.score, 2))}</span>'
+            f' <span class="muted">over {int(info.rated_items)} rated</span>'
+        )
+        stance_links = (
+            f'<a href="{url}?hypothesis={pk}&amp;stance=supports">{int(stances["supports"])}'
+            f' supporting</a> · <a href="{url}?hypothesis={pk}&amp;stance=contradicts">'
+            f"{int(stances['contradicts'])} contradicting</a>"
+        )
+        chart, keep = h.chart, ""
     return SafeString(
         f'<header class="hyp-top">\n        <span class="hyp-num">H{h.number}</span>\n'
         f'        <span class="hyp-kind">{esc(kind)}</span>\n'
-        f'        <span class="hyp-rank" title="Rank by inconsistency score">Rank {info.rank}'
-        f'<span class="of"> of {count}</span></span>\n      </header>\n'
+        f'        <span class="hyp-rank" id="hyp-{pk}-rank"{keep}'
+        f' title="Rank by inconsistency score">{rank}</span>\n      </header>\n'
         f'      <p class="hyp-statement" id="hyp-{pk}-statement">{esc(h.statement)}</p>\n'
         f"      {description}\n"
         f'      <dl class="hyp-figures">\n'
         f'        <div><dt>Status</dt><dd><span class="badge status-{esc(h.status)}">'
         f"{esc(status)}</span></dd></div>\n"
         f"        <div><dt>Confidence</dt><dd>{confidence}</dd></div>\n"
-        f'        <div><dt>Inconsistency</dt><dd><span class="score">'
-        f"{esc(floatformat(info.score, 2))}</span>"
-        f' <span class="muted">over {int(info.rated_items)} rated</span></dd></div>\n'
-        f"        <div><dt>Annotated passages</dt><dd>"
-        f'<a href="{url}?hypothesis={pk}&amp;stance=supports">{int(stances["supports"])}'
-        f' supporting</a> · <a href="{url}?hypothesis={pk}&amp;stance=contradicts">'
-        f"{int(stances['contradicts'])} contradicting</a></dd></div>\n"
+        f'        <div><dt>Inconsistency</dt><dd id="hyp-{pk}-score"{keep}>{score}</dd></div>\n'
+        f"        <div><dt>Annotated passages</dt>"
+        f'<dd id="hyp-{pk}-stances"{keep}>{stance_links}</dd></div>\n'
         f"      </dl>\n"
-        f'      <figure class="hyp-chart">{h.chart}</figure>\n'
+        f'      <figure class="hyp-chart" id="hyp-{pk}-chart"{keep}>{chart}</figure>\n'
     )
 
 
