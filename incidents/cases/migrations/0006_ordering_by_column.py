@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0005_incident_status_severity_index'),
+        ("cases", "0005_incident_status_severity_index"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='membership',
-            options={'ordering': ['incident_id', 'role', 'user__username']},
+            name="membership",
+            options={"ordering": ["incident_id", "role", "user__username"]},
         ),
     ]

@@ -66,15 +66,20 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     )
     # The latest entries across my cases are on my most recently active cases:
     # every post moves its case's last_activity_at, so looking at those is enough.
+    # The cases are at hand: joining them in would let PostgreSQL walk the whole
+    # case table to merge them with the entries.
+    by_pk = {case.pk: case for case in cases}
     activity = (
         list(
-            StatusUpdate.objects.filter(incident__in=[c.pk for c in cases])
-            .select_related("incident", "author")
+            StatusUpdate.objects.filter(incident__in=by_pk)
+            .select_related("author")
             .order_by("-created_at", "-id")[:HOME_ACTIVITY]
         )
         if cases
         else []
     )
+    for entry in activity:
+        entry.incident = by_pk[entry.incident_id]
     return render(request, "cases/home.html", {"cases": cases, "activity": activity})
 
 

@@ -4,22 +4,24 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0006_evidence_search'),
+        ("evidence", "0006_evidence_search"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='annotation',
-            options={'ordering': ['item_id', 'position_start', 'id']},
+            name="annotation",
+            options={"ordering": ["item_id", "position_start", "id"]},
         ),
         migrations.AlterModelOptions(
-            name='custodyentry',
-            options={'ordering': ['item_id', 'id'], 'verbose_name_plural': 'custody entries'},
+            name="custodyentry",
+            options={"ordering": ["item_id", "id"], "verbose_name_plural": "custody entries"},
         ),
         migrations.AlterModelOptions(
-            name='evidenceitem',
-            options={'ordering': ['incident_id', 'created_at', 'id'], 'verbose_name': 'evidence item'},
+            name="evidenceitem",
+            options={
+                "ordering": ["incident_id", "created_at", "id"],
+                "verbose_name": "evidence item",
+            },
         ),
     ]

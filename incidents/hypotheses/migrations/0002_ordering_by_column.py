@@ -4,26 +4,28 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('hypotheses', '0001_initial'),
+        ("hypotheses", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='assessment',
-            options={'ordering': ['evidence_id', 'hypothesis_id']},
+            name="assessment",
+            options={"ordering": ["evidence_id", "hypothesis_id"]},
         ),
         migrations.AlterModelOptions(
-            name='confidencechange',
-            options={'ordering': ['hypothesis_id', 'created_at', 'id']},
+            name="confidencechange",
+            options={"ordering": ["hypothesis_id", "created_at", "id"]},
         ),
         migrations.AlterModelOptions(
-            name='hypothesis',
-            options={'ordering': ['incident_id', 'created_at', 'id'], 'verbose_name_plural': 'hypotheses'},
+            name="hypothesis",
+            options={
+                "ordering": ["incident_id", "created_at", "id"],
+                "verbose_name_plural": "hypotheses",
+            },
         ),
         migrations.AlterModelOptions(
-            name='hypothesismove',
-            options={'ordering': ['hypothesis_id', 'created_at', 'id']},
+            name="hypothesismove",
+            options={"ordering": ["hypothesis_id", "created_at", "id"]},
         ),
     ]
