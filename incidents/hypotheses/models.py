@@ -394,6 +394,11 @@ class Assessment(models.Model):
             raise ValidationError({"rating": f"“{rating}” is not a rating."})
         if relevance not in cls.Relevance.values:
             raise ValidationError({"relevance": f"“{relevance}” is not a relevance."})
+        reason = written_text(reason, "reason")
+        limit = cls._meta.get_field("reason").max_length or len(reason)
+        if len(reason) > limit:
+            raise ValidationError({"reason": f"Keep the reason within {limit:,} characters."})
+        now = timezone.now()
         with transaction.atomic():
             cell, created = cls.objects.select_for_update().get_or_create(
                 evidence=evidence,
@@ -412,14 +417,9 @@ class Assessment(models.Model):
                     by,
                 )
                 cell.version += 1
-                cell.updated_at = timezone.now()
-                # Rating and relevance were checked above and the pair is unchanged, so the
-                # constraints need no queries (the database still enforces them).
-                cell.full_clean(
-                    exclude=["evidence", "hypothesis", "author"], validate_constraints=False
-                )
+                cell.updated_at = now
+                # Every value was checked above and the pair is unchanged: no
+                # full_clean (the database still enforces the constraints).
                 cell.save()
-            Incident.objects.filter(pk=hypothesis.incident_id).update(
-                last_activity_at=timezone.now()
-            )
+            Incident.objects.filter(pk=hypothesis.incident_id).update(last_activity_at=now)
             return cell
