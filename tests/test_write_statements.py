@@ -132,10 +132,10 @@ def test_rating_a_cell_through_the_page_reads_nothing_twice(
             url, {"rating": "C", "relevance": "medium", "version": 0}, HTTP_HX_REQUEST="true"
         )
     )
-    # session, user, the case with the role, the item with the case's item count,
+    # session, user, the item with its case, the role and the case's item count,
     # the case's hypotheses; lock, the cell, last_activity_at; the row's cells,
     # the scores.
-    assert done.verbs() == ["SELECT"] * 5 + ["SELECT", "INSERT", "UPDATE"] + ["SELECT"] * 2
+    assert done.verbs() == ["SELECT"] * 4 + ["SELECT", "INSERT", "UPDATE"] + ["SELECT"] * 2
     assert Assessment.objects.get(evidence=item, hypothesis=hypothesis).rating == "C"
 
 
@@ -165,7 +165,7 @@ def test_rating_a_cell_in_a_large_case_reads_the_same(
             url, {"rating": "C", "relevance": "high", "version": 0}, HTTP_HX_REQUEST="true"
         )
     done = Statements(captured)
-    assert done.verbs() == ["SELECT"] * 5 + ["SELECT", "INSERT", "UPDATE"] + ["SELECT"] * 2
+    assert done.verbs() == ["SELECT"] * 4 + ["SELECT", "INSERT", "UPDATE"] + ["SELECT"] * 2
     expected = scoring.score_case(incident).hypotheses[hypothesis.pk].score
     assert f'<span class="score">{expected:.2f}</span>' in response.content.decode()
 
