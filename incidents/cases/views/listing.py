@@ -36,6 +36,7 @@ from incidents.cases.search import (
     uses_postgres_search,
     visible_sources,
 )
+from incidents.cases.views.drawing import case_rows, source_rows
 from incidents.hypotheses.models import Hypothesis
 
 HOME_CASES = 20
@@ -115,7 +116,13 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     attach_tag_names(page.rows)
     if sort == "relevance" and not uses_postgres_search():
         sort = "activity"  # SQLite has no ranking: best match means most recent
-    context.update(page=page, cases=page.rows, sort=sort, sort_label=SORTS[sort])
+    context.update(
+        page=page,
+        cases=page.rows,
+        case_rows=case_rows(page.rows),
+        sort=sort,
+        sort_label=SORTS[sort],
+    )
     return context
 
 
@@ -153,7 +160,13 @@ def _sources_context(
     )
     add_snippets(page.rows, text)  # type: ignore[arg-type]
     label = "best match" if sort == "relevance" and uses_postgres_search() else "newest case first"
-    context.update(page=page, sources=page.rows, sort=sort, sort_label=label)
+    context.update(
+        page=page,
+        sources=page.rows,
+        source_rows=source_rows(page.rows),  # type: ignore[arg-type]
+        sort=sort,
+        sort_label=label,
+    )
     return context
 
 
