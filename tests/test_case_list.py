@@ -459,3 +459,12 @@ def test_a_row_escapes_what_people_wrote(client, lead):
     assert "<script>alert" not in html
     assert "&lt;b&gt;Alice&lt;/b&gt; Lead" in html
     assert f'href="/cases/{case.reference}/"' in html
+
+
+def test_the_scope_radio_shows_what_is_searched(client, lead):
+    client.force_login(lead)
+    html = client.get("/cases/").content.decode()
+    assert 'value="cases" id="id_scope_0" checked' in html
+    html = client.get("/cases/?scope=sources&q=screen").content.decode()
+    assert 'value="sources" id="id_scope_1" checked' in html
+    assert 'value="cases" id="id_scope_0" checked' not in html
