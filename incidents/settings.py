@@ -137,6 +137,9 @@ TEMPLATES = [
     },
 ]
 
+# Forms: Django's form templates drawn by Jinja2 (incidents/renderers.py).
+FORM_RENDERER = "incidents.renderers.FormRenderer"
+
 # Database: DATABASE_URL, or an SQLite file under var/ (git-ignored).
 VAR_DIR = Path(env("INQUEST_VAR_DIR") or BASE_DIR / "var")
 DATABASE_URL = env("DATABASE_URL") or ""

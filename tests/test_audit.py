@@ -116,6 +116,23 @@ def test_derived_search_vector_stays_out_of_the_trail(incident: Incident) -> Non
     assert "search_vector" not in event.after_data and "search_vector" not in event.before_data
 
 
+def test_a_change_of_derived_columns_alone_writes_no_record(incident: Incident, lead: Any) -> None:
+    """A timeline post moves the case's last activity: the post is recorded, and
+    the case's row only when something else of it changes."""
+    before = AuditEvent.objects.count()
+    update = StatusUpdate.objects.post(incident, kind="note", body="Seen.", by=lead)
+    new = AuditEvent.objects.order_by("id")[before:]
+    assert [(e.table_name, e.action) for e in new] == [("cases_statusupdate", "insert")]
+    assert events_for(update)[0].after_data["body"] == "Seen."
+    incident.refresh_from_db()
+    # Bumped all the same; a real change of the case is recorded with the new value.
+    assert incident.last_activity_at == update.created_at
+    Incident.objects.filter(pk=incident.pk).update(severity="critical")
+    (changed,) = AuditEvent.objects.order_by("id")[before + 1 :]
+    assert ("severity", incident.severity, "critical") in changed.changes()
+    assert changed.after_data["last_activity_at"]
+
+
 def test_passwords_never_reach_the_trail(lead: Any) -> None:
     lead.set_password("another-long-passphrase")
     lead.save()

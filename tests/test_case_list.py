@@ -436,3 +436,35 @@ def test_deep_page_uses_no_offset(client, lead):
         client.get("/cases/" + next_url.replace("&amp;", "&"))
     assert not any("OFFSET" in q["sql"] for q in queries)
     assert not any("COUNT(" in q["sql"] and "cases_incident" in q["sql"] for q in queries)
+
+
+def test_a_row_shows_when_the_case_occurred_in_its_own_time_zone(client, lead):
+    """10:00 UTC in Astana is 15:00: the row says 15:00 and names the zone; the
+    exact instant stays in the machine-readable attribute."""
+    (case,) = make_cases(1, lead, occurred_at=dt.datetime(2026, 9, 1, 10, 0, tzinfo=dt.UTC))
+    Incident.objects.filter(pk=case.pk).update(time_zone="Asia/Almaty")
+    client.force_login(lead)
+    html = client.get("/cases/").content.decode()
+    assert '<time datetime="2026-09-01T10:00:00+00:00">2026-09-01 15:00</time>' in html
+    assert '<span class="small muted">Asia/Almaty</span>' in html
+
+
+def test_a_row_escapes_what_people_wrote(client, lead):
+    (case,) = make_cases(1, lead, title='<script>alert("x")</script> & co')
+    lead.first_name, lead.last_name = "<b>Alice</b>", "Lead"
+    lead.save()
+    client.force_login(lead)
+    html = client.get("/cases/").content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in html
+    assert "<script>alert" not in html
+    assert "&lt;b&gt;Alice&lt;/b&gt; Lead" in html
+    assert f'href="/cases/{case.reference}/"' in html
+
+
+def test_the_scope_radio_shows_what_is_searched(client, lead):
+    client.force_login(lead)
+    html = client.get("/cases/").content.decode()
+    assert 'value="cases" id="id_scope_0" checked' in html
+    html = client.get("/cases/?scope=sources&q=screen").content.decode()
+    assert 'value="sources" id="id_scope_1" checked' in html
+    assert 'value="cases" id="id_scope_0" checked' not in html

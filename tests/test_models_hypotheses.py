@@ -220,3 +220,22 @@ def test_stating_the_same_confidence_again_is_refused() -> None:
     with pytest.raises(ValidationError, match="already the stated confidence"):
         hypothesis.set_confidence("likely", by=hypothesis.incident.lead, reason="Again.")
     assert hypothesis.confidence_history.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [("x" * 5001, "within 5,000 characters"), ("a\x00b", "null character")],
+)
+def test_a_rating_refuses_a_bad_reason_and_keeps_the_cell(reason: str, message: str) -> None:
+    from incidents.hypotheses.models import Assessment
+
+    hypothesis = HypothesisFactory()
+    item = EvidenceItemFactory(incident=hypothesis.incident)
+    lead = hypothesis.incident.lead
+    Assessment.rate(item, hypothesis, by=lead, rating="C", reason="  Seen on the video.  ")
+    with pytest.raises(ValidationError, match=message) as refused:
+        Assessment.rate(item, hypothesis, by=lead, rating="II", reason=reason)
+    assert "reason" in refused.value.message_dict
+    cell = Assessment.objects.get(evidence=item, hypothesis=hypothesis)
+    assert (cell.rating, cell.reason, cell.version) == ("C", "Seen on the video.", 1)

@@ -68,7 +68,9 @@ def role_of_user(user: Any, case: str = "pk") -> Subquery:
     """The USER's role on the case named by the outer query's CASE column, as a
     subquery: the role comes with the object, in the same statement."""
     return Subquery(
-        Membership.objects.filter(incident=OuterRef(case), user=user).values("role")[:1]
+        # No ordering: a user has one membership per case, and Membership's
+        # default order would join the case and the user into the subquery.
+        Membership.objects.filter(incident=OuterRef(case), user=user).order_by().values("role")[:1]
     )
 
 

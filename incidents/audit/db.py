@@ -51,6 +51,14 @@ REDACTED_COLUMNS = {
     "cases_incident": ("search_vector",),
     "evidence_evidenceitem": ("search_vector",),
 }
+# Kept up to date by the database or by the write that changes them: an UPDATE
+# that changes nothing but these writes no record (the write that caused it
+# has its own: the timeline entry, the rating, the hypothesis). A case's last
+# activity moves with every write to it, which would otherwise double the trail.
+DERIVED_COLUMNS = {
+    "cases_incident": ("last_activity_at", "search_vector"),
+    "evidence_evidenceitem": ("search_vector",),
+}
 CHAIN_LOCK_KEY = 7_263_517  # pg_advisory_xact_lock key of the chain
 CONTEXT_SETTING = "inquest.context"
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
@@ -254,6 +262,13 @@ def _postgres_table_trigger(model: type[models.Model]) -> str:
     table = model._meta.db_table
     redacted = REDACTED_COLUMNS.get(table, ())
     minus = "".join(f" - '{c}'" for c in redacted)
+    derived = "".join(f" - '{c}'" for c in DERIVED_COLUMNS.get(table, ()))
+    skip = (
+        f"\n    IF TG_OP = 'UPDATE' AND (old_image{derived}) = (new_image{derived}) THEN"
+        "\n        RETURN NULL;  -- only derived columns changed\n    END IF;"
+        if derived
+        else ""
+    )
     incident = _incident_expression(model, lambda c: f"(r ->> '{c}')::bigint")
     pk = model._meta.pk.column
     return f"""
@@ -263,7 +278,7 @@ BEGIN
     -- Each row image is built once (text bodies can be long).
     IF TG_OP <> 'INSERT' THEN old_image := to_jsonb(OLD); END IF;
     IF TG_OP <> 'DELETE' THEN new_image := to_jsonb(NEW); END IF;
-    r := coalesce(new_image, old_image);
+    r := coalesce(new_image, old_image);{skip}
     PERFORM inquest_audit_write(
         TG_TABLE_NAME, r ->> '{pk}', {incident}, lower(TG_OP),
         (old_image{minus})::text,
@@ -299,19 +314,23 @@ def _sqlite_table_triggers(model: type[models.Model], columns: list[str]) -> lis
     redacted = REDACTED_COLUMNS.get(table, ())
     shown = [c for c in columns if c not in redacted]
     pk = model._meta.pk.column
+    derived = DERIVED_COLUMNS.get(table, ())
+    # An UPDATE that changes nothing but derived columns writes no record.
+    changed = " OR ".join(f'OLD."{c}" IS NOT NEW."{c}"' for c in columns if c not in derived)
     statements = []
     for action, event, row in (
         ("insert", "INSERT", "NEW"),
         ("update", "UPDATE", "NEW"),
         ("delete", "DELETE", "OLD"),
     ):
+        when = f" WHEN {changed}" if action == "update" and derived and changed else ""
         before = "NULL" if action == "insert" else _sqlite_json(shown, "OLD")
         after = "NULL" if action == "delete" else _sqlite_json(shown, "NEW")
         incident = _incident_expression(model, _row_column(row))
         name = f"inquest_audit_{table}_{action}"
         statements.append(f'DROP TRIGGER IF EXISTS "{name}";')
         statements.append(
-            f"""CREATE TRIGGER "{name}" AFTER {event} ON "{table}" FOR EACH ROW
+            f"""CREATE TRIGGER "{name}" AFTER {event} ON "{table}" FOR EACH ROW{when}
 BEGIN
     INSERT INTO "{AUDIT_TABLE}" (at, actor_user_id, actor, request_id, client_addr, source,
         table_name, object_pk, incident_id, action, before, after, prev_hash, hash)

@@ -90,6 +90,13 @@ class CaseFilterForm(forms.Form):
         "confirmed",
     )
 
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        # Without a scope the cases are searched: the radio says so.
+        if data is not None and not data.get("scope"):
+            data = data.copy()
+            data["scope"] = "cases"
+        super().__init__(data, *args, **kwargs)
+
     def clean_tag(self) -> str:
         raw = self.cleaned_data["tag"]
         tag = slugify(raw, allow_unicode=True)

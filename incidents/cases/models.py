@@ -70,6 +70,15 @@ class Tag(models.Model):
         return self.name
 
 
+class SearchVectorDeferred(models.Manager[Any]):
+    """Querysets that leave the ``search_vector`` column in the database: it is
+    the database's own (full-text search and the triggers that keep it), and as
+    long as the text it indexes. Filters and ranks still use it in SQL."""
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        return super().get_queryset().defer("search_vector")
+
+
 class IncidentQuerySet(models.QuerySet["Incident"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> IncidentQuerySet:
         """The cases USER may see: every case for staff, their own cases for members."""
@@ -157,7 +166,7 @@ class Incident(models.Model):
     # (migration cases/0003_incident_search); always NULL on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
 
-    objects = IncidentQuerySet.as_manager()
+    objects = SearchVectorDeferred.from_queryset(IncidentQuerySet)()
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
@@ -370,7 +379,8 @@ class Incident(models.Model):
     def role_of(self, user: Any) -> str | None:
         if not getattr(user, "is_authenticated", False):
             return None
-        return self.memberships.filter(user=user).values_list("role", flat=True).first()
+        # Unordered (one row at most): Membership's default order joins two tables.
+        return self.memberships.filter(user=user).order_by().values_list("role", flat=True).first()
 
     # Membership changes (leads only, checked by the view): each in one
     # transaction holding the case's row lock, so two leads demoting each
@@ -476,7 +486,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        ordering = ["incident", "role", "user__username"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["incident_id", "role", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["incident", "user"], name="membership_once_per_case"),
             choices_constraint("role", MembershipRole, "membership"),

@@ -19,7 +19,14 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.cases.models import Incident, StatusUpdate, Tag, choices_constraint, written_text
+from incidents.cases.models import (
+    Incident,
+    SearchVectorDeferred,
+    StatusUpdate,
+    Tag,
+    choices_constraint,
+    written_text,
+)
 from incidents.evidence import files
 
 
@@ -144,8 +151,11 @@ class EvidenceItem(models.Model):
     # PostgreSQL only: kept by a trigger, GIN-indexed (migration evidence/0006); NULL on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
 
+    objects = SearchVectorDeferred()
+
     class Meta:
-        ordering = ["incident", "created_at", "id"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["incident_id", "created_at", "id"]
         verbose_name = "evidence item"
         constraints = [
             choices_constraint("kind", EvidenceItemKind, "evidence"),
@@ -553,7 +563,8 @@ class CustodyEntry(models.Model):
     objects = CustodyEntryQuerySet.as_manager()
 
     class Meta:
-        ordering = ["item", "id"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["item_id", "id"]
         verbose_name_plural = "custody entries"
         constraints = [choices_constraint("action", CustodyEntryAction, "custodyentry")]
         indexes = [models.Index(fields=["item", "at", "id"], name="custody_item_idx")]
@@ -734,7 +745,8 @@ class Annotation(models.Model):
     objects = AnnotationQuerySet.as_manager()
 
     class Meta:
-        ordering = ["item", "position_start", "id"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["item_id", "position_start", "id"]
         constraints = [
             choices_constraint("stance", AnnotationStance, "annotation"),
             choices_constraint("anchor_state", AnnotationAnchor, "annotation"),

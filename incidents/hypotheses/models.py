@@ -108,7 +108,8 @@ class Hypothesis(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
-        ordering = ["incident", "created_at", "id"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["incident_id", "created_at", "id"]
         verbose_name_plural = "hypotheses"
         constraints = [
             choices_constraint("kind", HypothesisKind, "hypothesis"),
@@ -285,7 +286,8 @@ class HypothesisMove(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        ordering = ["hypothesis", "created_at", "id"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["hypothesis_id", "created_at", "id"]
         constraints = [
             choices_constraint("from_status", Hypothesis.Status, "hypothesismove"),
             choices_constraint("to_status", Hypothesis.Status, "hypothesismove"),
@@ -308,7 +310,8 @@ class ConfidenceChange(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        ordering = ["hypothesis", "created_at", "id"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["hypothesis_id", "created_at", "id"]
         constraints = [
             choices_constraint("band", ConfidenceBand, "confidencechange"),
             models.CheckConstraint(
@@ -354,7 +357,8 @@ class Assessment(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
-        ordering = ["evidence", "hypothesis"]
+        # By the column: ordering by the relation would join its table to sort by its order.
+        ordering = ["evidence_id", "hypothesis_id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["evidence", "hypothesis"], name="assessment_once_per_pair"
@@ -390,6 +394,11 @@ class Assessment(models.Model):
             raise ValidationError({"rating": f"“{rating}” is not a rating."})
         if relevance not in cls.Relevance.values:
             raise ValidationError({"relevance": f"“{relevance}” is not a relevance."})
+        reason = written_text(reason, "reason")
+        limit = cls._meta.get_field("reason").max_length or len(reason)
+        if len(reason) > limit:
+            raise ValidationError({"reason": f"Keep the reason within {limit:,} characters."})
+        now = timezone.now()
         with transaction.atomic():
             cell, created = cls.objects.select_for_update().get_or_create(
                 evidence=evidence,
@@ -408,14 +417,9 @@ class Assessment(models.Model):
                     by,
                 )
                 cell.version += 1
-                cell.updated_at = timezone.now()
-                # Rating and relevance were checked above and the pair is unchanged, so the
-                # constraints need no queries (the database still enforces them).
-                cell.full_clean(
-                    exclude=["evidence", "hypothesis", "author"], validate_constraints=False
-                )
+                cell.updated_at = now
+                # Every value was checked above and the pair is unchanged: no
+                # full_clean (the database still enforces the constraints).
                 cell.save()
-            Incident.objects.filter(pk=hypothesis.incident_id).update(
-                last_activity_at=timezone.now()
-            )
+            Incident.objects.filter(pk=hypothesis.incident_id).update(last_activity_at=now)
             return cell

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from incidents.accounts.access import Need, get_case_for_user
+from incidents.accounts.access import Need, check_case_access, get_case_for_user, role_of_user
 from incidents.cases.views.case import (
     HtmxHttpRequest,
     after_invalid,
@@ -110,7 +110,8 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
             cited_evidence=cited,
             expected_version=form.cleaned_data.get("version"),
         ):
-            # Its card alone: a move changes no score, rank or other card.
+            # Its card alone: a move changes no score, rank or other card, nor
+            # this card's figures (the page keeps them: ``moved``).
             return after_write(
                 request,
                 access,
@@ -118,6 +119,7 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
                 ("timeline-changed", "case-changed"),
                 f"“{hypothesis.statement}” is now {hypothesis.get_status_display().lower()}.",
                 card=pk,
+                moved=True,
                 hypotheses=hypotheses,
             )
     elif "status" in form.errors:
@@ -201,10 +203,10 @@ def cell(
     POST redirects back to the matrix.
     """
     need = Need.WRITE if request.method == "POST" or not request.GET.get("cancel") else Need.READ
-    access = get_case_for_user(request, reference, need)
-    # The item comes with the number of the case's items (the matrix foot's
-    # "n of N shown"), and the hypothesis with the case's others (the row
-    # draws them all): no re-reads when answering.
+    # The item comes with its case and the user's role on it (the access
+    # check), and the number of the case's items (the matrix foot's "n of N
+    # shown"); the hypothesis with the case's others (the row draws them all):
+    # no re-reads when answering.
     case_items = (
         EvidenceItem.objects.filter(incident=OuterRef("incident"))
         .order_by()
@@ -213,12 +215,16 @@ def cell(
         .values("n")
     )
     item = get_object_or_404(
-        EvidenceItem.objects.defer("text_body", "extracted_metadata").annotate(
-            case_items=Subquery(case_items)
+        EvidenceItem.objects.defer("text_body", "extracted_metadata", "incident__search_vector")
+        .select_related("incident")
+        .annotate(
+            case_items=Subquery(case_items),
+            role_of_user=role_of_user(request.user, "incident_id"),
         ),
         pk=evidence_id,
-        incident=access.incident,
+        incident__reference=reference,
     )
+    access = check_case_access(request, item.incident, need, role=item.role_of_user)
     hypotheses, hypothesis = hypotheses_of(access.incident, hypothesis_id)
     known = {"hypotheses": hypotheses, "item_count": item.case_items}
     pair = (item.pk, hypothesis.pk)

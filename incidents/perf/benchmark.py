@@ -149,6 +149,9 @@ class Target:
     # For a write: a number read from the database (untimed) that each request
     # that took effect raises by one, so a form error is not measured as a write.
     effect: Callable[[], int] | None = None
+    # For a write: removes (untimed) what earlier series of it added, so that
+    # every run writes into the case as generated, not one grown by past runs.
+    cleanup: Callable[[], Any] | None = None
     missing: str = ""
     note: str = ""
 
@@ -306,6 +309,8 @@ class Bench:
         # replayed by a bare view. Page and floor requests alternate, so both see
         # the same machine (other processes come and go).
         key = f"{self.run_id}-{len(self.results)}"
+        if target.cleanup:
+            target.cleanup()
         effect_before = target.effect() if target.effect else 0
         one({"X-Bench-Capture": key})
         floor_client = Client(self.base_url)

@@ -195,6 +195,9 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
                 "update-body": f"Benchmark note {i}: nothing to add.",
             },
             effect=lambda: StatusUpdate.objects.filter(incident=incident).count(),
+            cleanup=lambda: StatusUpdate.objects.filter(
+                incident=incident, body__startswith="Benchmark note"
+            ).delete(),
         )
     ]
     if cell_item and hypothesis:
@@ -248,6 +251,10 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
                     "new-region": "",
                 },
                 effect=lambda: Annotation.objects.filter(item=item).count(),
+                # The answer draws every highlight of the item: keep their number.
+                cleanup=lambda: Annotation.objects.filter(
+                    item=item, body__startswith="Benchmark annotation"
+                ).delete(),
             )
         )
     if hypothesis:
@@ -275,6 +282,14 @@ def write_targets(user: str, dataset: Any) -> list[Target]:
                 headers=HTMX,
                 data=move,
                 effect=lambda: HypothesisMove.objects.filter(hypothesis=hypothesis).count(),
+                cleanup=lambda: (
+                    HypothesisMove.objects.filter(
+                        hypothesis=hypothesis, rationale__startswith="Benchmark move"
+                    ).delete(),
+                    StatusUpdate.objects.filter(
+                        hypothesis=hypothesis, body__contains="Benchmark move"
+                    ).delete(),
+                ),
             )
         )
     return writes

@@ -255,6 +255,16 @@ def test_lead_runs_an_investigation(
     move(page, attack, "supported", "Remote login at 09:40.")
     move(page, attack, "confirmed", "The log and the vendor agree.", cite="CMS login log")
     move(page, insider, "withdrawn", "The operator was off shift.")
+    # A move's answer leaves the card's figures to the page (hx-preserve): they
+    # are still there, once each, after the card was swapped six times.
+    moved = card(page, attack)
+    expect(moved.locator(".badge.status-confirmed")).to_be_visible()
+    expect(moved.locator(".hyp-rank")).to_contain_text("Rank 1")
+    expect(moved.locator(".hyp-rank")).to_have_count(1)
+    expect(moved.locator(".hyp-chart svg")).to_have_count(1)
+    expect(moved.locator(".badge.confidence-likely")).to_be_visible()
+    expect(moved.locator(".hyp-figures .score")).not_to_be_empty()
+    expect(card(page, fault).locator(".hyp-figures")).to_contain_text("contradicting")
 
     # An illegal move is not even offered.
     expect(card(page, attack).locator("input[value=refuted]")).to_have_count(0)

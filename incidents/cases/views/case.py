@@ -270,6 +270,7 @@ class CasePage:
         citing: int | None = None,
         saved: int | None = None,
         card: int | None = None,
+        moved: bool = False,
         opening: tuple[str, int] | None = None,
         posted: StatusUpdate | None = None,
         hypotheses: list[Any] | None = None,
@@ -286,6 +287,8 @@ class CasePage:
             saved,
             card,
         )
+        # The card answers a move: its figures did not change (see ``card_head``).
+        self.moved = moved
         sort = request.GET.get("sort", "")
         self.sort = sort if sort in SORTS else ""
         kind = request.GET.get("kind", "")
@@ -417,16 +420,21 @@ class CasePage:
 
     def _card(self, h: Any) -> Any:
         """Give hypothesis H what its card shows: figures, chart, and its two
-        forms, which the card carries only when open (they load on demand)."""
-        self.scores  # noqa: B018  (sets score_info)
-        self.histories  # noqa: B018  (sets history)
-        h.stances = self.stances.get(h.pk, {"supports": 0, "contradicts": 0})
+        forms, which the card carries only when open (they load on demand).
+        The card answering a move keeps the figures the page shows."""
+        kept = self.moved and h.pk == self.card_pk
         h.band = ConfidenceBand(h.confidence) if h.confidence else None
         urls = self.card_urls
         h.move_url, h.confidence_url = urls["move"](h.pk), urls["confidence"](h.pk)
-        h.annotations_url = urls["annotations"]
-        h.chart = charts.confidence_history_svg(h.history, element_id=f"chart-{h.pk}", now=self.now)
-        h.head_html = card_head(h, len(self.hypotheses))
+        if not kept:
+            self.scores  # noqa: B018  (sets score_info)
+            self.histories  # noqa: B018  (sets history)
+            h.stances = self.stances.get(h.pk, {"supports": 0, "contradicts": 0})
+            h.annotations_url = urls["annotations"]
+            h.chart = charts.confidence_history_svg(
+                h.history, element_id=f"chart-{h.pk}", now=self.now
+            )
+        h.head_html = card_head(h, len(self.hypotheses), kept=kept)
         # The list of sources to cite is long: only the form opened to cite
         # (or sent back with errors) carries it; the others load it on demand.
         h.citing = h.pk == self.citing or ("move", h.pk) in self.bound

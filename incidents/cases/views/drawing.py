@@ -1,22 +1,25 @@
-"""The case page's hot rows, drawn in Python rather than with template tags.
+"""The hot rows of the case page and the case list, drawn in Python rather
+than with template tags.
 
-The matrix body (400 to 24,000 cells), the source list, the timeline entries
-and the head of each hypothesis card repeat per row; drawn with template tags
-they were most of the page's time. Here every text value goes through ``esc``
+The matrix body (400 to 24,000 cells), the source list, the timeline entries,
+the head of each hypothesis card, and the rows of the case list and of the
+source search repeat per row; drawn with template tags they were most of the
+page's time. Here every text value goes through ``esc``
 (or ``format_html``); only integers, fixed names and parts drawn here go in
 unescaped. The output is the markup the template wrote before (tests compare
-it). Everything else on the page stays in ``templates/cases/detail.html``.
+it). Everything else stays in the templates (``cases/detail.html``, ``cases/list.html``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.defaultfilters import filesizeformat, floatformat
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,7 +29,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from incidents.cases.models import StatusUpdate
+from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses import scoring
 from incidents.hypotheses.models import Assessment, Hypothesis
@@ -84,6 +87,85 @@ def choice_labels(model: Any, field: str) -> dict[Any, str]:
 def esc(value: Any) -> str:
     """``django.utils.html.escape`` without its lazy-string wrapper (a cost in loops)."""
     return html.escape(str(value))
+
+
+def reference_url(name: str) -> Any:
+    """A function of a case reference that gives the URL NAME reverses to with
+    it, from one ``reverse()`` (see ``id_url``). References are letters, digits
+    and dashes (a database constraint): nothing to quote."""
+    probe = "INC-0000-0"
+    head, sep, tail = reverse(name, args=[probe]).partition(probe)
+    assert sep
+    return lambda reference: f"{head}{esc(reference)}{tail}"
+
+
+def case_rows(cases: Iterable[Incident]) -> SafeString:
+    """The rows of the case list (a page of 25): reference and title with the
+    case's tags, status, severity, lead, when it occurred in its own time zone,
+    and its last activity (UTC in the title)."""
+    url = reference_url("cases:detail")
+    statuses = choice_labels(Incident, "status")
+    severities = choice_labels(Incident, "severity")
+    rows = []
+    for case in cases:
+        names: list[str] = getattr(case, "tag_names", [])
+        confirmed = getattr(case, "confirmed_id", None)
+        tags = ""
+        if names or confirmed:
+            badge = '<span class="badge status-confirmed">Confirmed hypothesis</span>'
+            tags = (
+                '<span class="tags">'
+                + (badge if confirmed else "")
+                + "".join(f'<span class="tag">{esc(name)}</span>' for name in names)
+                + "</span>"
+            )
+        lead = case.lead.get_full_name() or case.lead.get_username()
+        local = case.occurred_local
+        occurred = (
+            f'<time datetime="{case.occurred_at.isoformat()}">{local:%Y-%m-%d %H:%M}</time>'
+            f'<br><span class="small muted">{esc(case.time_zone)}</span>'
+            if local
+            else '<span class="muted">Unknown</span>'
+        )
+        active = case.last_activity_at
+        rows.append(
+            f'<tr>\n<td><div class="case-cell">'
+            f'<span class="case-ref">{esc(case.reference)}</span> '
+            f'<a class="case-title" href="{url(case.reference)}">{esc(case.title)}</a>{tags}'
+            f"</div></td>\n"
+            f'<td><span class="badge status-{esc(case.status)}">'
+            f"{esc(statuses.get(case.status, case.status))}</span></td>\n"
+            f'<td><span class="badge severity-{esc(case.severity)}">'
+            f"{esc(severities.get(case.severity, case.severity))}</span></td>\n"
+            f'<td class="hide-narrow nowrap">{esc(lead)}</td>\n'
+            f'<td class="nowrap">{occurred}</td>\n'
+            f'<td class="nowrap"><time datetime="{active.isoformat()}"'
+            f' title="{timezone.localtime(active):%Y-%m-%d %H:%M} UTC">'
+            f"{esc(naturaltime(active))}</time></td>\n</tr>\n"
+        )
+    return SafeString("".join(rows))
+
+
+def source_rows(items: Iterable[EvidenceItem]) -> SafeString:
+    """The rows of a search over the sources: title with the matched passage
+    (``snippet``, already escaped with its ``<mark>``s), grade, and case."""
+    item_url = id_url("evidence:detail")
+    case_url = reference_url("cases:detail")
+    rows = []
+    for item in items:
+        snippet = getattr(item, "snippet", "")
+        case = item.incident
+        rows.append(
+            f'<tr>\n<td><a class="source-title" href="{item_url(item.pk)}">{esc(item.title)}</a>'
+            + (f'<p class="snippet">{snippet}</p>' if snippet else "")
+            + "</td>\n"
+            f'<td><span class="badge grade grade-{esc(item.reliability)}"'
+            f' title="Source {esc(item.reliability)}, information {int(item.credibility)}">'
+            f"{esc(item.reliability)}{int(item.credibility)}</span></td>\n"
+            f'<td><span class="case-ref">{esc(case.reference)}</span> '
+            f'<a href="{case_url(case.reference)}">{esc(case.title)}</a></td>\n</tr>\n'
+        )
+    return SafeString("".join(rows))
 
 
 def source_html(item: EvidenceItem, url: str) -> str:
@@ -157,10 +239,16 @@ def entry_li(
     )
 
 
-def card_head(h: Any, count: int) -> SafeString:
+def card_head(h: Any, count: int, *, kept: bool = False) -> SafeString:
     """A hypothesis card up to its actions: number, kind, rank, statement,
-    figures and confidence chart, drawn here (text through ``esc``)."""
-    info, band, pk = h.score_info, h.band, int(h.pk)
+    figures and confidence chart, drawn here (text through ``esc``).
+
+    KEPT (the answer to a move, which changes no score, rank, annotation or
+    confidence): the rank, the score, the annotation counts and the chart are
+    empty placeholders marked ``hx-preserve``, and htmx keeps the ones the page
+    shows; H then needs none of ``score_info``, ``stances`` or ``chart``.
+    """
+    pk = int(h.pk)
     kind = choice_labels(Hypothesis, "kind").get(h.kind, h.kind)
     status = choice_labels(Hypothesis, "status").get(h.status, h.status)
     description = (
@@ -168,6 +256,7 @@ def card_head(h: Any, count: int) -> SafeString:
         if h.description
         else ""
     )
+    band = h.band
     if band:
         low, high = band.percent_range
         confidence = (
@@ -176,27 +265,38 @@ def card_head(h: Any, count: int) -> SafeString:
         )
     else:
         confidence = '<span class="muted">not stated</span>'
-    stances, url = h.stances, esc(h.annotations_url)
+    if kept:
+        rank = score = stance_links = chart = ""
+        keep = ' hx-preserve="true"'
+    else:
+        info, stances, url = h.score_info, h.stances, esc(h.annotations_url)
+        rank = f'Rank {info.rank}<span class="of"> of {count}</span>'
+        score = (
+            f'<span class="score">{esc(floatformat(info.score, 2))}</span>'
+            f' <span class="muted">over {int(info.rated_items)} rated</span>'
+        )
+        stance_links = (
+            f'<a href="{url}?hypothesis={pk}&amp;stance=supports">{int(stances["supports"])}'
+            f' supporting</a> · <a href="{url}?hypothesis={pk}&amp;stance=contradicts">'
+            f"{int(stances['contradicts'])} contradicting</a>"
+        )
+        chart, keep = h.chart, ""
     return SafeString(
         f'<header class="hyp-top">\n        <span class="hyp-num">H{h.number}</span>\n'
         f'        <span class="hyp-kind">{esc(kind)}</span>\n'
-        f'        <span class="hyp-rank" title="Rank by inconsistency score">Rank {info.rank}'
-        f'<span class="of"> of {count}</span></span>\n      </header>\n'
+        f'        <span class="hyp-rank" id="hyp-{pk}-rank"{keep}'
+        f' title="Rank by inconsistency score">{rank}</span>\n      </header>\n'
         f'      <p class="hyp-statement" id="hyp-{pk}-statement">{esc(h.statement)}</p>\n'
         f"      {description}\n"
         f'      <dl class="hyp-figures">\n'
         f'        <div><dt>Status</dt><dd><span class="badge status-{esc(h.status)}">'
         f"{esc(status)}</span></dd></div>\n"
         f"        <div><dt>Confidence</dt><dd>{confidence}</dd></div>\n"
-        f'        <div><dt>Inconsistency</dt><dd><span class="score">'
-        f"{esc(floatformat(info.score, 2))}</span>"
-        f' <span class="muted">over {int(info.rated_items)} rated</span></dd></div>\n'
-        f"        <div><dt>Annotated passages</dt><dd>"
-        f'<a href="{url}?hypothesis={pk}&amp;stance=supports">{int(stances["supports"])}'
-        f' supporting</a> · <a href="{url}?hypothesis={pk}&amp;stance=contradicts">'
-        f"{int(stances['contradicts'])} contradicting</a></dd></div>\n"
+        f'        <div><dt>Inconsistency</dt><dd id="hyp-{pk}-score"{keep}>{score}</dd></div>\n'
+        f"        <div><dt>Annotated passages</dt>"
+        f'<dd id="hyp-{pk}-stances"{keep}>{stance_links}</dd></div>\n'
         f"      </dl>\n"
-        f'      <figure class="hyp-chart">{h.chart}</figure>\n'
+        f'      <figure class="hyp-chart" id="hyp-{pk}-chart"{keep}>{chart}</figure>\n'
     )
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from incidents.accounts.access import role_of_user
 from incidents.cases import search
 from incidents.cases.forms import CaseFilterForm, NewCaseForm
 from incidents.cases.models import Incident, Membership, StatusUpdate
@@ -35,6 +36,7 @@ from incidents.cases.search import (
     uses_postgres_search,
     visible_sources,
 )
+from incidents.cases.views.drawing import case_rows, source_rows
 from incidents.hypotheses.models import Hypothesis
 
 HOME_CASES = 20
@@ -59,21 +61,26 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     cases = list(
         Incident.objects.visible_to(user)
         .filter(Exists(mine))
-        .annotate(my_role=Subquery(mine.values("role")[:1]))
+        .annotate(my_role=role_of_user(user))
         .select_related("lead")
         .order_by("-last_activity_at", "-id")[:HOME_CASES]
     )
     # The latest entries across my cases are on my most recently active cases:
     # every post moves its case's last_activity_at, so looking at those is enough.
+    # The cases are at hand: joining them in would let PostgreSQL walk the whole
+    # case table to merge them with the entries.
+    by_pk = {case.pk: case for case in cases}
     activity = (
         list(
-            StatusUpdate.objects.filter(incident__in=[c.pk for c in cases])
-            .select_related("incident", "author")
+            StatusUpdate.objects.filter(incident__in=by_pk)
+            .select_related("author")
             .order_by("-created_at", "-id")[:HOME_ACTIVITY]
         )
         if cases
         else []
     )
+    for entry in activity:
+        entry.incident = by_pk[entry.incident_id]
     return render(request, "cases/home.html", {"cases": cases, "activity": activity})
 
 
@@ -109,7 +116,13 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     attach_tag_names(page.rows)
     if sort == "relevance" and not uses_postgres_search():
         sort = "activity"  # SQLite has no ranking: best match means most recent
-    context.update(page=page, cases=page.rows, sort=sort, sort_label=SORTS[sort])
+    context.update(
+        page=page,
+        cases=page.rows,
+        case_rows=case_rows(page.rows),
+        sort=sort,
+        sort_label=SORTS[sort],
+    )
     return context
 
 
@@ -147,7 +160,13 @@ def _sources_context(
     )
     add_snippets(page.rows, text)  # type: ignore[arg-type]
     label = "best match" if sort == "relevance" and uses_postgres_search() else "newest case first"
-    context.update(page=page, sources=page.rows, sort=sort, sort_label=label)
+    context.update(
+        page=page,
+        sources=page.rows,
+        source_rows=source_rows(page.rows),  # type: ignore[arg-type]
+        sort=sort,
+        sort_label=label,
+    )
     return context
 
 
