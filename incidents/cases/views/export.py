@@ -4,12 +4,13 @@ The schema is documented field by field in docs/export.md; bump
 ``SCHEMA_VERSION`` on any change that is not a pure addition. The number of
 queries does not depend on the size of the case.
 
-The document is written one list entry at a time (``json_chunks``): each
-long list is read from the database when its turn comes, and each entry is
-built, encoded and dropped before the next. The whole document never exists
-as Python objects at once: a worker exporting a large case holds the
-encoded text and one list's rows, not several times the size of the text in
-dicts and strings (docs/deployment.md, "Memory per worker").
+The document is written a hundred list entries at a time (``json_chunks``):
+each long list is read from the database when its turn comes, its child rows
+grouped by parent (``_grouped``), and its entries are built, encoded and
+dropped a hundred at a time. The whole document never exists as Python
+objects at once: a worker exporting a large case holds the encoded text and
+one list's rows, not several times the size of the text in dicts and strings
+(docs/deployment.md, "Memory per worker").
 """
 
 from __future__ import annotations
