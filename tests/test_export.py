@@ -175,3 +175,29 @@ def test_query_count_does_not_grow_with_the_case(client, incident, lead):
         doc = json.loads(client.get(url(incident)).content)
     assert len(doc["hypotheses"]) == 10 and len(doc["evidence"]) == 10
     assert len(small) == len(large)
+
+
+def test_written_in_pieces_as_one_json_dumps_would(client, incident, lead):
+    build(incident, lead, 3)
+    client.force_login(lead)
+    text = client.get(url(incident)).content.decode()
+    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+
+
+def test_json_chunks_matches_json_dumps():
+    from incidents.cases.views.export import ENTRIES_PER_PIECE, json_chunks
+
+    rows = [{"id": i, "text": f"Жолаушы {i}\n«quoted»", "tags": [], "m": {}} for i in range(250)]
+    document = {
+        "a": 1,
+        "nested": {"list": [1, [2, {}]], "none": None},
+        "rows": rows,
+        "empty": [],
+        "one": [{"x": [1, 2]}],
+        "exactly_one_piece": list(range(ENTRIES_PER_PIECE)),
+    }
+    lazy = {k: iter(v) if isinstance(v, list) else v for k, v in document.items()}
+    pieces = list(json_chunks(lazy))
+    assert "".join(pieces) == json.dumps(document, indent=2, ensure_ascii=False)
+    assert len(pieces) > len(document) + 2  # the 250 rows came in several pieces
+    assert "".join(json_chunks({})) == "{}"

@@ -325,6 +325,18 @@ class CasePage:
         )
         return context
 
+    def close(self) -> None:
+        """Let go of everything the page computed, once the response is rendered.
+
+        The parts refer back to the page (the matrix drawing holds it, the
+        cards' form builders call it): reference cycles, which only a full
+        garbage collection frees, every few requests, so a worker would carry
+        several pages' rows and HTML into its next requests (the heavy case
+        page's 1.6 MiB each; docs/deployment.md, "Memory per worker").
+        Emptied, the page's parts are freed as the view returns.
+        """
+        self.__dict__.clear()
+
     # -- header ---------------------------------------------------------------
 
     @cached_property
@@ -433,9 +445,10 @@ class CasePage:
         )
         allowed = [s for s in h.allowed_statuses() if self.access.can_lead or s not in LEAD_ONLY]
         h.can_move = self.can_move and bool(allowed)
-        # Callables: the template builds a form only where it shows one.
-        h.move_form = partial(self._form, "move", h)
-        h.confidence_form = partial(self._form, "confidence", h)
+        # Callables: the template builds a form only where it shows one. They
+        # name the hypothesis by its id, not hold it (a cycle through H).
+        h.move_form = partial(self._form, "move", h.pk)
+        h.confidence_form = partial(self._form, "confidence", h.pk)
         return h
 
     @cached_property
@@ -447,10 +460,11 @@ class CasePage:
             "annotations": reverse("evidence:case_annotations", args=[ref]),
         }
 
-    def _form(self, kind: str, h: Any) -> forms.Form:
+    def _form(self, kind: str, pk: int) -> forms.Form:
         forms_ = self.__dict__.setdefault("_forms", {})
-        key = (kind, h.pk)
+        key = (kind, pk)
         if key not in forms_:
+            h = next(h for h in self.hypotheses if h.pk == pk)
             if key in self.bound:
                 forms_[key] = form = self.bound[key]
                 if kind == "move":
@@ -766,9 +780,12 @@ def render_case(
 ) -> HttpResponse:
     """The whole page, or one region of it, rendered in the case's time zone."""
     with timezone.override(access.incident.zone):
-        context = CasePage(request, access, whole=region is None, **state).context()
+        page = CasePage(request, access, whole=region is None, **state)
         name = f"{TEMPLATE}#{region}" if region else TEMPLATE
-        return render(request, name, context, status=status)
+        try:
+            return render(request, name, page.context(), status=status)
+        finally:
+            page.close()
 
 
 def case_url(incident: Incident, anchor: str = "", query: str = "") -> str:

@@ -3,18 +3,30 @@
 The schema is documented field by field in docs/export.md; bump
 ``SCHEMA_VERSION`` on any change that is not a pure addition. The number of
 queries does not depend on the size of the case.
+
+The document is written a hundred list entries at a time (``json_chunks``):
+each long list is read from the database when its turn comes, its child rows
+grouped by parent (``_grouped``), and its entries are built, encoded and
+dropped a hundred at a time. The whole document never exists as Python
+objects at once: a worker exporting a large case holds the encoded text and
+one list's rows, not several times the size of the text in dicts and strings
+(docs/deployment.md, "Memory per worker").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Prefetch
-from django.http import HttpRequest, JsonResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -107,45 +119,18 @@ def incident_document(incident: Incident) -> dict[str, Any]:
 
 
 def case_document(incident: Incident) -> dict[str, Any]:
-    """Everything about INCIDENT, in a fixed number of queries."""
+    """Everything about INCIDENT, in a fixed number of queries.
+
+    The long lists (hypotheses, evidence, assessments, timeline, annotations)
+    are generators: each runs its query when it is first read and builds its
+    entries one by one, for ``json_chunks`` to write as they come.
+    """
     incident = (
         Incident.objects.select_related("lead", "created_by")
         .prefetch_related("tags")
         .get(pk=incident.pk)
     )
     members = Membership.objects.filter(incident=incident).select_related("user")
-    hypotheses = list(
-        Hypothesis.objects.filter(incident=incident)
-        .select_related("created_by")
-        .prefetch_related(
-            Prefetch(
-                "confidence_history",
-                queryset=ConfidenceChange.objects.select_related("author").order_by(
-                    "created_at", "id"
-                ),
-            ),
-            Prefetch(
-                "moves",
-                queryset=HypothesisMove.objects.select_related("author")
-                .prefetch_related(
-                    Prefetch("cited_evidence", queryset=EvidenceItem.objects.only("id"))
-                )
-                .order_by("created_at", "id"),
-            ),
-        )
-        .order_by("created_at", "id")
-    )
-    items = list(
-        EvidenceItem.objects.filter(incident=incident)
-        .select_related("collected_by")
-        .prefetch_related(
-            Prefetch(
-                "custody",
-                queryset=CustodyEntry.objects.select_related("actor").order_by("at", "id"),
-            )
-        )
-        .order_by("created_at", "id")
-    )
     assessments = (
         Assessment.objects.filter(hypothesis__incident=incident)
         .select_related("author")
@@ -155,12 +140,6 @@ def case_document(incident: Incident) -> dict[str, Any]:
         StatusUpdate.objects.filter(incident=incident)
         .select_related("author")
         .order_by("created_at", "id")
-    )
-    annotations = (
-        Annotation.objects.filter(item__incident=incident, deleted_at__isnull=True)
-        .select_related("author")
-        .prefetch_related("tags")
-        .order_by("item_id", "id")
     )
     scores = score_case(incident)
 
@@ -177,75 +156,188 @@ def case_document(incident: Incident) -> dict[str, Any]:
             for m in members
         ],
         "scoring": {"method": "ACH weighted inconsistency", "formula": scores.formula},
-        "hypotheses": [
-            {
-                "id": h.pk,
-                "kind": h.kind,
-                "statement": h.statement,
-                "description": h.description,
-                "status": h.status,
-                "confidence": _band(h.confidence),
-                "score": round(scores.hypotheses[h.pk].score, 6),
-                "rank": scores.hypotheses[h.pk].rank,
-                "rated_items": scores.hypotheses[h.pk].rated_items,
-                "created_by": _user(h.created_by),
-                "created_at": _time(h.created_at),
-                "updated_at": _time(h.updated_at),
-                "confidence_history": [
-                    {
-                        "at": _time(c.created_at),
-                        "previous": c.previous,
-                        "band": c.band,
-                        "reason": c.reason,
-                        "author": _user(c.author),
-                    }
-                    for c in h.confidence_history.all()
-                ],
-                "moves": [
-                    {
-                        "at": _time(m.created_at),
-                        "from": m.from_status,
-                        "to": m.to_status,
-                        "rationale": m.rationale,
-                        "author": _user(m.author),
-                        "cited_evidence": sorted(e.pk for e in m.cited_evidence.all()),
-                    }
-                    for m in h.moves.all()
-                ],
-            }
-            for h in hypotheses
-        ],
-        "evidence": [_evidence_document(item, scores) for item in items],
-        "assessments": [
-            {
-                "evidence_id": a.evidence_id,
-                "hypothesis_id": a.hypothesis_id,
-                "rating": a.rating,
-                "relevance": a.relevance,
-                "reason": a.reason,
-                "author": _user(a.author),
-                "updated_at": _time(a.updated_at),
-            }
-            for a in assessments
-        ],
-        "timeline": [
-            {
-                "id": u.pk,
-                "at": _time(u.created_at),
-                "kind": u.kind,
-                "automatic": u.is_automatic,
-                "author": _user(u.author),
-                "body": u.body,
-                "hypothesis_id": u.hypothesis_id,
-                "evidence_id": u.evidence_id,
-            }
-            for u in timeline
-        ],
-        "annotations": [_annotation_document(a, incident) for a in annotations],
+        "hypotheses": _hypotheses(incident, scores),
+        "evidence": _evidence(incident, scores),
+        "assessments": _each(assessments, _assessment_document),
+        "timeline": _each(timeline, _timeline_document),
+        "annotations": _annotations(incident),
     }
 
 
-def _evidence_document(item: EvidenceItem, scores: Any) -> dict[str, Any]:
+def _each(
+    rows: QuerySet[Any], document: Callable[[Any], dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """DOCUMENT of each of ROWS; the query runs when the first entry is asked for.
+
+    (A generator expression would run it at once: Python evaluates the
+    iterable of its first ``for`` when the expression is created.)
+    """
+    for row in rows:
+        yield document(row)
+
+
+def _assessment_document(a: Assessment) -> dict[str, Any]:
+    return {
+        "evidence_id": a.evidence_id,
+        "hypothesis_id": a.hypothesis_id,
+        "rating": a.rating,
+        "relevance": a.relevance,
+        "reason": a.reason,
+        "author": _user(a.author),
+        "updated_at": _time(a.updated_at),
+    }
+
+
+def _timeline_document(u: StatusUpdate) -> dict[str, Any]:
+    return {
+        "id": u.pk,
+        "at": _time(u.created_at),
+        "kind": u.kind,
+        "automatic": u.is_automatic,
+        "author": _user(u.author),
+        "body": u.body,
+        "hypothesis_id": u.hypothesis_id,
+        "evidence_id": u.evidence_id,
+    }
+
+
+def _grouped(rows: Iterable[Any], parent: str) -> dict[int, list[Any]]:
+    """ROWS in their order, listed under their PARENT id (an attribute name).
+
+    The export reads the child rows of a list this way rather than with
+    ``prefetch_related``, in as many queries: a prefetch links every child
+    back to its parent and hangs a queryset on the parent, reference cycles
+    that only the garbage collector frees, so each list's rows would outlive
+    their section of the document by several requests. Grouped rows are
+    freed as soon as their section is written.
+    """
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        groups[getattr(row, parent)].append(row)
+    return groups
+
+
+def _hypotheses(incident: Incident, scores: Any) -> Iterator[dict[str, Any]]:
+    """Each hypothesis with its confidence history and its moves.
+
+    The evidence cited by the moves is read as (move, item) pairs: a queryset
+    for each move, about 2.5 kB, would be spent on moves that mostly cite
+    nothing.
+    """
+    history = _grouped(
+        ConfidenceChange.objects.filter(hypothesis__incident=incident)
+        .select_related("author")
+        .order_by("created_at", "id"),
+        "hypothesis_id",
+    )
+    moves = _grouped(
+        HypothesisMove.objects.filter(hypothesis__incident=incident)
+        .select_related("author")
+        .order_by("created_at", "id"),
+        "hypothesis_id",
+    )
+    cited: dict[int, list[int]] = defaultdict(list)
+    pairs = (
+        HypothesisMove.cited_evidence.through.objects.filter(
+            hypothesismove__hypothesis__incident=incident
+        )
+        .order_by("evidenceitem_id")
+        .values_list("hypothesismove_id", "evidenceitem_id")
+    )
+    for move_id, item_id in pairs:
+        cited[move_id].append(item_id)
+    hypotheses = (
+        Hypothesis.objects.filter(incident=incident)
+        .select_related("created_by")
+        .order_by("created_at", "id")
+    )
+    for h in hypotheses:
+        yield _hypothesis_document(h, scores, history[h.pk], moves[h.pk], cited)
+
+
+def _evidence(incident: Incident, scores: Any) -> Iterator[dict[str, Any]]:
+    custody = _grouped(
+        CustodyEntry.objects.filter(item__incident=incident)
+        .select_related("actor")
+        .order_by("at", "id"),
+        "item_id",
+    )
+    items = (
+        EvidenceItem.objects.filter(incident=incident)
+        .select_related("collected_by")
+        .order_by("created_at", "id")
+    )
+    for item in items:
+        yield _evidence_document(item, scores, custody[item.pk])
+
+
+def _annotations(incident: Incident) -> Iterator[dict[str, Any]]:
+    tags: dict[int, list[str]] = defaultdict(list)
+    pairs = (
+        Annotation.tags.through.objects.filter(
+            annotation__item__incident=incident, annotation__deleted_at__isnull=True
+        )
+        .order_by("tag__name")
+        .values_list("annotation_id", "tag__name")
+    )
+    for annotation_id, name in pairs:
+        tags[annotation_id].append(name)
+    annotations = (
+        Annotation.objects.filter(item__incident=incident, deleted_at__isnull=True)
+        .select_related("author")
+        .order_by("item_id", "id")
+    )
+    for a in annotations:
+        yield _annotation_document(a, incident, tags[a.pk])
+
+
+def _hypothesis_document(
+    h: Hypothesis,
+    scores: Any,
+    history: list[ConfidenceChange],
+    moves: list[HypothesisMove],
+    cited: dict[int, list[int]],
+) -> dict[str, Any]:
+    return {
+        "id": h.pk,
+        "kind": h.kind,
+        "statement": h.statement,
+        "description": h.description,
+        "status": h.status,
+        "confidence": _band(h.confidence),
+        "score": round(scores.hypotheses[h.pk].score, 6),
+        "rank": scores.hypotheses[h.pk].rank,
+        "rated_items": scores.hypotheses[h.pk].rated_items,
+        "created_by": _user(h.created_by),
+        "created_at": _time(h.created_at),
+        "updated_at": _time(h.updated_at),
+        "confidence_history": [
+            {
+                "at": _time(c.created_at),
+                "previous": c.previous,
+                "band": c.band,
+                "reason": c.reason,
+                "author": _user(c.author),
+            }
+            for c in history
+        ],
+        "moves": [
+            {
+                "at": _time(m.created_at),
+                "from": m.from_status,
+                "to": m.to_status,
+                "rationale": m.rationale,
+                "author": _user(m.author),
+                "cited_evidence": cited.get(m.pk, []),
+            }
+            for m in moves
+        ],
+    }
+
+
+def _evidence_document(
+    item: EvidenceItem, scores: Any, custody: list[CustodyEntry]
+) -> dict[str, Any]:
     score = scores.items.get(item.pk)
     return {
         "id": item.pk,
@@ -293,12 +385,12 @@ def _evidence_document(item: EvidenceItem, scores: Any) -> dict[str, Any]:
                 "previous_hash": c.previous_hash,
                 "entry_hash": c.entry_hash,
             }
-            for c in item.custody.all()
+            for c in custody
         ],
     }
 
 
-def _annotation_document(a: Annotation, incident: Incident) -> dict[str, Any]:
+def _annotation_document(a: Annotation, incident: Incident, tags: list[str]) -> dict[str, Any]:
     """A W3C Web Annotation (JSON-LD) with our extensions under ``inquest:``."""
     selectors: list[dict[str, Any]] = []
     if a.quote_exact:
@@ -331,7 +423,7 @@ def _annotation_document(a: Annotation, incident: Incident) -> dict[str, Any]:
         "creator": _user(a.author),
         "body": [
             {"type": "TextualBody", "purpose": "commenting", "value": a.body},
-            *({"type": "TextualBody", "purpose": "tagging", "value": t.name} for t in a.tags.all()),
+            *({"type": "TextualBody", "purpose": "tagging", "value": name} for name in tags),
         ],
         "target": {
             "source": f"urn:inquest:{incident.reference}:evidence:{a.item_id}",
@@ -343,10 +435,49 @@ def _annotation_document(a: Annotation, incident: Incident) -> dict[str, Any]:
     }
 
 
+ENTRIES_PER_PIECE = 100
+
+
+def json_chunks(document: dict[str, Any]) -> Iterator[str]:
+    """The text of ``json.dumps(document, indent=2, ensure_ascii=False)``, in pieces.
+
+    A value that is an iterator (a generator of list entries) is written as a
+    list, ``ENTRIES_PER_PIECE`` entries at a time, so that only those entries
+    are held (one encoder call per entry would cost a third more time). The
+    text is the same as one ``json.dumps`` of the document with every
+    iterator made a list: values are encoded by the same encoder and
+    indented by their depth (JSON text has no newline inside a string, so
+    every newline in an encoded value starts an indented line).
+    """
+    encode = DjangoJSONEncoder(indent=2, ensure_ascii=False).encode
+
+    def at_depth(value: Any, depth: int) -> str:
+        return encode(value).replace("\n", "\n" + "  " * depth)
+
+    if not document:
+        yield "{}"
+        return
+    separator = "{\n  "
+    for key, value in document.items():
+        yield separator + encode(key) + ": "
+        separator = ",\n  "
+        if not isinstance(value, Iterator):
+            yield at_depth(value, 1)
+            continue
+        # A piece is written as a list at depth 1, "[\n    {…},\n    {…}\n  ]",
+        # and joined to the others without its brackets.
+        opening = "["
+        for piece in itertools.batched(value, ENTRIES_PER_PIECE):
+            yield opening + at_depth(list(piece), 1).removeprefix("[").removesuffix("\n  ]")
+            opening = ","
+        yield "[]" if opening == "[" else "\n  ]"
+    yield "\n}"
+
+
 @require_GET
 @never_cache
 @login_required
-def case_export(request: HttpRequest, reference: str) -> JsonResponse:
+def case_export(request: HttpRequest, reference: str) -> HttpResponse:
     """The whole case as JSON, as an attachment named <reference>.json."""
     access = get_case_for_user(request, reference)
     incident = access.incident
@@ -362,6 +493,8 @@ def case_export(request: HttpRequest, reference: str) -> JsonResponse:
         "exported_by": request.user.get_username(),
         **case_document(incident),
     }
-    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    # HttpResponse joins the pieces into one body as it is made: every query
+    # has run and the response is complete before it leaves the view.
+    response = HttpResponse(json_chunks(document), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}.json"'
     return response
