@@ -405,11 +405,16 @@ class Bench:
         return found
 
     def worker_memory(self) -> dict[str, list[float]]:
-        """Each worker's RSS (all resident pages, shared ones included) and PSS
-        (shared pages divided among the processes sharing them), in MiB."""
-        memory: dict[str, list[float]] = {"rss": [], "pss": []}
+        """Each worker's RSS (all resident pages, shared ones included), PSS
+        (shared pages divided among the processes sharing them) and highest RSS
+        so far (VmHWM: a sign-in's password hash included), in MiB."""
+        memory: dict[str, list[float]] = {"rss": [], "pss": [], "hwm": []}
         for entry in self.workers():
-            for key, file, label in (("rss", "status", "VmRSS:"), ("pss", "smaps_rollup", "Pss:")):
+            for key, file, label in (
+                ("rss", "status", "VmRSS:"),
+                ("pss", "smaps_rollup", "Pss:"),
+                ("hwm", "status", "VmHWM:"),
+            ):
                 try:
                     for line in (entry / file).read_text().splitlines():
                         if line.startswith(label):
@@ -499,6 +504,7 @@ class Bench:
                 "workers_pss_mib_after_pages": mem_after["pss"],
                 "workers_pss_mib_after_wrk": mem_final["pss"],
                 "peak_pss_mib": peak_pss,
+                "workers_hwm_mib": mem_final["hwm"],
                 "target_mib": MAX_WORKER_MIB,
                 "met": bool(peak) and peak <= MAX_WORKER_MIB,
             },
@@ -620,6 +626,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"{mem.get('workers_pss_mib_before')}, after the pages "
         f"{mem.get('workers_pss_mib_after_pages')}, after wrk "
         f"{mem.get('workers_pss_mib_after_wrk')}; peak {mem.get('peak_pss_mib')}.",
+        f"Highest RSS each worker reached (VmHWM, MiB): {mem.get('workers_hwm_mib')}; a"
+        " sign-in hashes its password with Argon2 (Django's default, 100 MiB), freed at"
+        " once.",
         "",
     ]
     return "\n".join(lines)
