@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from incidents.cases.models import Incident
@@ -461,3 +463,31 @@ def test_page_forms_carry_versions(
     assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in move
     conf = client.get(conf_url(hypothesis), HTTP_HX_REQUEST="true").content.decode()
     assert f'name="conf-{hypothesis.pk}-version" value="{hypothesis.version}"' in conf
+
+
+@pytest.mark.parametrize("url", [move_url, conf_url])
+def test_a_hypothesis_form_asks_the_case_and_the_role_in_one_read(
+    client: Any,
+    incident: Incident,
+    hypothesis: Hypothesis,
+    outsider: Any,
+    observer: Any,
+    url: Any,
+) -> None:
+    """The hypothesis views read the case, the user's role and the case's
+    hypotheses in one query, with the same answers as the case page's check:
+    an outsider does not learn the case exists, an observer may not write, and
+    a case without that hypothesis has none to show."""
+    client.force_login(outsider)
+    assert client.get(url(hypothesis)).status_code == 404
+    client.force_login(observer)
+    assert client.get(url(hypothesis), HTTP_HX_REQUEST="true").status_code == 403
+    empty = Incident.open_case(by=incident.lead, title="No hypotheses yet")
+    client.force_login(incident.lead)
+    missing = reverse("hypotheses:move", args=[empty.reference, hypothesis.pk])
+    assert client.get(missing).status_code == 404
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url(hypothesis), HTTP_HX_REQUEST="true").status_code == 200
+    reads = [q["sql"] for q in captured.captured_queries if '"cases_incident"' in q["sql"]]
+    assert len(reads) == 1  # the case comes once, with the hypotheses and the role
+    assert '"hypotheses_hypothesis"' in reads[0] and '"cases_membership"' in reads[0]

@@ -208,10 +208,10 @@ def test_moving_a_hypothesis_through_the_page_reads_nothing_twice(
     }
     url = reverse("hypotheses:move", args=[incident.reference, hypothesis.pk])
     done = run(lambda: client.post(url, data, HTTP_HX_REQUEST="true"))
-    # session, user, the case with the role, the case's hypotheses; the move
+    # session, user, the case's hypotheses with the case and the role; the move
     # (lock, move, hypothesis, timeline entry, last_activity_at); its card reads
     # nothing: a move changes none of its figures, which the page keeps.
-    assert done.verbs() == ["SELECT"] * 4 + ["SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"]
+    assert done.verbs() == ["SELECT"] * 3 + ["SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"]
     hypothesis.refresh_from_db()
     assert hypothesis.status == "under_evaluation"
     card = done.response.content.decode()

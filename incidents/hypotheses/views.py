@@ -22,6 +22,7 @@ from incidents.cases.views.case import (
     HtmxHttpRequest,
     after_invalid,
     after_write,
+    case_hypotheses_for_user,
     case_url,
     hypotheses_of,
     render_case,
@@ -71,8 +72,7 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     cite alone), without it the page with this card's move form open and
     its sources listed.
     """
-    access = get_case_for_user(request, reference, Need.WRITE)
-    hypotheses, hypothesis = hypotheses_of(access.incident, pk)
+    access, hypotheses, hypothesis = case_hypotheses_for_user(request, reference, pk, Need.WRITE)
     if request.method == "GET":
         if not request.htmx:
             return render_case(request, access, citing=pk, hypotheses=hypotheses)
@@ -150,8 +150,7 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
     GET opens the form, which the page does not carry for every card: with
     HTMX the form alone, without it the page with this card's form open.
     """
-    access = get_case_for_user(request, reference, Need.WRITE)
-    hypotheses, hypothesis = hypotheses_of(access.incident, pk)
+    access, hypotheses, hypothesis = case_hypotheses_for_user(request, reference, pk, Need.WRITE)
     if request.method == "GET":
         if request.htmx:
             return render_case(

@@ -36,7 +36,13 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
-from incidents.accounts.access import CaseAccess, Need, get_case_for_user
+from incidents.accounts.access import (
+    CaseAccess,
+    Need,
+    check_case_access,
+    get_case_for_user,
+    role_of_user,
+)
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.cases.search import seek
 from incidents.cases.views.drawing import (
@@ -62,7 +68,7 @@ from incidents.hypotheses.forms import (
     apply_model_errors,
     version_field,
 )
-from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange
+from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange, Hypothesis
 
 TEMPLATE = "cases/detail.html"
 # HX-Target (the id of the element asking) -> the partial that answers it.
@@ -219,11 +225,36 @@ def number(hypotheses: list[Any]) -> list[Any]:
 def hypotheses_of(incident: Incident, pk: int) -> tuple[list[Any], Any]:
     """The case's hypotheses (the answer draws them all) and the one PK among
     them, in one query: 404 if it is not one of the case's."""
-    hypotheses = list(incident.hypotheses.all())
+    return _one_of(list(incident.hypotheses.all()), pk)
+
+
+def _one_of(hypotheses: list[Any], pk: int) -> tuple[list[Any], Any]:
     h = next((h for h in hypotheses if h.pk == pk), None)
     if h is None:
         raise Http404("No such hypothesis.")
     return hypotheses, h
+
+
+def case_hypotheses_for_user(
+    request: HttpRequest, reference: str, pk: int, need: Need
+) -> tuple[CaseAccess, list[Any], Any]:
+    """``get_case_for_user`` and ``hypotheses_of`` in one query: the case's
+    hypotheses, each with the case and the user's role on it. 404 if the case
+    is not visible to the user or PK is not one of its hypotheses, 403 if the
+    user's role does not meet NEED."""
+    if not request.user.is_authenticated:
+        raise Http404("No such case.")
+    rows = list(
+        Hypothesis.objects.filter(incident__reference=reference)
+        .select_related("incident__lead")
+        .defer("incident__search_vector")
+        .annotate(role_of_user=role_of_user(request.user, "incident_id"))
+    )
+    hypotheses, h = _one_of(rows, pk)
+    access = check_case_access(request, h.incident, need, role=h.role_of_user)
+    for other in hypotheses:
+        other.incident = access.incident  # one case object for all of them
+    return access, hypotheses, h
 
 
 # The names the template may use. Each is a CasePage attribute computed on
