@@ -82,7 +82,7 @@ def test_live_search_filters_and_back(page: Page, live_server: Any, lead: Any) -
 
     page.get_by_role("searchbox", name="Search").press_sequentially("billboard", delay=40)
     expect(rows(page)).to_have_count(6)
-    expect(page).to_have_url(re.compile(r"/cases/\?q=billboard"))
+    expect(page).to_have_url(re.compile(r"/cases/\?scope=cases&q=billboard"))
     expect(page.locator("#results-count")).to_contain_text("6 matches")
     assert "status=" not in page.url  # empty fields are not in the URL
 
