@@ -17,6 +17,28 @@ PASSWORD = "correct-horse-battery-staple"
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """On SQLite, test in a file rather than in memory.
+
+    With an in-memory database Django hands the live server's thread the test
+    thread's own connection. The audit triggers call back into Python from
+    inside SQLite, so a write in one thread and a query in the other on that
+    one connection could wait on each other for good (SQLite's lock against
+    Python's), and a browser test hung. With a file each thread has its own
+    connection, as the site has in production.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any) -> Any:
     """Each test writes uploaded files to its own throwaway folder."""
