@@ -395,8 +395,8 @@ class Assessment(models.Model):
         if relevance not in cls.Relevance.values:
             raise ValidationError({"relevance": f"“{relevance}” is not a relevance."})
         reason = written_text(reason, "reason")
-        limit = cls._meta.get_field("reason").max_length or len(reason)
-        if len(reason) > limit:
+        limit = cls._meta.get_field("reason").max_length
+        if limit is not None and len(reason) > limit:
             raise ValidationError({"reason": f"Keep the reason within {limit:,} characters."})
         now = timezone.now()
         with transaction.atomic():

@@ -68,14 +68,19 @@ def duration_label(value: dt.timedelta | None) -> str:
     return f"± {days} days"
 
 
+def _around(name: str, args: tuple[Any, ...], probe: str) -> tuple[str, str]:
+    """What the URL NAME reverses to with ARGS and PROBE has before and after PROBE."""
+    head, sep, tail = reverse(name, args=[*args, probe]).rpartition(f"/{probe}/")
+    assert sep, (name, probe)
+    return f"{head}/", f"/{tail}"
+
+
 def id_url(name: str, *args: Any) -> Any:
     """A function of one id that gives the URL NAME reverses to with ARGS and
     that id, from one ``reverse()``: the page links to dozens of items and
     hypotheses, and reversing each was a measurable cost."""
-    probe = reverse(name, args=[*args, 0])
-    head, sep, tail = probe.rpartition("/0/")
-    assert sep, probe
-    return lambda pk: f"{head}/{int(pk)}/{tail}"
+    head, tail = _around(name, args, "0")
+    return lambda pk: f"{head}{int(pk)}{tail}"
 
 
 @cache
@@ -93,9 +98,7 @@ def reference_url(name: str) -> Any:
     """A function of a case reference that gives the URL NAME reverses to with
     it, from one ``reverse()`` (see ``id_url``). References are letters, digits
     and dashes (a database constraint): nothing to quote."""
-    probe = "INC-0000-0"
-    head, sep, tail = reverse(name, args=[probe]).partition(probe)
-    assert sep
+    head, tail = _around(name, (), "INC-0000-0")
     return lambda reference: f"{head}{esc(reference)}{tail}"
 
 
