@@ -15,17 +15,18 @@ loaded (``scoring.compute``) instead of querying again.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Subquery, prefetch_related_objects
+from django.db.models import Count, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -43,12 +44,13 @@ from incidents.accounts.access import (
     get_case_for_user,
     role_of_user,
 )
-from incidents.cases.models import Incident, StatusUpdate
+from incidents.cases.models import Incident, Membership, StatusUpdate
 from incidents.cases.search import seek
 from incidents.cases.views.drawing import (
     Entry,
     MatrixHtml,
     card_head,
+    choice_labels,
     duration_label,
     entry_html,
     entry_li,
@@ -89,12 +91,6 @@ TIMELINE_PAGE_SIZE = 30
 # The source list repeats the matrix's rows with their details: a shorter page.
 PAGE_ROWS = 100
 SOURCE_ROWS = 25
-# The columns of an evidence item that the page draws (``CasePage._items``).
-ITEM_COLUMNS = (
-    "id", "incident_id", "kind", "title", "url", "file", "original_name", "file_size",
-    "language", "reliability", "credibility", "event_at", "event_uncertainty",
-    "collected_at", "obtained_from", "is_illustrative", "created_at",
-)  # fmt: skip
 SORTS = {"diagnosticity": "Most diagnostic first", "": "Order attached"}
 ROLE_ORDER = {"lead": 0, "investigator": 1, "observer": 2}
 
@@ -142,6 +138,59 @@ class UpdateForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["prefix"] = "update"
         super().__init__(*args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member of the case as the header lists them."""
+
+    name: str  # the full name, or the username without one
+    role: str
+    role_label: str
+
+
+class Change(NamedTuple):
+    """A confidence change as a hypothesis's chart draws it."""
+
+    band: str
+    created_at: dt.datetime
+
+
+class ItemRow(NamedTuple):
+    """An evidence item as the page draws it (the matrix row, the source list):
+    its columns (``ITEM_COLUMNS``), without a model instance, which cost more
+    than the query by the hundred. The cell editor and the saved row may get an
+    ``EvidenceItem`` instead: both read the same names."""
+
+    id: int
+    incident_id: int
+    kind: str
+    title: str
+    url: str
+    file: str  # the stored name; empty without a file
+    original_name: str
+    file_size: int | None
+    language: str
+    reliability: str
+    credibility: int
+    event_at: dt.datetime | None
+    event_uncertainty: dt.timedelta | None
+    collected_at: dt.datetime
+    obtained_from: str
+    is_illustrative: bool
+    created_at: dt.datetime
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def grade(self) -> str:
+        return f"{self.reliability}{self.credibility}"
+
+
+# The columns of an evidence item that the page draws (``CasePage._items``).
+ITEM_COLUMNS = ItemRow._fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,15 +424,23 @@ class CasePage:
         return duration_label(self.incident.occurred_uncertainty)
 
     @cached_property
-    def members(self) -> list[Any]:
-        return sorted(
-            self.incident.memberships.select_related("user"),
-            key=lambda m: (ROLE_ORDER.get(m.role, 9), m.user.get_username()),
+    def members(self) -> list[Member]:
+        """Who is on the case, leads first: plain rows, not membership and user objects."""
+        roles = choice_labels(Membership, "role")
+        rows = self.incident.memberships.order_by().values_list(
+            "role", "user__username", "user__first_name", "user__last_name"
         )
+        return [
+            Member(f"{first} {last}".strip() or username, role, roles.get(role, role))
+            for role, username, first, last in sorted(
+                rows, key=lambda row: (ROLE_ORDER.get(row[0], 9), row[1])
+            )
+        ]
 
     @cached_property
-    def tags(self) -> list[Any]:
-        return list(self.incident.tags.all())
+    def tags(self) -> list[str]:
+        """The names of the case's tags."""
+        return list(self.incident.tags.values_list("name", flat=True))
 
     @cached_property
     def status_forms(self) -> list[tuple[Any, CaseStatusForm]]:
@@ -411,15 +468,16 @@ class CasePage:
 
     @cached_property
     def histories(self) -> None:
-        """Each hypothesis's confidence history (``h.history``), for its chart."""
-        prefetch_related_objects(
-            self.hypotheses,
-            Prefetch(
-                "confidence_history",
-                queryset=ConfidenceChange.objects.order_by("created_at", "id"),
-                to_attr="history",
-            ),
+        """Each hypothesis's confidence history (``h.history``, oldest first),
+        for its chart: one plain query for all of them, grouped here."""
+        history: dict[int, list[Change]] = {h.pk: [] for h in self.hypotheses}
+        rows = ConfidenceChange.objects.filter(hypothesis_id__in=list(history)).values_list(
+            "hypothesis_id", "band", "created_at"
         )
+        for pk, band, created_at in rows.order_by("created_at", "id"):
+            history[pk].append(Change(band, created_at))
+        for h in self.hypotheses:
+            h.history = history[h.pk]
 
     @cached_property
     def scores(self) -> scoring.CaseScores:
@@ -563,15 +621,15 @@ class CasePage:
         return self.__dict__["_total"]
 
     def _items(self) -> Any:
-        """The case's items in the order attached, with the columns the page
-        draws (the matrix row, the source list, the cell editor) only."""
-        return self.incident.evidence.only(*ITEM_COLUMNS).order_by("created_at", "id")
+        """The case's items in the order attached, as ``ItemRow`` values: the
+        columns the page draws (the matrix row, the source list, the cell editor)."""
+        return self.incident.evidence.order_by("created_at", "id").values_list(*ITEM_COLUMNS)
 
     @cached_property
     def source_limit(self) -> int:
         return page_limit(self.request.GET.get("sources", ""), self.evidence_count, SOURCE_ROWS)
 
-    def _first(self, limit: int | None) -> list[EvidenceItem]:
+    def _first(self, limit: int | None) -> list[ItemRow]:
         """The first LIMIT items in the order attached (all for None), with
         the number of the case's items (``_total``) in the same statement. The
         source list takes its page from the matrix's: one query for both."""
@@ -582,13 +640,18 @@ class CasePage:
             return cache[min(longer)][:limit]
         # An uncorrelated subquery: counted once, not per row.
         total = self.incident.evidence.order_by().values("incident").annotate(n=Count("id"))
-        items = self._items().annotate(case_total=Subquery(total.values("n")))
-        cache[wanted] = rows = list(items if limit is None else items[:limit])
-        self.__dict__.setdefault("_total", rows[0].case_total if rows else 0)
+        items = (
+            self.incident.evidence.order_by("created_at", "id")
+            .annotate(case_total=Subquery(total.values("n")))
+            .values_list(*ITEM_COLUMNS, "case_total")
+        )
+        found = list(items if limit is None else items[:limit])
+        cache[wanted] = rows = [ItemRow._make(row[:-1]) for row in found]
+        self.__dict__.setdefault("_total", found[0][-1] if found else 0)
         return rows
 
     @cached_property
-    def evidence(self) -> list[EvidenceItem]:
+    def evidence(self) -> list[ItemRow]:
         return self._first(self.source_limit)
 
     @cached_property
@@ -625,14 +688,14 @@ class CasePage:
         return page_limit(self.request.GET.get("rows", ""), self.row_count)
 
     @cached_property
-    def rows(self) -> list[EvidenceItem]:
+    def rows(self) -> list[ItemRow]:
         """The matrix rows on the page: sorted over the whole case, then cut."""
         if self.sort == "diagnosticity":
             spread = scoring.diagnosticity_by_item(self.incident)
             order = list(self.incident.evidence.order_by("id").values_list("id", flat=True))
             order.sort(key=lambda pk: (-round(spread.get(pk, 0.0), 9), pk))
             shown = order[: self.row_limit]
-            by_pk = {item.pk: item for item in self._items().filter(pk__in=shown)}
+            by_pk = {row[0]: ItemRow._make(row) for row in self._items().filter(pk__in=shown)}
             rows = [by_pk[pk] for pk in shown if pk in by_pk]
         else:
             rows = list(self._first(self.row_limit))
@@ -640,7 +703,7 @@ class CasePage:
         extra = {pk for pk in (self.editing[0] if self.editing else None, self.saved) if pk}
         extra -= {item.pk for item in rows}
         if extra:
-            rows += list(self._items().filter(pk__in=extra))
+            rows += map(ItemRow._make, self._items().filter(pk__in=extra))
         return rows
 
     @cached_property
@@ -706,7 +769,7 @@ class CasePage:
     @cached_property
     def row_html(self) -> SafeString:
         """The row of the cell just saved, built alone (not the page's rows)."""
-        item = self.saved_item or self._items().get(pk=self.saved)
+        item = self.saved_item or ItemRow._make(self._items().get(pk=self.saved))
         cells = self._cells_of([item.pk])
         self.scores  # noqa: B018  (the foot that comes with it reads score_info)
         row = scoring.compute(
@@ -730,11 +793,12 @@ class CasePage:
     # -- one cell's editor ----------------------------------------------------
 
     @cached_property
-    def item(self) -> EvidenceItem | None:
+    def item(self) -> ItemRow | None:
         """The item whose cell is being edited."""
         if self.editing is None:
             return None
-        return self._items().filter(pk=self.editing[0]).first()
+        row = self._items().filter(pk=self.editing[0]).first()
+        return None if row is None else ItemRow._make(row)
 
     @cached_property
     def c(self) -> MatrixCell | None:
