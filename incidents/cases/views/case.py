@@ -26,7 +26,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -46,6 +45,7 @@ from incidents.accounts.access import (
 )
 from incidents.cases.models import Incident, Membership, StatusUpdate
 from incidents.cases.search import seek
+from incidents.cases.views import page_sql
 from incidents.cases.views.drawing import (
     Entry,
     MatrixHtml,
@@ -70,7 +70,7 @@ from incidents.hypotheses.forms import (
     apply_model_errors,
     version_field,
 )
-from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange, Hypothesis
+from incidents.hypotheses.models import Assessment, ConfidenceBand, Hypothesis
 
 TEMPLATE = "cases/detail.html"
 # HX-Target (the id of the element asking) -> the partial that answers it.
@@ -427,9 +427,7 @@ class CasePage:
     def members(self) -> list[Member]:
         """Who is on the case, leads first: plain rows, not membership and user objects."""
         roles = choice_labels(Membership, "role")
-        rows = self.incident.memberships.order_by().values_list(
-            "role", "user__username", "user__first_name", "user__last_name"
-        )
+        rows = page_sql.member_rows(self.incident.pk)
         return [
             Member(f"{first} {last}".strip() or username, role, roles.get(role, role))
             for role, username, first, last in sorted(
@@ -440,7 +438,7 @@ class CasePage:
     @cached_property
     def tags(self) -> list[str]:
         """The names of the case's tags."""
-        return list(self.incident.tags.values_list("name", flat=True))
+        return page_sql.tag_names(self.incident.pk)
 
     @cached_property
     def status_forms(self) -> list[tuple[Any, CaseStatusForm]]:
@@ -471,10 +469,7 @@ class CasePage:
         """Each hypothesis's confidence history (``h.history``, oldest first),
         for its chart: one plain query for all of them, grouped here."""
         history: dict[int, list[Change]] = {h.pk: [] for h in self.hypotheses}
-        rows = ConfidenceChange.objects.filter(hypothesis_id__in=list(history)).values_list(
-            "hypothesis_id", "band", "created_at"
-        )
-        for pk, band, created_at in rows.order_by("created_at", "id"):
+        for pk, band, created_at in page_sql.history_rows(list(history)):
             history[pk].append(Change(band, created_at))
         for h in self.hypotheses:
             h.history = history[h.pk]
@@ -638,16 +633,9 @@ class CasePage:
         longer = [n for n in cache if n >= wanted]
         if longer:
             return cache[min(longer)][:limit]
-        # An uncorrelated subquery: counted once, not per row.
-        total = self.incident.evidence.order_by().values("incident").annotate(n=Count("id"))
-        items = (
-            self.incident.evidence.order_by("created_at", "id")
-            .annotate(case_total=Subquery(total.values("n")))
-            .values_list(*ITEM_COLUMNS, "case_total")
-        )
-        found = list(items if limit is None else items[:limit])
-        cache[wanted] = rows = [ItemRow._make(row[:-1]) for row in found]
-        self.__dict__.setdefault("_total", found[0][-1] if found else 0)
+        found, total = page_sql.first_items(self.incident.pk, ITEM_COLUMNS, limit)
+        cache[wanted] = rows = [ItemRow._make(row) for row in found]
+        self.__dict__.setdefault("_total", total)
         return rows
 
     @cached_property
@@ -713,11 +701,7 @@ class CasePage:
         return self._cells_of([item.pk for item in self.rows])
 
     def _cells_of(self, item_pks: list[int]) -> dict[tuple[int, int], tuple[str, str, str]]:
-        rows = (
-            Assessment.objects.filter(evidence_id__in=item_pks)  # items of this case only
-            .order_by()
-            .values_list("evidence_id", "hypothesis_id", "rating", "relevance", "reason")
-        )
+        rows = page_sql.cell_rows(item_pks)  # items of this case only
         return {(e, h): (rating, relevance, reason) for e, h, rating, relevance, reason in rows}
 
     @cached_property

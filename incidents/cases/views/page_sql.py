@@ -1,0 +1,162 @@
+"""The case page's plainest reads, in SQL written once per process.
+
+Building a query through the ORM (cloning the queryset, resolving the
+lookups, compiling) costs about half a millisecond of Python, more than
+PostgreSQL takes to run these; the case page made eight such reads. The
+ones here return plain rows (no model instances), their SQL is the ORM's
+own for the same read, written with the tables' and columns' names from the
+models, and each value is converted as the ORM converts its field's
+(``_fetch``): datetimes, durations and booleans come back the same on SQLite
+and PostgreSQL. Names not quoted here are plain lower-case words on both.
+``incidents.hypotheses.scoring.case_scores`` does the same for the scores'
+GROUP BY.
+
+A read with nothing to look for (no items, no hypotheses) runs no statement,
+as the ORM's ``__in=[]`` does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Field, Model
+from django.db.models.expressions import Col
+
+from incidents.cases.models import Incident, Membership, Tag
+from incidents.evidence.models import EvidenceItem
+from incidents.hypotheses.models import Assessment, ConfidenceChange
+
+
+def _table(model: type[Model]) -> str:
+    return f'"{model._meta.db_table}"'
+
+
+def _columns(model: type[Model], names: Sequence[str], alias: str = "") -> str:
+    """The quoted columns of the fields NAMES (some are words SQL reserves)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{model._meta.get_field(n).column}"' for n in names)
+
+
+def _fetch(sql: str, params: Sequence[Any], fields: Sequence[Field | None]) -> list[Any]:
+    """The rows of SQL, each value passed through the converters the ORM
+    applies to its field in FIELDS (None: a value that needs none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converting = []
+    for i, field in enumerate(fields):
+        if field is not None:
+            col = Col("", field)
+            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if found:
+                converting.append((i, col, found))
+    if not converting or not rows:
+        return rows
+    out = []
+    for row in rows:
+        row = list(row)
+        for i, col, found in converting:
+            for convert in found:
+                row[i] = convert(row[i], col, connection)
+        out.append(tuple(row))
+    return out
+
+
+# -- the header -------------------------------------------------------------
+
+
+@cache
+def _tags_sql() -> str:
+    return (
+        f"SELECT t.name FROM {_table(Tag)} t"
+        f" JOIN {_table(Incident.tags.through)} it ON it.tag_id = t.id"
+        " WHERE it.incident_id = %s ORDER BY 1"
+    )
+
+
+def tag_names(incident_id: int) -> list[str]:
+    """The names of the case's tags, in order."""
+    return [name for (name,) in _fetch(_tags_sql(), [incident_id], [])]
+
+
+@cache
+def _members_sql() -> str:
+    user = get_user_model()
+    return (
+        f"SELECT m.role, {_columns(user, ('username', 'first_name', 'last_name'), 'u')}"
+        f" FROM {_table(Membership)} m JOIN {_table(user)} u ON u.id = m.user_id"
+        " WHERE m.incident_id = %s"
+    )
+
+
+def member_rows(incident_id: int) -> list[tuple[str, str, str, str]]:
+    """(role, username, first name, last name) of each member of the case."""
+    return _fetch(_members_sql(), [incident_id], [])
+
+
+# -- the evidence: source list and matrix ------------------------------------
+
+
+@cache
+def _items_sql(columns: tuple[str, ...]) -> str:
+    table = _table(EvidenceItem)
+    # An uncorrelated subquery: counted once, not per row.
+    return (
+        f"SELECT {_columns(EvidenceItem, columns)},"
+        f" (SELECT COUNT(*) FROM {table} e WHERE e.incident_id = %s)"
+        f" FROM {table} WHERE incident_id = %s ORDER BY created_at, id"
+    )
+
+
+def first_items(
+    incident_id: int, columns: tuple[str, ...], limit: int | None
+) -> tuple[list[tuple[Any, ...]], int]:
+    """The values of COLUMNS of the case's first LIMIT items in the order
+    attached (all for None), and the number of the case's items, in one statement."""
+    sql = _items_sql(columns) + ("" if limit is None else " LIMIT %s")
+    params = [incident_id, incident_id] + ([] if limit is None else [int(limit)])
+    fields = [EvidenceItem._meta.get_field(c) for c in columns]
+    rows = _fetch(sql, params, [*fields, None])
+    return [row[:-1] for row in rows], (rows[0][-1] if rows else 0)
+
+
+@cache
+def _cells_sql() -> str:
+    columns = ("evidence_id", "hypothesis_id", "rating", "relevance", "reason")
+    return (
+        f"SELECT {_columns(Assessment, columns)} FROM {_table(Assessment)}"
+        " WHERE evidence_id IN ({})"
+    )
+
+
+def cell_rows(item_ids: Sequence[int]) -> list[tuple[int, int, str, str, str]]:
+    """(item, hypothesis, rating, relevance, reason) of the rated cells of ITEM_IDS."""
+    if not item_ids:
+        return []
+    sql = _cells_sql().format(", ".join(["%s"] * len(item_ids)))
+    return _fetch(sql, [int(pk) for pk in item_ids], [])
+
+
+# -- the hypotheses' charts ---------------------------------------------------
+
+
+@cache
+def _history_sql() -> str:
+    return (
+        f"SELECT {_columns(ConfidenceChange, ('hypothesis_id', 'band', 'created_at'))}"
+        f" FROM {_table(ConfidenceChange)} WHERE hypothesis_id IN ({{}})"
+        " ORDER BY created_at, id"
+    )
+
+
+def history_rows(hypothesis_ids: Sequence[int]) -> list[tuple[int, str, Any]]:
+    """(hypothesis, band, when) of the confidence changes of HYPOTHESIS_IDS, oldest first."""
+    if not hypothesis_ids:
+        return []
+    sql = _history_sql().format(", ".join(["%s"] * len(hypothesis_ids)))
+    created_at = ConfidenceChange._meta.get_field("created_at")
+    return _fetch(sql, [int(pk) for pk in hypothesis_ids], [None, None, created_at])
