@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 SQRT2 = math.sqrt(2)
 
@@ -75,16 +75,16 @@ def diagnosticity(ratings: Iterable[str]) -> float:
     return math.sqrt(sum((v - mean) ** 2 for v in values) / n)
 
 
-@dataclass(frozen=True)
-class Cell:
+# Named tuples, not frozen dataclasses: the case page builds one per cell of
+# its matrix (up to 1,200), and a frozen dataclass costs five times as much.
+class Cell(NamedTuple):
     evidence_id: int
     hypothesis_id: int
     rating: str
     relevance: str
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     id: int
     reliability: str
     credibility: int
@@ -136,8 +136,15 @@ class CaseScores:
 
 
 def compute(
-    hypothesis_ids: Iterable[int], items: Iterable[Item], cells: Iterable[Cell]
+    hypothesis_ids: Iterable[int],
+    items: Iterable[Item],
+    cells: Iterable[Cell],
+    *,
+    contributions: bool = True,
 ) -> CaseScores:
+    """Scores, ranks and diagnosticities of CELLS; with CONTRIBUTIONS, each
+    cell's part in its hypothesis's score too (the explanation's tables; the
+    matrix alone does without them)."""
     hyp_scores = {hid: HypothesisScore(hid) for hid in hypothesis_ids}
     item_scores: dict[int, ItemScore] = {}
     for item in items:
@@ -153,17 +160,18 @@ def compute(
         value = item_score.credibility_weight * rel_weight * rating_value(cell.rating)
         hyp.score += value
         hyp.rated_items += 1
-        hyp.contributions.append(
-            Contribution(
-                evidence_id=cell.evidence_id,
-                rating=cell.rating,
-                credibility_weight=item_score.credibility_weight,
-                credibility_band=item_score.credibility_band,
-                relevance=cell.relevance,
-                relevance_weight=rel_weight,
-                value=value,
+        if contributions:
+            hyp.contributions.append(
+                Contribution(
+                    evidence_id=cell.evidence_id,
+                    rating=cell.rating,
+                    credibility_weight=item_score.credibility_weight,
+                    credibility_band=item_score.credibility_band,
+                    relevance=cell.relevance,
+                    relevance_weight=rel_weight,
+                    value=value,
+                )
             )
-        )
         ratings_by_item[cell.evidence_id].append(cell.rating)
         item_score.rated += 1
     for iid, ratings in ratings_by_item.items():

@@ -372,7 +372,8 @@ class MatrixHtml:
     ) -> None:
         self.page, self.cells, self.items = page, cells, items
         self.hypotheses = page.hypotheses
-        self.hypothesis_pks = [int(h.pk) for h in page.hypotheses]
+        # Each hypothesis's id as an integer (the cells' key) and as text (the ids and URLs).
+        self.hypothesis_keys = [(int(h.pk), str(int(h.pk))) for h in page.hypotheses]
         self.can_write = page.access.can_write
         probe = reverse("hypotheses:cell", args=[page.incident.reference, 0, 0])
         assert probe.endswith("/0/0/")
@@ -441,25 +442,25 @@ class MatrixHtml:
     def cells_of_row(self, pk: int) -> str:
         """The <td> cells of one row (none being edited): the hot path of the
         matrix, so ``cell`` and ``inside`` written out in one loop."""
-        cells, out = self.cells, []
+        cells, out, row = self.cells, [], str(pk)
         write, prefix, query, focus = self.can_write, self.cell_prefix, self.query, self.focus
-        for h_pk in self.hypothesis_pks:
+        for h_pk, column in self.hypothesis_keys:
             a = cells.get((pk, h_pk))
             if a is None:
                 badge, rated, title = UNRATED, "", ""
             else:
                 badge, rated = BADGES[a[0], a[1]], " rated"
                 title = f' title="{esc(a[2])}"' if a[2] else ""
+            ij = f"{row}-{column}"
             if write:
-                autofocus = " autofocus" if focus and focus == f"cell-{pk}-{h_pk}" else ""
+                autofocus = " autofocus" if focus and focus == f"cell-{ij}" else ""
                 out.append(
-                    f'<td id="td-{pk}-{h_pk}"><a class="cell-btn{rated}" id="cell-{pk}-{h_pk}"'
-                    f' role="button" href="{prefix}{pk}/{h_pk}/{query}#td-{pk}-{h_pk}"'
-                    f"{title}{autofocus}>{badge}</a></td>"
+                    f'<td id="td-{ij}"><a class="cell-btn{rated}" id="cell-{ij}" role="button"'
+                    f' href="{prefix}{row}/{column}/{query}#td-{ij}"{title}{autofocus}>'
+                    f"{badge}</a></td>"
                 )
             else:
                 out.append(
-                    f'<td id="td-{pk}-{h_pk}">'
-                    f'<span class="cell-btn{rated}"{title}>{badge}</span></td>'
+                    f'<td id="td-{ij}"><span class="cell-btn{rated}"{title}>{badge}</span></td>'
                 )
         return "".join(out)
