@@ -44,7 +44,6 @@ from incidents.accounts.access import (
     role_of_user,
 )
 from incidents.cases.models import Incident, Membership, StatusUpdate
-from incidents.cases.search import seek
 from incidents.cases.views import page_sql
 from incidents.cases.views.drawing import (
     Entry,
@@ -58,7 +57,7 @@ from incidents.cases.views.drawing import (
     source_html,
 )
 from incidents.evidence.forms import AttachForm
-from incidents.evidence.models import Annotation, EvidenceItem
+from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses import charts, scoring
 from incidents.hypotheses.forms import (
     LEAD_ONLY,
@@ -500,7 +499,7 @@ class CasePage:
 
     @cached_property
     def stances(self) -> dict[int, dict[str, int]]:
-        return Annotation.objects.stance_counts(self.incident)
+        return page_sql.stance_counts(self.incident.pk)
 
     def _card(self, h: Any) -> Any:
         """Give hypothesis H what its card shows: figures, chart, and its two
@@ -815,25 +814,16 @@ class CasePage:
     @cached_property
     def timeline(self) -> tuple[list[Entry], int | None]:
         """Newest first, capped; "older entries" continues after the last one shown."""
-        incident = self.incident
-        updates = incident.updates.all()
-        if self.kind:
-            updates = updates.filter(kind=self.kind)
-        before = self.request.GET.get("before", "")
+        incident, before, keyset = self.incident, self.request.GET.get("before", ""), None
         if before.isdigit():
             cursor = (
                 incident.updates.filter(pk=int(before)).values_list("created_at", flat=True).first()
             )
             if cursor is not None:
-                # Keyset, with the redundant created_at <= cursor the index needs.
-                updates = updates.filter(
-                    seek(("created_at", "id"), (cursor, int(before)), forward_desc=True)
-                )
+                keyset = (cursor, int(before))
         # Plain rows: the author's name, not the user row; not the Markdown source.
-        rows = updates.order_by("-created_at", "-id").values_list(
-            "id", "kind", "author__username", "created_at", "body_html"
-        )
-        entries = [Entry(row[0], entry_li(*row)) for row in rows[: TIMELINE_PAGE_SIZE + 1]]
+        rows = page_sql.timeline_rows(incident.pk, self.kind, keyset, TIMELINE_PAGE_SIZE + 1)
+        entries = [Entry(row[0], entry_li(*row)) for row in rows]
         older = entries[TIMELINE_PAGE_SIZE - 1].pk if len(entries) > TIMELINE_PAGE_SIZE else None
         return entries[:TIMELINE_PAGE_SIZE], older
 

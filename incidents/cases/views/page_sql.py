@@ -17,6 +17,7 @@ as the ORM's ``__in=[]`` does not.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -26,8 +27,8 @@ from django.db import connection
 from django.db.models import Field, Model
 from django.db.models.expressions import Col
 
-from incidents.cases.models import Incident, Membership, Tag
-from incidents.evidence.models import EvidenceItem
+from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
+from incidents.evidence.models import Annotation, AnnotationStance, EvidenceItem
 from incidents.hypotheses.models import Assessment, ConfidenceChange
 
 
@@ -160,3 +161,66 @@ def history_rows(hypothesis_ids: Sequence[int]) -> list[tuple[int, str, Any]]:
     sql = _history_sql().format(", ".join(["%s"] * len(hypothesis_ids)))
     created_at = ConfidenceChange._meta.get_field("created_at")
     return _fetch(sql, [int(pk) for pk in hypothesis_ids], [None, None, created_at])
+
+
+@cache
+def _stances_sql() -> str:
+    supports, contradicts = AnnotationStance.SUPPORTS.value, AnnotationStance.CONTRADICTS.value
+    return (
+        "SELECT a.hypothesis_id,"
+        f" COUNT(a.id) FILTER (WHERE a.stance = '{supports}'),"
+        f" COUNT(a.id) FILTER (WHERE a.stance = '{contradicts}')"
+        f" FROM {_table(Annotation)} a JOIN {_table(EvidenceItem)} e ON e.id = a.item_id"
+        " WHERE a.deleted_at IS NULL AND a.hypothesis_id IS NOT NULL"
+        f" AND e.incident_id = %s AND NOT (a.stance = '{AnnotationStance.NONE.value}')"
+        " GROUP BY 1"
+    )
+
+
+def stance_counts(incident_id: int) -> dict[int, dict[str, int]]:
+    """``Annotation.objects.stance_counts`` (the rule: live annotations with a
+    stance on a hypothesis), in its SQL: ``{hypothesis_id: {"supports": n,
+    "contradicts": m}}``, hypotheses without stance annotations absent."""
+    return {
+        pk: {"supports": supports, "contradicts": contradicts}
+        for pk, supports, contradicts in _fetch(_stances_sql(), [incident_id], [])
+    }
+
+
+# -- the timeline -------------------------------------------------------------
+
+
+@cache
+def _timeline_sql() -> str:
+    user = get_user_model()
+    columns = _columns(StatusUpdate, ("id", "kind"), "s")
+    return (
+        f"SELECT {columns}, u.{_columns(user, ('username',))}, s.created_at, s.body_html"
+        f" FROM {_table(StatusUpdate)} s LEFT JOIN {_table(user)} u ON u.id = s.author_id"
+        " WHERE s.incident_id = %s{}"
+        " ORDER BY s.created_at DESC, s.id DESC LIMIT %s"
+    )
+
+
+def timeline_rows(
+    incident_id: int, kind: str, before: tuple[dt.datetime, int] | None, limit: int
+) -> list[tuple[int, str, str | None, dt.datetime, str]]:
+    """(id, kind, author's username, when, body HTML) of the case's newest
+    LIMIT timeline entries, of KIND only if given, strictly older than BEFORE
+    ((when, id) of an entry) if given.
+
+    The keyset is written as ``search.seek`` writes it: with the redundant
+    ``created_at <= when`` that PostgreSQL uses as an index condition."""
+    field = StatusUpdate._meta.get_field("created_at")
+    where, params = "", [incident_id]
+    if kind:
+        where += " AND s.kind = %s"
+        params.append(kind)
+    if before is not None:
+        at = field.get_db_prep_value(before[0], connection)
+        where += (
+            " AND s.created_at <= %s AND (s.created_at < %s OR (s.created_at = %s AND s.id < %s))"
+        )
+        params += [at, at, at, int(before[1])]
+    sql = _timeline_sql().format(where)
+    return _fetch(sql, [*params, int(limit)], [None, None, None, field, None])
