@@ -139,3 +139,15 @@ def test_timeline_pages(case: Incident, kind: str) -> None:
     older = newest.filter(seek(("created_at", "id"), (at, pk), forward_desc=True))
     assert page_sql.timeline_rows(case.pk, kind, (at, pk), 50) == list(older)
     assert len(older) == len(newest) - 3
+
+
+def test_hypotheses_as_the_orm_builds_them(case: Incident, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(1):
+        hypotheses = page_sql.hypotheses(case)
+        assert all(h.incident is case for h in hypotheses)  # no query for the case
+    orm = list(case.hypotheses.all())
+    assert [h.pk for h in hypotheses] == [h.pk for h in orm]
+    for mine, theirs in zip(hypotheses, orm, strict=True):
+        for field in Hypothesis._meta.concrete_fields:
+            assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.name
+        assert not mine._state.adding and mine._state.db == theirs._state.db

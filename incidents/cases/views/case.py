@@ -461,7 +461,7 @@ class CasePage:
     @cached_property
     def hypotheses(self) -> list[Any]:
         """The case's hypotheses, numbered H1, H2… in the order they were proposed."""
-        return number(list(self.incident.hypotheses.all()))
+        return number(page_sql.hypotheses(self.incident))
 
     @cached_property
     def histories(self) -> None:

@@ -29,7 +29,7 @@ from django.db.models.expressions import Col
 
 from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
 from incidents.evidence.models import Annotation, AnnotationStance, EvidenceItem
-from incidents.hypotheses.models import Assessment, ConfidenceChange
+from incidents.hypotheses.models import Assessment, ConfidenceChange, Hypothesis
 
 
 def _table(model: type[Model]) -> str:
@@ -67,6 +67,12 @@ def _fetch(sql: str, params: Sequence[Any], fields: Sequence[Field | None]) -> l
     return out
 
 
+def _ids(ids: Sequence[int]) -> str:
+    """An IN list of integers, written in the SQL: what psycopg's client-side
+    binding sends anyway, without splitting and adapting a hundred ``%s``."""
+    return ", ".join(str(int(pk)) for pk in ids)
+
+
 # -- the header -------------------------------------------------------------
 
 
@@ -97,6 +103,31 @@ def _members_sql() -> str:
 def member_rows(incident_id: int) -> list[tuple[str, str, str, str]]:
     """(role, username, first name, last name) of each member of the case."""
     return _fetch(_members_sql(), [incident_id], [])
+
+
+# -- the hypotheses ---------------------------------------------------------------
+
+
+@cache
+def _hypotheses_sql() -> str:
+    columns = [f.attname for f in Hypothesis._meta.concrete_fields]
+    return (
+        f"SELECT {_columns(Hypothesis, columns)} FROM {_table(Hypothesis)}"
+        " WHERE incident_id = %s ORDER BY incident_id, created_at, id"
+    )
+
+
+def hypotheses(incident: Incident) -> list[Hypothesis]:
+    """The case's hypotheses in the order proposed, as ``incident.hypotheses.all()``
+    gives them (model instances: the cards' forms and rules need them), each
+    with INCIDENT as its case."""
+    fields = Hypothesis._meta.concrete_fields
+    names = [f.attname for f in fields]
+    rows = _fetch(_hypotheses_sql(), [incident.pk], fields)
+    out = [Hypothesis.from_db(connection.alias, names, row) for row in rows]
+    for h in out:
+        h.incident = incident
+    return out
 
 
 # -- the evidence: source list and matrix ------------------------------------
@@ -138,8 +169,7 @@ def cell_rows(item_ids: Sequence[int]) -> list[tuple[int, int, str, str, str]]:
     """(item, hypothesis, rating, relevance, reason) of the rated cells of ITEM_IDS."""
     if not item_ids:
         return []
-    sql = _cells_sql().format(", ".join(["%s"] * len(item_ids)))
-    return _fetch(sql, [int(pk) for pk in item_ids], [])
+    return _fetch(_cells_sql().format(_ids(item_ids)), [], [])
 
 
 # -- the hypotheses' charts ---------------------------------------------------
@@ -158,9 +188,8 @@ def history_rows(hypothesis_ids: Sequence[int]) -> list[tuple[int, str, Any]]:
     """(hypothesis, band, when) of the confidence changes of HYPOTHESIS_IDS, oldest first."""
     if not hypothesis_ids:
         return []
-    sql = _history_sql().format(", ".join(["%s"] * len(hypothesis_ids)))
     created_at = ConfidenceChange._meta.get_field("created_at")
-    return _fetch(sql, [int(pk) for pk in hypothesis_ids], [None, None, created_at])
+    return _fetch(_history_sql().format(_ids(hypothesis_ids)), [], [None, None, created_at])
 
 
 @cache
