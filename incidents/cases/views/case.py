@@ -710,7 +710,7 @@ class CasePage:
         return scoring.compute(
             [h.pk for h in self.hypotheses],
             [scoring.Item(i.pk, i.reliability, i.credibility) for i in self.rows],
-            [scoring.Cell(e, h, c[0], c[1]) for (e, h), c in self.row_cells.items()],
+            [(e, h, c[0], c[1]) for (e, h), c in self.row_cells.items()],
             contributions=self.explain,  # only the explanation lists them
         )
 

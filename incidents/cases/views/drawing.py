@@ -355,6 +355,10 @@ UNRATED = mark_safe(
     '<span class="unrated" aria-hidden="true">+</span>'
     '<span class="visually-hidden">not rated</span>'
 )
+# The same as plain strings, for the matrix's hot loop: formatting a SafeString
+# into an f-string calls its ``__str__``, twice per cell.
+PLAIN_BADGES = {key: str.__str__(badge) for key, badge in BADGES.items()}
+PLAIN_UNRATED = str.__str__(UNRATED)
 
 
 class MatrixHtml:
@@ -447,9 +451,9 @@ class MatrixHtml:
         for h_pk, column in self.hypothesis_keys:
             a = cells.get((pk, h_pk))
             if a is None:
-                badge, rated, title = UNRATED, "", ""
+                badge, rated, title = PLAIN_UNRATED, "", ""
             else:
-                badge, rated = BADGES[a[0], a[1]], " rated"
+                badge, rated = PLAIN_BADGES[a[0], a[1]], " rated"
                 title = f' title="{esc(a[2])}"' if a[2] else ""
             ij = f"{row}-{column}"
             if write:
