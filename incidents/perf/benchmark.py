@@ -428,6 +428,8 @@ class Bench:
 
     def wrk(self, client: Client, path: str, seconds: int, connections: int) -> dict[str, Any]:
         exe = shutil.which("wrk")
+        if seconds <= 0:
+            return {"note": "not measured: --wrk-seconds 0"}
         if not exe:
             return {"note": "not measured: wrk is not installed"}
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
