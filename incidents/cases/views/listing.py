@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -39,6 +39,7 @@ from incidents.cases.search import (
 )
 from incidents.cases.views.drawing import activity_items, case_rows, home_rows, source_rows
 from incidents.hypotheses.models import Hypothesis
+from incidents.lookups import AnyOf
 
 HOME_CASES = 20
 HOME_ACTIVITY = 10
@@ -84,7 +85,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     by_pk = {case.pk: case for case in cases}
     activity = (
         list(
-            StatusUpdate.objects.filter(incident__in=by_pk)
+            StatusUpdate.objects.filter(AnyOf(F("incident_id"), by_pk))
             .select_related("author")
             .only(*HOME_ENTRY_COLUMNS)
             .order_by("-created_at", "-id")[:HOME_ACTIVITY]
@@ -175,7 +176,7 @@ def _sources_context(
         if sort == "relevance" and uses_postgres_search():
             qs = rank_sources(ids, text)
         else:
-            qs = qs.filter(id__in=ids[: search.SEARCH_CAP])
+            qs = qs.filter(AnyOf(F("id"), ids[: search.SEARCH_CAP]))
     if text and not ids:
         page = Page([], None, None)  # nothing matched: no page to read
     else:
@@ -203,7 +204,7 @@ def attach_tag_names(cases: list[Incident]) -> None:
     names: dict[int, list[str]] = {case.pk: [] for case in cases}
     if names:
         pairs = (
-            Incident.tags.through.objects.filter(incident_id__in=names)
+            Incident.tags.through.objects.filter(AnyOf(F("incident_id"), names))
             .order_by("tag__name")
             .values_list("incident_id", "tag__name")
         )
