@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from incidents.hypotheses.models import ConfidenceBand
@@ -105,44 +105,29 @@ def confidence_history_svg(
         dots.append((px, py, band.short_label))
     points.append((x(end), points[-1][1]))
 
-    grid = _GRID
     # The "roughly even" band as a faint reference strip.
     even = _y(ConfidenceBand.ROUGHLY_EVEN.ordinal)
     path = " ".join(f"{px},{py}" for px, py in points)
-    circles = format_html_join(
-        "",
-        '<circle cx="{}" cy="{}" r="3" fill="{}"><title>{}</title></circle>',
-        ((px, py, INK, label) for px, py, label in dots),
+    # Drawn with f-strings (the case page draws a chart per hypothesis, and
+    # format_html's escaping of every number was most of its time): the text
+    # goes through ``escape``; the rest are numbers and the constants above.
+    circles = "".join(
+        f'<circle cx="{px}" cy="{py}" r="3" fill="{INK}"><title>{escape(label)}</title></circle>'
+        for px, py, label in dots
     )
     steps = "; ".join(
         f"{c.created_at:%Y-%m-%d}: {ConfidenceBand(c.band).short_label.lower()}" for c in changes
     )
     current = ConfidenceBand(changes[-1].band).short_label.lower()
-    return format_html(
-        '<svg class="confidence-chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-        'role="img" aria-labelledby="{t} {d}">'
-        '<title id="{t}">Confidence history: now {current}</title>'
-        '<desc id="{d}">{n} statement{plural} of confidence, from the lowest band (bottom, almost '
-        "no chance) to the highest (top, almost certain): {steps}.</desc>"
-        '<rect x="{l}" y="{even_top}" width="{usable}" height="6" fill="{band_fill}"/>'
-        "{grid}"
-        '<polyline points="{path}" fill="none" stroke="{ink}" stroke-width="2" '
-        'stroke-linejoin="round"/>'
-        "{circles}</svg>",
-        w=WIDTH,
-        h=HEIGHT,
-        t=title_id,
-        d=desc_id,
-        current=current,
-        n=len(changes),
-        plural="" if len(changes) == 1 else "s",
-        steps=steps,
-        l=PAD_LEFT,
-        even_top=even - 3,
-        usable=usable,
-        band_fill=BAND_FILL,
-        grid=grid,
-        path=path,
-        ink=INK,
-        circles=circles,
+    t, d, n = escape(title_id), escape(desc_id), len(changes)
+    return SafeString(
+        f'<svg class="confidence-chart" width="{WIDTH}" height="{HEIGHT}"'
+        f' viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{t} {d}">'
+        f'<title id="{t}">Confidence history: now {escape(current)}</title>'
+        f'<desc id="{d}">{n} statement{"" if n == 1 else "s"} of confidence, from the lowest'
+        " band (bottom, almost no chance) to the highest (top, almost certain):"
+        f" {escape(steps)}.</desc>"
+        f'<rect x="{PAD_LEFT}" y="{even - 3}" width="{usable}" height="6" fill="{BAND_FILL}"/>'
+        f'{_GRID}<polyline points="{path}" fill="none" stroke="{INK}" stroke-width="2"'
+        f' stroke-linejoin="round"/>{circles}</svg>'
     )
