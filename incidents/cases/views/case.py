@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -27,7 +28,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -305,6 +306,9 @@ def case_hypotheses_for_user(
     return access, hypotheses, h
 
 
+# The big parts drawn in Python that the template only places (``CasePage.splice``).
+SPLICED = ("matrix_rows", "sources_html")
+
 # The names the template may use. Each is a CasePage attribute computed on
 # first use, so a region's partial costs only what that region shows.
 CONTEXT_NAMES = (
@@ -389,9 +393,13 @@ class CasePage:
             self.__dict__["evidence_count"] = item_count
         self.saved_item = saved_item
         self.whole = whole  # the whole page, not one region
+        # Unguessable, so no text on the page can contain a marker (``splice``).
+        self.splice_key = secrets.token_hex(8)
 
     def context(self) -> dict[str, Any]:
         context: dict[str, Any] = {name: partial(getattr, self, name) for name in CONTEXT_NAMES}
+        for name in SPLICED:
+            context[name] = partial(self._placeholder, name)
         context.update(
             access=self.access,
             incident=self.incident,
@@ -403,6 +411,24 @@ class CasePage:
             bands=ConfidenceBand,
         )
         return context
+
+    def _placeholder(self, name: str) -> SafeString:
+        """What the template writes for the big drawn part NAME: a marker, which
+        ``splice`` replaces with the part once the template is rendered."""
+        spliced = self.__dict__.setdefault("_spliced", {})
+        marker = f"<!--{name}:{self.splice_key}-->"
+        spliced[marker] = getattr(self, name)
+        return SafeString(marker)
+
+    def splice(self, html: str) -> str:
+        """HTML, the rendered template, with the big drawn parts in place of
+        their markers. The matrix body (up to 300 kB on a page) and the source
+        list go in once here, instead of being copied by every template node
+        around them (each joins its children into a new string): that copying
+        cost the heavy page more than drawing them."""
+        for marker, part in self.__dict__.get("_spliced", {}).items():
+            html = html.replace(marker, part, 1)
+        return html
 
     def close(self) -> None:
         """Let go of everything the page computed, once the response is rendered.
@@ -853,7 +879,8 @@ def render_case(
         page = CasePage(request, access, whole=region is None, **state)
         name = f"{TEMPLATE}#{region}" if region else TEMPLATE
         try:
-            return render(request, name, page.context(), status=status)
+            html = render_to_string(name, page.context(), request)
+            return HttpResponse(page.splice(html), status=status)
         finally:
             page.close()
 
