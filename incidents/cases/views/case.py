@@ -28,6 +28,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -56,6 +57,7 @@ from incidents.cases.views.drawing import (
     entry_li,
     id_url,
     source_html,
+    truncate,
 )
 from incidents.evidence.forms import AttachForm
 from incidents.evidence.models import EvidenceItem
@@ -265,9 +267,11 @@ class MatrixCell:
 
 
 def number(hypotheses: list[Any]) -> list[Any]:
-    """Number the case's hypotheses H1, H2… in the order they were proposed."""
+    """Number the case's hypotheses H1, H2… in the order they were proposed,
+    and give each the shortened statement that heads its matrix column."""
     for n, h in enumerate(hypotheses, start=1):
         h.number = n
+        h.column_statement = truncate(h.statement, 48)
     return hypotheses
 
 
@@ -511,6 +515,8 @@ class CasePage:
             scores = scoring.case_scores(self.incident, [h.pk for h in self.hypotheses])
         for h in self.hypotheses:
             h.score_info = scores.hypotheses[h.pk]
+            # As ``floatformat:2`` writes it, once for the foot, the card and the explanation.
+            h.score_text = floatformat(h.score_info.score, 2)
         return scores
 
     @cached_property

@@ -21,7 +21,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.template.defaultfilters import filesizeformat, floatformat
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -374,7 +374,7 @@ def card_head(h: Any, count: int, *, kept: bool = False) -> SafeString:
     KEPT (the answer to a move, which changes no score, rank, annotation or
     confidence): the rank, the score, the annotation counts and the chart are
     empty placeholders marked ``hx-preserve``, and htmx keeps the ones the page
-    shows; H then needs none of ``score_info``, ``stances`` or ``chart``.
+    shows; H then needs none of ``score_info``, ``score_text``, ``stances`` or ``chart``.
     """
     pk = int(h.pk)
     kind = choice_labels(Hypothesis, "kind").get(h.kind, h.kind)
@@ -400,7 +400,7 @@ def card_head(h: Any, count: int, *, kept: bool = False) -> SafeString:
         info, stances, url = h.score_info, h.stances, esc(h.annotations_url)
         rank = f'Rank {info.rank}<span class="of"> of {count}</span>'
         score = (
-            f'<span class="score">{esc(floatformat(info.score, 2))}</span>'
+            f'<span class="score">{esc(h.score_text)}</span>'
             f' <span class="muted">over {int(info.rated_items)} rated</span>'
         )
         stance_links = (
