@@ -45,6 +45,19 @@ HOME_CASES = 20
 HOME_ACTIVITY = 10
 # What the home page shows of a case and of an entry (drawing.home_rows, activity_items).
 HOME_CASE_COLUMNS = ("reference", "title", "status", "severity", "last_activity_at")
+# What a row of the case list shows (drawing.case_rows) and its page cursors read.
+LIST_COLUMNS = (
+    "reference",
+    "title",
+    "status",
+    "severity",
+    "time_zone",
+    "occurred_at",
+    "last_activity_at",
+    "lead__username",
+    "lead__first_name",
+    "lead__last_name",
+)
 HOME_ENTRY_COLUMNS = (
     "incident_id",
     "kind",
@@ -128,7 +141,7 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     else:
         # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
         # EXISTS in the select list into a hashed scan of every hypothesis.
-        qs = qs.select_related("lead").annotate(
+        qs = qs.select_related("lead").only(*LIST_COLUMNS).annotate(
             confirmed_id=Subquery(
                 Hypothesis.objects.filter(
                     incident=OuterRef("pk"), status=Hypothesis.Status.CONFIRMED
