@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -436,42 +438,57 @@ def _annotation_document(a: Annotation, incident: Incident, tags: list[str]) -> 
 
 
 ENTRIES_PER_PIECE = 100
+INDENTED = orjson.OPT_INDENT_2
 
 
-def json_chunks(document: dict[str, Any]) -> Iterator[str]:
-    """The text of ``json.dumps(document, indent=2, ensure_ascii=False)``, in pieces.
+def _encode(value: Any) -> bytes:
+    """VALUE as indented JSON (UTF-8), as ``json.dumps(value, indent=2)`` writes it.
+
+    orjson writes it several times faster than the standard library, whose C
+    encoder does not indent. The two differ only in the exponent of very
+    small or large floats (``5e-6`` for ``5e-06``): the same numbers. What
+    orjson refuses (an integer beyond 64 bits in a file's free-form metadata)
+    goes through the standard library instead.
+    """
+    try:
+        return orjson.dumps(value, option=INDENTED)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder).encode()
+
+
+def json_chunks(document: dict[str, Any]) -> Iterator[bytes]:
+    """The text of ``_encode(document)``, in pieces of UTF-8.
 
     A value that is an iterator (a generator of list entries) is written as a
     list, ``ENTRIES_PER_PIECE`` entries at a time, so that only those entries
-    are held (one encoder call per entry would cost a third more time). The
-    text is the same as one ``json.dumps`` of the document with every
-    iterator made a list: values are encoded by the same encoder and
-    indented by their depth (JSON text has no newline inside a string, so
-    every newline in an encoded value starts an indented line).
+    are held (one encoder call per entry would cost more time). The text is
+    the same as one ``_encode`` of the document with every iterator made a
+    list: values are encoded by the same encoder and indented by their depth
+    (JSON text has no newline inside a string, so every newline in an
+    encoded value starts an indented line).
     """
-    encode = DjangoJSONEncoder(indent=2, ensure_ascii=False).encode
 
-    def at_depth(value: Any, depth: int) -> str:
-        return encode(value).replace("\n", "\n" + "  " * depth)
+    def at_depth(value: Any, depth: int) -> bytes:
+        return _encode(value).replace(b"\n", b"\n" + b"  " * depth)
 
     if not document:
-        yield "{}"
+        yield b"{}"
         return
-    separator = "{\n  "
+    separator = b"{\n  "
     for key, value in document.items():
-        yield separator + encode(key) + ": "
-        separator = ",\n  "
+        yield separator + _encode(key) + b": "
+        separator = b",\n  "
         if not isinstance(value, Iterator):
             yield at_depth(value, 1)
             continue
         # A piece is written as a list at depth 1, "[\n    {…},\n    {…}\n  ]",
         # and joined to the others without its brackets.
-        opening = "["
+        opening = b"["
         for piece in itertools.batched(value, ENTRIES_PER_PIECE):
-            yield opening + at_depth(list(piece), 1).removeprefix("[").removesuffix("\n  ]")
-            opening = ","
-        yield "[]" if opening == "[" else "\n  ]"
-    yield "\n}"
+            yield opening + at_depth(list(piece), 1).removeprefix(b"[").removesuffix(b"\n  ]")
+            opening = b","
+        yield b"[]" if opening == b"[" else b"\n  ]"
+    yield b"\n}"
 
 
 @require_GET
