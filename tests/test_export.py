@@ -224,3 +224,33 @@ def test_json_chunks_numbers_and_what_orjson_refuses():
         "}",
     ]
     assert json.loads(text) == {"tiny": 5e-06, "rows": [{"big": 2**70, "x": 1.5}]}
+
+
+def test_people_and_derived_fields_of_each_list(client, incident, lead, investigator):
+    """Rows are read as tuples: people come out as usernames (or null for the
+    system), and the derived fields (grade, automatic, file) as before."""
+    from incidents.cases.models import StatusUpdate
+
+    build(incident, lead, 1)
+    StatusUpdate.objects.post(incident, kind="finding", body="Written by Bob.", by=investigator)
+    StatusUpdate.objects.post(incident, kind="case_status", body="By the system.")
+    client.force_login(investigator)
+    doc = json.loads(client.get(url(incident)).content)
+
+    h = doc["hypotheses"][0]
+    assert h["created_by"] == "alice"
+    assert h["confidence_history"][0]["author"] == "alice"
+    assert h["moves"][0]["author"] == "alice"
+    e = doc["evidence"][0]
+    assert (e["collected_by"], e["grade"], e["url"], e["file"]) == ("alice", "B2", None, None)
+    assert e["reliability"] == "B" and e["credibility"] == 2 and e["metadata"] == {}
+    assert e["custody"][0]["actor"] == "alice"
+    assert doc["assessments"][0]["author"] == "alice"
+    assert doc["annotations"][0]["creator"] == "alice"
+    assert doc["annotations"][0]["inquest:evidence_id"] == e["id"]
+    timeline = {t["body"]: t for t in doc["timeline"]}
+    assert timeline["Written by Bob."]["author"] == "bob"
+    assert timeline["Written by Bob."]["automatic"] is False
+    assert timeline["By the system."]["author"] is None
+    assert timeline["By the system."]["automatic"] is True
+    assert all(t["at"].endswith("Z") for t in doc["timeline"])

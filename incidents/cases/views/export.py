@@ -11,6 +11,11 @@ dropped a hundred at a time. The whole document never exists as Python
 objects at once: a worker exporting a large case holds the encoded text and
 one list's rows, not several times the size of the text in dicts and strings
 (docs/deployment.md, "Memory per worker").
+
+The rows of the lists are read as named tuples of the fields the document
+shows (``values_list(..., named=True)``), people as their usernames through
+the join: a model instance per row, and another per related user, would cost
+more than the rest of the export together, for rows that only become dicts.
 """
 
 from __future__ import annotations
@@ -135,13 +140,31 @@ def case_document(incident: Incident) -> dict[str, Any]:
     members = Membership.objects.filter(incident=incident).select_related("user")
     assessments = (
         Assessment.objects.filter(hypothesis__incident=incident)
-        .select_related("author")
         .order_by("evidence_id", "hypothesis_id")
+        .values_list(
+            "evidence_id",
+            "hypothesis_id",
+            "rating",
+            "relevance",
+            "reason",
+            "author__username",
+            "updated_at",
+            named=True,
+        )
     )
     timeline = (
         StatusUpdate.objects.filter(incident=incident)
-        .select_related("author")
         .order_by("created_at", "id")
+        .values_list(
+            "id",
+            "created_at",
+            "kind",
+            "author__username",
+            "body",
+            "hypothesis_id",
+            "evidence_id",
+            named=True,
+        )
     )
     scores = score_case(incident)
 
@@ -178,25 +201,28 @@ def _each(
         yield document(row)
 
 
-def _assessment_document(a: Assessment) -> dict[str, Any]:
+def _assessment_document(a: Any) -> dict[str, Any]:
     return {
         "evidence_id": a.evidence_id,
         "hypothesis_id": a.hypothesis_id,
         "rating": a.rating,
         "relevance": a.relevance,
         "reason": a.reason,
-        "author": _user(a.author),
+        "author": a.author__username,
         "updated_at": _time(a.updated_at),
     }
 
 
-def _timeline_document(u: StatusUpdate) -> dict[str, Any]:
+AUTOMATIC_KINDS = frozenset(kind.value for kind in StatusUpdate.Kind if kind.is_automatic)
+
+
+def _timeline_document(u: Any) -> dict[str, Any]:
     return {
-        "id": u.pk,
+        "id": u.id,
         "at": _time(u.created_at),
         "kind": u.kind,
-        "automatic": u.is_automatic,
-        "author": _user(u.author),
+        "automatic": u.kind in AUTOMATIC_KINDS,
+        "author": u.author__username,
         "body": u.body,
         "hypothesis_id": u.hypothesis_id,
         "evidence_id": u.evidence_id,
@@ -228,14 +254,31 @@ def _hypotheses(incident: Incident, scores: Any) -> Iterator[dict[str, Any]]:
     """
     history = _grouped(
         ConfidenceChange.objects.filter(hypothesis__incident=incident)
-        .select_related("author")
-        .order_by("created_at", "id"),
+        .order_by("created_at", "id")
+        .values_list(
+            "hypothesis_id",
+            "created_at",
+            "previous",
+            "band",
+            "reason",
+            "author__username",
+            named=True,
+        ),
         "hypothesis_id",
     )
     moves = _grouped(
         HypothesisMove.objects.filter(hypothesis__incident=incident)
-        .select_related("author")
-        .order_by("created_at", "id"),
+        .order_by("created_at", "id")
+        .values_list(
+            "id",
+            "hypothesis_id",
+            "created_at",
+            "from_status",
+            "to_status",
+            "rationale",
+            "author__username",
+            named=True,
+        ),
         "hypothesis_id",
     )
     cited: dict[int, list[int]] = defaultdict(list)
@@ -250,27 +293,75 @@ def _hypotheses(incident: Incident, scores: Any) -> Iterator[dict[str, Any]]:
         cited[move_id].append(item_id)
     hypotheses = (
         Hypothesis.objects.filter(incident=incident)
-        .select_related("created_by")
         .order_by("created_at", "id")
+        .values_list(
+            "id",
+            "kind",
+            "statement",
+            "description",
+            "status",
+            "confidence",
+            "created_by__username",
+            "created_at",
+            "updated_at",
+            named=True,
+        )
     )
     for h in hypotheses:
-        yield _hypothesis_document(h, scores, history[h.pk], moves[h.pk], cited)
+        yield _hypothesis_document(h, scores, history[h.id], moves[h.id], cited)
 
 
 def _evidence(incident: Incident, scores: Any) -> Iterator[dict[str, Any]]:
     custody = _grouped(
         CustodyEntry.objects.filter(item__incident=incident)
-        .select_related("actor")
-        .order_by("at", "id"),
+        .order_by("at", "id")
+        .values_list(
+            "item_id",
+            "at",
+            "action",
+            "actor__username",
+            "reason",
+            "place",
+            "recipient",
+            "sha256",
+            "previous_hash",
+            "entry_hash",
+            named=True,
+        ),
         "item_id",
     )
     items = (
         EvidenceItem.objects.filter(incident=incident)
-        .select_related("collected_by")
         .order_by("created_at", "id")
+        .values_list(
+            "id",
+            "kind",
+            "title",
+            "description",
+            "url",
+            "reliability",
+            "credibility",
+            "language",
+            "text_body",
+            "event_at",
+            "event_uncertainty",
+            "collected_at",
+            "collected_by__username",
+            "obtained_from",
+            "is_illustrative",
+            "file",
+            "original_name",
+            "file_sha256",
+            "file_size",
+            "file_type",
+            "verification",
+            "last_verified_at",
+            "extracted_metadata",
+            named=True,
+        )
     )
     for item in items:
-        yield _evidence_document(item, scores, custody[item.pk])
+        yield _evidence_document(item, scores, custody[item.id])
 
 
 def _annotations(incident: Incident) -> Iterator[dict[str, Any]]:
@@ -286,31 +377,48 @@ def _annotations(incident: Incident) -> Iterator[dict[str, Any]]:
         tags[annotation_id].append(name)
     annotations = (
         Annotation.objects.filter(item__incident=incident, deleted_at__isnull=True)
-        .select_related("author")
         .order_by("item_id", "id")
+        .values_list(
+            "id",
+            "item_id",
+            "author__username",
+            "body",
+            "stance",
+            "hypothesis_id",
+            "quote_exact",
+            "quote_prefix",
+            "quote_suffix",
+            "position_start",
+            "position_end",
+            "region",
+            "created_at",
+            "updated_at",
+            named=True,
+        )
     )
     for a in annotations:
-        yield _annotation_document(a, incident, tags[a.pk])
+        yield _annotation_document(a, incident, tags[a.id])
 
 
 def _hypothesis_document(
-    h: Hypothesis,
+    h: Any,
     scores: Any,
-    history: list[ConfidenceChange],
-    moves: list[HypothesisMove],
+    history: list[Any],
+    moves: list[Any],
     cited: dict[int, list[int]],
 ) -> dict[str, Any]:
+    score = scores.hypotheses[h.id]
     return {
-        "id": h.pk,
+        "id": h.id,
         "kind": h.kind,
         "statement": h.statement,
         "description": h.description,
         "status": h.status,
         "confidence": _band(h.confidence),
-        "score": round(scores.hypotheses[h.pk].score, 6),
-        "rank": scores.hypotheses[h.pk].rank,
-        "rated_items": scores.hypotheses[h.pk].rated_items,
-        "created_by": _user(h.created_by),
+        "score": round(score.score, 6),
+        "rank": score.rank,
+        "rated_items": score.rated_items,
+        "created_by": h.created_by__username,
         "created_at": _time(h.created_at),
         "updated_at": _time(h.updated_at),
         "confidence_history": [
@@ -319,7 +427,7 @@ def _hypothesis_document(
                 "previous": c.previous,
                 "band": c.band,
                 "reason": c.reason,
-                "author": _user(c.author),
+                "author": c.author__username,
             }
             for c in history
         ],
@@ -329,25 +437,23 @@ def _hypothesis_document(
                 "from": m.from_status,
                 "to": m.to_status,
                 "rationale": m.rationale,
-                "author": _user(m.author),
-                "cited_evidence": cited.get(m.pk, []),
+                "author": m.author__username,
+                "cited_evidence": cited.get(m.id, []),
             }
             for m in moves
         ],
     }
 
 
-def _evidence_document(
-    item: EvidenceItem, scores: Any, custody: list[CustodyEntry]
-) -> dict[str, Any]:
-    score = scores.items.get(item.pk)
+def _evidence_document(item: Any, scores: Any, custody: list[Any]) -> dict[str, Any]:
+    score = scores.items.get(item.id)
     return {
-        "id": item.pk,
+        "id": item.id,
         "kind": item.kind,
         "title": item.title,
         "description": item.description,
         "url": item.url or None,
-        "grade": item.grade,
+        "grade": f"{item.reliability}{item.credibility}",
         "reliability": item.reliability,
         "credibility": item.credibility,
         "credibility_weight": round(score.credibility_weight, 6) if score else None,
@@ -357,7 +463,7 @@ def _evidence_document(
         "event_at": _time(item.event_at),
         "event_uncertainty_seconds": _seconds(item.event_uncertainty),
         "collected_at": _time(item.collected_at),
-        "collected_by": _user(item.collected_by),
+        "collected_by": item.collected_by__username,
         "obtained_from": item.obtained_from,
         "is_illustrative": item.is_illustrative,
         "file": (
@@ -379,7 +485,7 @@ def _evidence_document(
             {
                 "at": _time(c.at),
                 "action": c.action,
-                "actor": _user(c.actor),
+                "actor": c.actor__username,
                 "reason": c.reason,
                 "place": c.place,
                 "recipient": c.recipient,
@@ -392,7 +498,7 @@ def _evidence_document(
     }
 
 
-def _annotation_document(a: Annotation, incident: Incident, tags: list[str]) -> dict[str, Any]:
+def _annotation_document(a: Any, incident: Incident, tags: list[str]) -> dict[str, Any]:
     """A W3C Web Annotation (JSON-LD) with our extensions under ``inquest:``."""
     selectors: list[dict[str, Any]] = []
     if a.quote_exact:
@@ -418,11 +524,11 @@ def _annotation_document(a: Annotation, incident: Incident, tags: list[str]) -> 
         )
     return {
         "@context": "http://www.w3.org/ns/anno.jsonld",
-        "id": f"urn:inquest:{incident.reference}:annotation:{a.pk}",
+        "id": f"urn:inquest:{incident.reference}:annotation:{a.id}",
         "type": "Annotation",
         "created": _time(a.created_at),
         "modified": _time(a.updated_at),
-        "creator": _user(a.author),
+        "creator": a.author__username,
         "body": [
             {"type": "TextualBody", "purpose": "commenting", "value": a.body},
             *({"type": "TextualBody", "purpose": "tagging", "value": name} for name in tags),
