@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from incidents.cases.models import Incident, StatusUpdate, Tag
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
 
@@ -229,13 +230,26 @@ def test_json_chunks_numbers_and_what_orjson_refuses():
 def test_people_and_derived_fields_of_each_list(client, incident, lead, investigator):
     """Rows are read as tuples: people come out as usernames (or null for the
     system), and the derived fields (grade, automatic, file) as before."""
-    from incidents.cases.models import StatusUpdate
-
     build(incident, lead, 1)
+    EvidenceItem.attach(
+        incident, by=lead, title="Unrated", text_body="x", reliability="D", credibility=4
+    )
     StatusUpdate.objects.post(incident, kind="finding", body="Written by Bob.", by=investigator)
     StatusUpdate.objects.post(incident, kind="case_status", body="By the system.")
+    investigator.first_name, investigator.last_name = "Bob", "Baker"
+    investigator.save()
     client.force_login(investigator)
     doc = json.loads(client.get(url(incident)).content)
+    assert doc["incident"]["tags"] == []
+    assert (doc["incident"]["lead"], doc["incident"]["created_by"]) == ("alice", "alice")
+    names = {m["username"]: m["name"] for m in doc["members"]}
+    assert names["bob"] == "Bob Baker" and names["alice"] == ""
+
+    incident.tags.add(*(Tag.objects.create(name=n) for n in ("vendor", "payments", "rail")))
+    Incident.objects.filter(pk=incident.pk).update(lead=investigator)
+    doc = json.loads(client.get(url(incident)).content)
+    assert doc["incident"]["tags"] == ["payments", "rail", "vendor"]
+    assert (doc["incident"]["lead"], doc["incident"]["created_by"]) == ("bob", "alice")
 
     h = doc["hypotheses"][0]
     assert h["created_by"] == "alice"
@@ -245,6 +259,10 @@ def test_people_and_derived_fields_of_each_list(client, incident, lead, investig
     assert (e["collected_by"], e["grade"], e["url"], e["file"]) == ("alice", "B2", None, None)
     assert e["reliability"] == "B" and e["credibility"] == 2 and e["metadata"] == {}
     assert e["custody"][0]["actor"] == "alice"
+    assert e["credibility_weight"] == 1.414214 and e["diagnosticity"] == 0.0
+    unrated = doc["evidence"][1]
+    assert unrated["title"] == "Unrated" and unrated["grade"] == "D4"
+    assert unrated["credibility_weight"] == 0.707107 and unrated["diagnosticity"] == 0.0
     assert doc["assessments"][0]["author"] == "alice"
     assert doc["annotations"][0]["creator"] == "alice"
     assert doc["annotations"][0]["inquest:evidence_id"] == e["id"]

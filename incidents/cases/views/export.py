@@ -48,7 +48,7 @@ from incidents.hypotheses.models import (
     Hypothesis,
     HypothesisMove,
 )
-from incidents.hypotheses.scoring import score_case
+from incidents.hypotheses.scoring import CaseScores, Cell, Item, compute, credibility_weight
 
 SCHEMA_VERSION = 1
 EXPORT_REASON = "Included in a JSON export of the case."
@@ -64,10 +64,6 @@ def _seconds(value: dt.timedelta | None) -> int | None:
 
 def _decimal(value: Decimal | None) -> str | None:
     return str(value) if value is not None else None
-
-
-def _user(user: Any) -> str | None:
-    return user.get_username() if user is not None else None
 
 
 def _band(value: str | None) -> dict[str, Any] | None:
@@ -101,6 +97,14 @@ def record_exported(items: list[EvidenceItem], by: Any) -> None:
 
 
 def incident_document(incident: Incident) -> dict[str, Any]:
+    """The case row as read by the access check; its lead, its creator and its
+    tags in one query, a row per tag (the case's own row when it has none)."""
+    people_and_tags = list(
+        Incident.objects.filter(pk=incident.pk)
+        .order_by("tags__name")
+        .values_list("lead__username", "created_by__username", "tags__name")
+    )
+    lead, created_by, _ = people_and_tags[0]
     local = incident.occurred_local
     return {
         "reference": incident.reference,
@@ -115,9 +119,9 @@ def incident_document(incident: Incident) -> dict[str, Any]:
         "place_name": incident.place_name,
         "latitude": _decimal(incident.latitude),
         "longitude": _decimal(incident.longitude),
-        "lead": _user(incident.lead),
-        "tags": [tag.name for tag in incident.tags.all()],
-        "created_by": _user(incident.created_by),
+        "lead": lead,
+        "tags": [name for _, _, name in people_and_tags if name is not None],
+        "created_by": created_by,
         "created_at": _time(incident.created_at),
         "updated_at": _time(incident.updated_at),
         "last_activity_at": _time(incident.last_activity_at),
@@ -132,12 +136,25 @@ def case_document(incident: Incident) -> dict[str, Any]:
     are generators: each runs its query when it is first read and builds its
     entries one by one, for ``json_chunks`` to write as they come.
     """
-    incident = (
-        Incident.objects.select_related("lead", "created_by")
-        .prefetch_related("tags")
-        .get(pk=incident.pk)
+    members = Membership.objects.filter(incident=incident).values_list(
+        "user__username", "user__first_name", "user__last_name", "role", "created_at", named=True
     )
-    members = Membership.objects.filter(incident=incident).select_related("user")
+    hypotheses = list(
+        Hypothesis.objects.filter(incident=incident)
+        .order_by("created_at", "id")
+        .values_list(
+            "id",
+            "kind",
+            "statement",
+            "description",
+            "status",
+            "confidence",
+            "created_by__username",
+            "created_at",
+            "updated_at",
+            named=True,
+        )
+    )
     assessments = (
         Assessment.objects.filter(hypothesis__incident=incident)
         .order_by("evidence_id", "hypothesis_id")
@@ -166,27 +183,48 @@ def case_document(incident: Incident) -> dict[str, Any]:
             named=True,
         )
     )
-    scores = score_case(incident)
+    scores = _scores(incident, [h.id for h in hypotheses])
 
     return {
         "schema_version": SCHEMA_VERSION,
         "incident": incident_document(incident),
         "members": [
             {
-                "username": m.user.get_username(),
-                "name": m.user.get_full_name(),
+                "username": m.user__username,
+                "name": f"{m.user__first_name} {m.user__last_name}".strip(),
                 "role": m.role,
                 "since": _time(m.created_at),
             }
             for m in members
         ],
         "scoring": {"method": "ACH weighted inconsistency", "formula": scores.formula},
-        "hypotheses": _hypotheses(incident, scores),
+        "hypotheses": _hypotheses(incident, hypotheses, scores),
         "evidence": _evidence(incident, scores),
         "assessments": _each(assessments, _assessment_document),
         "timeline": _each(timeline, _timeline_document),
         "annotations": _annotations(incident),
     }
+
+
+def _scores(incident: Incident, hypothesis_ids: list[int]) -> CaseScores:
+    """``score_case`` in one query instead of three: the hypotheses are read
+    already, and each matrix cell brings its item's grade. An item nobody has
+    rated has no score (its weight comes from its own row)."""
+    items: dict[int, Item] = {}
+    cells = []
+    rows = Assessment.objects.filter(evidence__incident=incident).values_list(
+        "evidence_id",
+        "hypothesis_id",
+        "rating",
+        "relevance",
+        "evidence__reliability",
+        "evidence__credibility",
+    )
+    for item_id, hypothesis_id, rating, relevance, reliability, credibility in rows:
+        if item_id not in items:
+            items[item_id] = Item(item_id, reliability, credibility)
+        cells.append(Cell(item_id, hypothesis_id, rating, relevance))
+    return compute(hypothesis_ids, items.values(), cells)
 
 
 def _each(
@@ -245,7 +283,9 @@ def _grouped(rows: Iterable[Any], parent: str) -> dict[int, list[Any]]:
     return groups
 
 
-def _hypotheses(incident: Incident, scores: Any) -> Iterator[dict[str, Any]]:
+def _hypotheses(
+    incident: Incident, hypotheses: list[Any], scores: CaseScores
+) -> Iterator[dict[str, Any]]:
     """Each hypothesis with its confidence history and its moves.
 
     The evidence cited by the moves is read as (move, item) pairs: a queryset
@@ -291,27 +331,11 @@ def _hypotheses(incident: Incident, scores: Any) -> Iterator[dict[str, Any]]:
     )
     for move_id, item_id in pairs:
         cited[move_id].append(item_id)
-    hypotheses = (
-        Hypothesis.objects.filter(incident=incident)
-        .order_by("created_at", "id")
-        .values_list(
-            "id",
-            "kind",
-            "statement",
-            "description",
-            "status",
-            "confidence",
-            "created_by__username",
-            "created_at",
-            "updated_at",
-            named=True,
-        )
-    )
     for h in hypotheses:
         yield _hypothesis_document(h, scores, history[h.id], moves[h.id], cited)
 
 
-def _evidence(incident: Incident, scores: Any) -> Iterator[dict[str, Any]]:
+def _evidence(incident: Incident, scores: CaseScores) -> Iterator[dict[str, Any]]:
     custody = _grouped(
         CustodyEntry.objects.filter(item__incident=incident)
         .order_by("at", "id")
@@ -402,7 +426,7 @@ def _annotations(incident: Incident) -> Iterator[dict[str, Any]]:
 
 def _hypothesis_document(
     h: Any,
-    scores: Any,
+    scores: CaseScores,
     history: list[Any],
     moves: list[Any],
     cited: dict[int, list[int]],
@@ -445,8 +469,9 @@ def _hypothesis_document(
     }
 
 
-def _evidence_document(item: Any, scores: Any, custody: list[Any]) -> dict[str, Any]:
+def _evidence_document(item: Any, scores: CaseScores, custody: list[Any]) -> dict[str, Any]:
     score = scores.items.get(item.id)
+    weight, _ = credibility_weight(item.reliability, item.credibility)
     return {
         "id": item.id,
         "kind": item.kind,
@@ -456,8 +481,8 @@ def _evidence_document(item: Any, scores: Any, custody: list[Any]) -> dict[str, 
         "grade": f"{item.reliability}{item.credibility}",
         "reliability": item.reliability,
         "credibility": item.credibility,
-        "credibility_weight": round(score.credibility_weight, 6) if score else None,
-        "diagnosticity": round(score.diagnosticity, 6) if score else None,
+        "credibility_weight": round(weight, 6),
+        "diagnosticity": round(score.diagnosticity, 6) if score else 0.0,
         "language": item.language,
         "text_body": item.text_body,
         "event_at": _time(item.event_at),
