@@ -272,3 +272,29 @@ def test_people_and_derived_fields_of_each_list(client, incident, lead, investig
     assert timeline["By the system."]["author"] is None
     assert timeline["By the system."]["automatic"] is True
     assert all(t["at"].endswith("Z") for t in doc["timeline"])
+
+
+def test_tags_of_annotations_and_evidence_cited_by_moves(client, incident, lead):
+    """Each comes joined to its entry, one row per value: every entry once,
+    its values in order, none lost or repeated."""
+    build(incident, lead, 3)
+    items = list(EvidenceItem.objects.filter(incident=incident).order_by("-id"))
+    h = Hypothesis.objects.filter(incident=incident).order_by("id").first()
+    h.move_to("supported", by=lead, rationale="Three sources.", cited_evidence=items)
+    first, second, third = Annotation.objects.order_by("id")
+    first.tags.add(*(Tag.objects.create(name=n) for n in ("zeta", "alpha", "mid")))
+    third.tags.add(Tag.objects.get(name="mid"))
+    client.force_login(lead)
+    doc = json.loads(client.get(url(incident)).content)
+
+    moves = doc["hypotheses"][0]["moves"]
+    assert [m["to"] for m in moves] == ["under_evaluation", "supported"]
+    assert moves[1]["cited_evidence"] == sorted(item.pk for item in items)
+    assert [len(h["moves"]) for h in doc["hypotheses"]] == [2, 1, 1]
+    annotations = doc["annotations"]
+    assert [a["id"].rsplit(":", 1)[1] for a in annotations] == [
+        str(a.pk) for a in (first, second, third)
+    ]
+    tags = [[b["value"] for b in a["body"] if b["purpose"] == "tagging"] for a in annotations]
+    assert tags == [["alpha", "mid", "zeta"], [], ["mid"]]
+    assert all(a["body"][0]["value"] == "Look here" for a in annotations)
