@@ -120,6 +120,29 @@ def test_filters_are_kept_in_the_form(client, incident, lead):
     assert '<option value="reference" selected>' in body
 
 
+def test_the_filter_form_is_drawn_once_per_query_string(client, incident, lead, staff):
+    """The form's markup is cached by query string ({% cache %} in list.html):
+    each query shows its own values, for whoever asks, and errors stay."""
+
+    def form_of(query: str) -> str:
+        body = client.get(f"/cases/?{query}").content.decode()
+        start = body.index('<form class="card filters"')
+        return body[start : body.index("</form>", start)]
+
+    client.force_login(lead)
+    first = form_of("q=flag&status=open")
+    assert form_of("q=flag&status=open") == first
+    assert 'value="flag"' in first and '<option value="open" selected>' in first
+    other = form_of("q=glitch&severity=high")
+    assert 'value="glitch"' in other and 'value="flag"' not in other
+    assert '<option value="open" selected>' not in other
+    assert '<option value="high" selected>' in other
+    client.force_login(staff)
+    assert form_of("q=flag&status=open") == first
+    assert form_of("occurred_from=yesterday") == form_of("occurred_from=yesterday")
+    assert 'value="yesterday"' in form_of("occurred_from=yesterday")
+
+
 # -- invalid filters ----------------------------------------------------------------
 
 

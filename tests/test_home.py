@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -87,3 +89,25 @@ def test_query_count_does_not_grow_with_cases(client, lead, investigator, role):
     assert len(small) == len(large) == 4  # session, user, my cases, activity
     assert body.count(f"badge role-{role}") == 20
     assert "See all your cases" in body
+
+
+def test_rows_escape_text_and_show_author_and_start_of_entry(client, lead):
+    """The rows are drawn in Python (drawing.home_rows, activity_items): text is
+    escaped, the author goes by their full name, a long entry is cut at 110."""
+    lead.first_name, lead.last_name = "Alice", "<Lead>"
+    lead.save()
+    case = Incident.open_case(by=lead, title="Flag <b>on</b> screen & more")
+    StatusUpdate.objects.post(case, kind="note", by=lead, body="<i>x</i> " + "long " * 40)
+    client.force_login(lead)
+    body = client.get("/").content.decode()
+    assert "Flag &lt;b&gt;on&lt;/b&gt; screen &amp; more</a>" in body
+    assert f'<a class="case-title" href="/cases/{case.reference}/">' in body
+    assert '<span class="badge role-lead">Lead</span>' in body
+    assert "<strong>Alice &lt;Lead&gt;:</strong> &lt;i&gt;x&lt;/i&gt; long long" in body
+    assert "<i>x</i>" not in body
+    start = "&lt;i&gt;x&lt;/i&gt; " + "long " * 20
+    assert start in body and "long " * 25 not in body and "…</p>" in body
+    assert re.search(
+        r'<td class="nowrap"><time datetime="[0-9T:.+-]+" title="[0-9-]+ [0-9:]+ UTC">now</time>',
+        body,
+    )

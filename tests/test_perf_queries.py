@@ -318,3 +318,16 @@ def test_a_write_counts_only_if_it_took_effect(monkeypatch: Any, lands: bool, me
     assert result.met["time"] is met, result
     # One capture request, one warm-up and three measured: five writes sent.
     assert ("only 0 of 5 writes took effect" in result.note) is not met
+
+
+def test_only_picks_the_pages_whose_name_holds_the_text() -> None:
+    from incidents.perf import benchmark
+
+    names = ["case list, page 1", "search, rare term", "sources, rare term", "write: annotation"]
+    targets = [benchmark.Target(n, "x", "member", method="GET", path="/") for n in names]
+    every = benchmark.Bench("http://127.0.0.1:9", log=lambda _: None)
+    assert every.chosen(targets) == targets
+    some = benchmark.Bench("http://127.0.0.1:9", log=lambda _: None, only="Rare Term")
+    assert [t.name for t in some.chosen(targets)] == names[1:3]
+    none = benchmark.Bench("http://127.0.0.1:9", log=lambda _: None, only="nothing")
+    assert none.chosen(targets) == []

@@ -42,6 +42,7 @@ from django.utils.safestring import SafeString, mark_safe
 from incidents.cases.models import Incident, IncidentSeverity, Membership, Tag
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Hypothesis
+from incidents.lookups import AnyOf
 
 PAGE_SIZE = 25
 # Matches counted and ranked at most: 200, not 1,000. At L, finding 1,001 matches
@@ -318,7 +319,7 @@ def rank_candidates(ids: list[int], text: str) -> QuerySet[Incident]:
     Ranking every match of a common term would read 100,000 vectors: only the
     capped candidate set (newest cases first) is ranked.
     """
-    return Incident.objects.filter(id__in=ids[:SEARCH_CAP]).annotate(rank=_rank(text))
+    return Incident.objects.filter(AnyOf(F("id"), ids[:SEARCH_CAP])).annotate(rank=_rank(text))
 
 
 def _rank(text: str) -> Cast:
@@ -408,7 +409,7 @@ def source_candidates(qs: QuerySet[EvidenceItem], *, every_case: bool) -> list[i
 
 def rank_sources(ids: list[int], text: str) -> QuerySet[EvidenceItem]:
     """The candidate items IDS, each with its relevance to TEXT (PostgreSQL only)."""
-    return EvidenceItem.objects.filter(id__in=ids[:SEARCH_CAP]).annotate(rank=_rank(text))
+    return EvidenceItem.objects.filter(AnyOf(F("id"), ids[:SEARCH_CAP])).annotate(rank=_rank(text))
 
 
 def source_list(qs: QuerySet[EvidenceItem]) -> QuerySet[EvidenceItem]:
@@ -439,7 +440,7 @@ def add_snippets(rows: Sequence[EvidenceItem], text: str) -> None:
     ids = [row.pk for row in rows]
     if uses_postgres_search() and text:
         found = dict(
-            EvidenceItem.objects.filter(id__in=ids)
+            EvidenceItem.objects.filter(AnyOf(F("id"), ids))
             .annotate(
                 headline=SearchHeadline(
                     Coalesce(
@@ -462,9 +463,9 @@ def add_snippets(rows: Sequence[EvidenceItem], text: str) -> None:
     else:
         found = {
             pk: _plain_snippet(body or description or "", text)
-            for pk, body, description in EvidenceItem.objects.filter(id__in=ids).values_list(
-                "id", Left("text_body", SNIPPET_LENGTH * 20), "description"
-            )
+            for pk, body, description in EvidenceItem.objects.filter(
+                AnyOf(F("id"), ids)
+            ).values_list("id", Left("text_body", SNIPPET_LENGTH * 20), "description")
         }
     for row in rows:
         row.snippet = highlight(found.get(row.pk) or "")

@@ -212,8 +212,10 @@ class Bench:
         gunicorn_pid: int | None = None,
         deep_hops: int = 40,
         budget: float = 90.0,
+        only: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.only = only.lower()  # measure only the pages whose name holds this
         self.requests = requests
         self.warmup = warmup
         self.log = log
@@ -426,6 +428,8 @@ class Bench:
 
     def wrk(self, client: Client, path: str, seconds: int, connections: int) -> dict[str, Any]:
         exe = shutil.which("wrk")
+        if seconds <= 0:
+            return {"note": "not measured: --wrk-seconds 0"}
         if not exe:
             return {"note": "not measured: wrk is not installed"}
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
@@ -457,6 +461,10 @@ class Bench:
     results: list[Result]
     csrf: dict[str, str]
 
+    def chosen(self, targets: list[Target]) -> list[Target]:
+        """The targets to measure: all, or those whose name holds ``--only``."""
+        return [t for t in targets if self.only in t.name.lower()]
+
     def run(self, dataset: Any, wrk_seconds: int = 10, wrk_connections: int = 4) -> dict[str, Any]:
         from incidents.perf import pages
 
@@ -471,7 +479,7 @@ class Bench:
         }
         for user, client in clients.items():
             targets = pages.targets(self, client, user, dataset)
-            for target in targets:
+            for target in self.chosen(targets):
                 self.log(f"  {user:<6} {target.name} ...")
                 result = self.measure(client, target)
                 self.results.append(result)

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import Truncator
+from django.utils.text import Truncator, capfirst
 
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.models import EvidenceItem
@@ -130,23 +130,77 @@ def case_rows(cases: Iterable[Incident]) -> SafeString:
             if local
             else '<span class="muted">Unknown</span>'
         )
-        active = case.last_activity_at
         rows.append(
             f'<tr>\n<td><div class="case-cell">'
             f'<span class="case-ref">{esc(case.reference)}</span> '
             f'<a class="case-title" href="{url(case.reference)}">{esc(case.title)}</a>{tags}'
             f"</div></td>\n"
-            f'<td><span class="badge status-{esc(case.status)}">'
-            f"{esc(statuses.get(case.status, case.status))}</span></td>\n"
-            f'<td><span class="badge severity-{esc(case.severity)}">'
-            f"{esc(severities.get(case.severity, case.severity))}</span></td>\n"
+            f"{_status_cells(case, statuses, severities)}"
             f'<td class="hide-narrow nowrap">{esc(lead)}</td>\n'
             f'<td class="nowrap">{occurred}</td>\n'
-            f'<td class="nowrap"><time datetime="{active.isoformat()}"'
-            f' title="{timezone.localtime(active):%Y-%m-%d %H:%M} UTC">'
-            f"{esc(naturaltime(active))}</time></td>\n</tr>\n"
+            f'<td class="nowrap">{_ago(case.last_activity_at, utc_title=True)}</td>\n</tr>\n'
         )
     return SafeString("".join(rows))
+
+
+def _status_cells(case: Incident, statuses: dict[Any, str], severities: dict[Any, str]) -> str:
+    """A case's status and severity badges, each in its table cell."""
+    return (
+        f'<td><span class="badge status-{esc(case.status)}">'
+        f"{esc(statuses.get(case.status, case.status))}</span></td>\n"
+        f'<td><span class="badge severity-{esc(case.severity)}">'
+        f"{esc(severities.get(case.severity, case.severity))}</span></td>\n"
+    )
+
+
+def _ago(value: dt.datetime, *, utc_title: bool = False) -> str:
+    """``<time>`` saying how long ago VALUE was ("5 hours ago"), optionally
+    with the exact time (UTC) as its title."""
+    title = f' title="{timezone.localtime(value):%Y-%m-%d %H:%M} UTC"' if utc_title else ""
+    return f'<time datetime="{value.isoformat()}"{title}>{esc(naturaltime(value))}</time>'
+
+
+def home_rows(cases: Iterable[Incident]) -> SafeString:
+    """The rows of the home page's "My cases" (up to 20): reference and title,
+    status, severity, the user's role (``my_role``) and the last activity."""
+    url = reference_url("cases:detail")
+    statuses = choice_labels(Incident, "status")
+    severities = choice_labels(Incident, "severity")
+    return SafeString(
+        "".join(
+            f'<tr>\n<td><div class="case-cell"><span class="case-ref">{esc(case.reference)}'
+            f'</span><a class="case-title" href="{url(case.reference)}">{esc(case.title)}</a>'
+            f"</div></td>\n"
+            f"{_status_cells(case, statuses, severities)}"
+            f'<td><span class="badge role-{esc(case.my_role)}">'
+            f"{esc(capfirst(case.my_role))}</span></td>\n"
+            f'<td class="nowrap">{_ago(case.last_activity_at, utc_title=True)}</td>\n</tr>\n'
+            for case in cases
+        )
+    )
+
+
+def activity_items(entries: Iterable[StatusUpdate]) -> SafeString:
+    """The home page's "Recent activity" (10 entries): the case, the kind, when,
+    and the start of the text with its author."""
+    url = reference_url("cases:detail")
+    kinds = choice_labels(StatusUpdate, "kind")
+    items = []
+    for entry in entries:
+        case, author = entry.incident, entry.author
+        who = (
+            f"<strong>{esc(author.get_full_name() or author.get_username())}:</strong> "
+            if author is not None
+            else ""
+        )
+        items.append(
+            f'<li>\n<div class="feed-meta">\n'
+            f'<a href="{url(case.reference)}">{esc(case.reference)}</a>\n'
+            f"· {esc(kinds.get(entry.kind, entry.kind))}\n"
+            f"· {_ago(entry.created_at)}\n</div>\n"
+            f'<p class="feed-body">{who}{esc(Truncator(entry.body).chars(110))}</p>\n</li>\n'
+        )
+    return SafeString("".join(items))
 
 
 def source_rows(items: Iterable[EvidenceItem]) -> SafeString:

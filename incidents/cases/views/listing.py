@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,6 +20,7 @@ from incidents.cases.models import Incident, Membership, StatusUpdate
 from incidents.cases.search import (
     PAGE_SIZE,
     SORTS,
+    Page,
     add_snippets,
     apply_filters,
     candidate_ids,
@@ -36,11 +37,23 @@ from incidents.cases.search import (
     uses_postgres_search,
     visible_sources,
 )
-from incidents.cases.views.drawing import case_rows, source_rows
+from incidents.cases.views.drawing import activity_items, case_rows, home_rows, source_rows
 from incidents.hypotheses.models import Hypothesis
+from incidents.lookups import AnyOf
 
 HOME_CASES = 20
 HOME_ACTIVITY = 10
+# What the home page shows of a case and of an entry (drawing.home_rows, activity_items).
+HOME_CASE_COLUMNS = ("reference", "title", "status", "severity", "last_activity_at")
+HOME_ENTRY_COLUMNS = (
+    "incident_id",
+    "kind",
+    "body",
+    "created_at",
+    "author__username",
+    "author__first_name",
+    "author__last_name",
+)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -62,7 +75,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         Incident.objects.visible_to(user)
         .filter(Exists(mine))
         .annotate(my_role=role_of_user(user))
-        .select_related("lead")
+        .only(*HOME_CASE_COLUMNS)
         .order_by("-last_activity_at", "-id")[:HOME_CASES]
     )
     # The latest entries across my cases are on my most recently active cases:
@@ -72,8 +85,9 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     by_pk = {case.pk: case for case in cases}
     activity = (
         list(
-            StatusUpdate.objects.filter(incident__in=by_pk)
+            StatusUpdate.objects.filter(AnyOf(F("incident_id"), by_pk))
             .select_related("author")
+            .only(*HOME_ENTRY_COLUMNS)
             .order_by("-created_at", "-id")[:HOME_ACTIVITY]
         )
         if cases
@@ -81,7 +95,13 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     )
     for entry in activity:
         entry.incident = by_pk[entry.incident_id]
-    return render(request, "cases/home.html", {"cases": cases, "activity": activity})
+    context = {
+        "cases": cases,
+        "case_rows": home_rows(cases),
+        "activity": activity,
+        "activity_items": activity_items(activity),
+    }
+    return render(request, "cases/home.html", context)
 
 
 def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, Any]:
@@ -103,17 +123,22 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
         total = capped_count(qs)
     if text:
         _say_total(context, total)
-    # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
-    # EXISTS in the select list into a hashed scan of every hypothesis.
-    qs = qs.select_related("lead").annotate(
-        confirmed_id=Subquery(
-            Hypothesis.objects.filter(incident=OuterRef("pk"), status=Hypothesis.Status.CONFIRMED)
-            .order_by()
-            .values("pk")[:1]
+    if text and not total:
+        page = Page([], None, None)  # nothing matched: no page to read
+    else:
+        # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
+        # EXISTS in the select list into a hashed scan of every hypothesis.
+        qs = qs.select_related("lead").annotate(
+            confirmed_id=Subquery(
+                Hypothesis.objects.filter(
+                    incident=OuterRef("pk"), status=Hypothesis.Status.CONFIRMED
+                )
+                .order_by()
+                .values("pk")[:1]
+            )
         )
-    )
-    page = paginate(qs, segments_for(sort), after=data["after"], before=data["before"])
-    attach_tag_names(page.rows)
+        page = paginate(qs, segments_for(sort), after=data["after"], before=data["before"])
+        attach_tag_names(page.rows)
     if sort == "relevance" and not uses_postgres_search():
         sort = "activity"  # SQLite has no ranking: best match means most recent
     context.update(
@@ -151,14 +176,17 @@ def _sources_context(
         if sort == "relevance" and uses_postgres_search():
             qs = rank_sources(ids, text)
         else:
-            qs = qs.filter(id__in=ids[: search.SEARCH_CAP])
-    page = paginate(
-        source_list(qs),  # type: ignore[arg-type]
-        source_segments(sort),
-        after=data["after"],
-        before=data["before"],
-    )
-    add_snippets(page.rows, text)  # type: ignore[arg-type]
+            qs = qs.filter(AnyOf(F("id"), ids[: search.SEARCH_CAP]))
+    if text and not ids:
+        page = Page([], None, None)  # nothing matched: no page to read
+    else:
+        page = paginate(
+            source_list(qs),  # type: ignore[arg-type]
+            source_segments(sort),
+            after=data["after"],
+            before=data["before"],
+        )
+        add_snippets(page.rows, text)  # type: ignore[arg-type]
     label = "best match" if sort == "relevance" and uses_postgres_search() else "newest case first"
     context.update(
         page=page,
@@ -176,7 +204,7 @@ def attach_tag_names(cases: list[Incident]) -> None:
     names: dict[int, list[str]] = {case.pk: [] for case in cases}
     if names:
         pairs = (
-            Incident.tags.through.objects.filter(incident_id__in=names)
+            Incident.tags.through.objects.filter(AnyOf(F("incident_id"), names))
             .order_by("tag__name")
             .values_list("incident_id", "tag__name")
         )

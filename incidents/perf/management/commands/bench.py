@@ -31,6 +31,11 @@ class Command(BaseCommand):
             default=90.0,
             help="Seconds per page after which fewer requests are measured (at least 3).",
         )
+        parser.add_argument(
+            "--only",
+            default="",
+            help="Measure only the pages whose name contains this text (e.g. 'search').",
+        )
         parser.add_argument("--wrk-seconds", type=int, default=10)
         parser.add_argument("--wrk-connections", type=int, default=4)
         parser.add_argument("--out", default=os.environ.get("BENCH_OUT") or "bench-out")
@@ -52,6 +57,7 @@ class Command(BaseCommand):
             gunicorn_pid=options["gunicorn_pid"] or None,
             deep_hops=options["deep_hops"],
             budget=options["budget"],
+            only=options["only"],
         )
         self.stdout.write(f"Benchmarking {options['base_url']} on {dataset}.")
         report = bench.run(

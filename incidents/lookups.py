@@ -1,0 +1,38 @@
+"""``AnyOf``: a column equal to one of a list of ids, the list as one parameter.
+
+``filter(id__in=ids)`` prepares, converts and binds every id on its own: for
+the 200 candidates of a search that was about a millisecond of Python per
+query on the benchmark machine, more than the query itself. On PostgreSQL
+``AnyOf(F("id"), ids)`` sends the whole list as one array,
+``"id" = ANY(%s)``; elsewhere it is the same ``IN (…)`` as ``__in``. The ids
+come from our own queries; each is still made an ``int``, so nothing else
+can reach the SQL.
+
+Use it as a filter expression: ``qs.filter(AnyOf(F("id"), ids))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Lookup
+
+
+class AnyOf(Lookup):
+    lookup_name = "any_of"
+    prepare_rhs = False  # each id as it is: no field conversion per element
+
+    def __init__(self, lhs: Any, ids: Iterable[int]) -> None:
+        super().__init__(lhs, [int(pk) for pk in ids])
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, params = compiler.compile(self.lhs)
+        if not self.rhs:
+            return "1 = 0", ()
+        placeholders = ", ".join(["%s"] * len(self.rhs))
+        return f"{lhs} IN ({placeholders})", (*params, *self.rhs)
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, params = compiler.compile(self.lhs)
+        return f"{lhs} = ANY(%s)", (*params, self.rhs)
