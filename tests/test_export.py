@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import orjson
@@ -209,22 +210,29 @@ def test_json_chunks_matches_json_dumps():
 def test_json_chunks_numbers_and_what_orjson_refuses():
     """The one difference from ``json.dumps``: a float's exponent has no
     leading zero (``5e-6``, not ``5e-06``), the same number. An integer
-    beyond 64 bits in free-form metadata is written by the standard library."""
+    beyond 64 bits in free-form metadata is written by the standard library,
+    times in UTC as orjson writes them."""
     from incidents.cases.views.export import json_chunks
 
-    text = b"".join(json_chunks({"tiny": 5e-06, "rows": iter([{"big": 2**70, "x": 1.5}])}))
+    at = dt.datetime(2026, 11, 20, 9, 30, 0, 250, tzinfo=dt.UTC)
+    rows = [{"big": 2**70, "x": 1.5, "at": at}]
+    text = b"".join(
+        json_chunks({"tiny": 5e-06, "at": at.replace(microsecond=0), "rows": iter(rows)})
+    )
     assert text.decode().splitlines() == [
         "{",
         '  "tiny": 5e-6,',
+        '  "at": "2026-11-20T09:30:00Z",',
         '  "rows": [',
         "    {",
         '      "big": 1180591620717411303424,',
-        '      "x": 1.5',
+        '      "x": 1.5,',
+        '      "at": "2026-11-20T09:30:00.000250Z"',
         "    }",
         "  ]",
         "}",
     ]
-    assert json.loads(text) == {"tiny": 5e-06, "rows": [{"big": 2**70, "x": 1.5}]}
+    assert json.loads(text)["rows"][0]["big"] == 2**70
 
 
 def test_people_and_derived_fields_of_each_list(client, incident, lead, investigator):

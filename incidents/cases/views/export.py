@@ -31,7 +31,6 @@ from typing import Any
 
 import orjson
 from django.contrib.auth.decorators import login_required
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -55,8 +54,12 @@ SCHEMA_VERSION = 1
 EXPORT_REASON = "Included in a JSON export of the case."
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
+def _time(value: dt.datetime | None) -> dt.datetime | None:
+    """VALUE in UTC, which ``_encode`` writes as ``isoformat()`` would, with
+    ``Z`` for ``+00:00``. A time read from the database is in UTC already and
+    comes back as it is: formatting a thousand times in Python cost a
+    millisecond a request."""
+    return value.astimezone(dt.UTC) if value else None
 
 
 def _seconds(value: dt.timedelta | None) -> int | None:
@@ -568,11 +571,12 @@ def _annotation_document(a: Any, incident: Incident, tags: list[str]) -> dict[st
 
 
 ENTRIES_PER_PIECE = 100
-INDENTED = orjson.OPT_INDENT_2
+INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
 
 
 def _encode(value: Any) -> bytes:
-    """VALUE as indented JSON (UTF-8), as ``json.dumps(value, indent=2)`` writes it.
+    """VALUE as indented JSON (UTF-8), as ``json.dumps(value, indent=2)`` writes
+    it; a time in UTC (``_time``) as ISO 8601 with ``Z``.
 
     orjson writes it several times faster than the standard library, whose C
     encoder does not indent. The two differ only in the exponent of very
@@ -583,7 +587,14 @@ def _encode(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=INDENTED)
     except orjson.JSONEncodeError:
-        return json.dumps(value, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder).encode()
+        return json.dumps(value, indent=2, ensure_ascii=False, default=_utc_text).encode()
+
+
+def _utc_text(value: Any) -> str:
+    """A time as orjson writes it with ``OPT_UTC_Z``, for the standard library."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 
 def json_chunks(document: dict[str, Any]) -> Iterator[bytes]:
