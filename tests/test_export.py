@@ -6,11 +6,13 @@ import datetime as dt
 import json
 
 import orjson
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from incidents.cases.models import Incident, StatusUpdate, Tag
+from incidents.cases.views.export import _CaseQuery
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
 
@@ -306,3 +308,35 @@ def test_tags_of_annotations_and_evidence_cited_by_moves(client, incident, lead)
     tags = [[b["value"] for b in a["body"] if b["purpose"] == "tagging"] for a in annotations]
     assert tags == [["alpha", "mid", "zeta"], [], ["mid"]]
     assert all(a["body"][0]["value"] == "Look here" for a in annotations)
+
+
+def test_compiled_queries_read_each_case_its_own_rows(client, incident, lead):
+    """The export's SQL is compiled once and reused: the case's id must be
+    what changes from one export to the next, and every statement must still
+    reach the query log."""
+    other = Incident.open_case(by=lead, title="Another case", summary="Elsewhere.")
+    build(incident, lead, 2)
+    build(other, lead, 3, start=10)
+    client.force_login(lead)
+    for case, titles in (
+        (incident, ["Source 0", "Source 1"]),
+        (other, ["Source 10", "Source 11", "Source 12"]),
+        (incident, ["Source 0", "Source 1"]),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            doc = json.loads(client.get(url(case)).content)
+        assert doc["incident"]["reference"] == case.reference
+        assert [e["title"] for e in doc["evidence"]] == titles
+        assert len(doc["assessments"]) == 2 * len(titles)
+        assert {a["evidence_id"] for a in doc["assessments"]} == {e["id"] for e in doc["evidence"]}
+        assert any('"text_body"' in q["sql"] for q in queries)
+        assert all(str(_CaseQuery.PLACEHOLDER) not in str(q["sql"]) for q in queries)
+
+
+def test_a_case_query_must_use_the_case_id(db):
+    @_CaseQuery
+    def every_case(case: int):
+        return Incident.objects.values_list("id")
+
+    with pytest.raises(ValueError, match="case id is not a parameter"):
+        list(every_case(1))
