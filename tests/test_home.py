@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -111,3 +112,30 @@ def test_rows_escape_text_and_show_author_and_start_of_entry(client, lead):
         r'<td class="nowrap"><time datetime="[0-9T:.+-]+" title="[0-9-]+ [0-9:]+ UTC">now</time>',
         body,
     )
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [0.2, 1.5, 2.5, 59.5, 60.5, 61.5, 119.5, 3599.5, 3600.5, 7300.5, 86399.5, 86400.5, 90061.5]
+    + [86400 * d + 0.5 for d in (2, 6, 7, 8, 13, 14, 30, 31, 45, 59, 60, 61, 364, 365, 366, 400)]
+    + [86400 * 3 + 3600 * 5 + 0.5, 86400 * 800 + 0.5],
+)
+def test_ago_says_what_naturaltime_says(seconds):
+    """drawing.ago is naturaltime without its lazy translations: same words."""
+    from django.contrib.humanize.templatetags.humanize import naturaltime
+    from django.utils import timezone
+
+    from incidents.cases.views.drawing import ago
+
+    value = timezone.now() - dt.timedelta(seconds=seconds)
+    assert ago(value) == naturaltime(value)
+
+
+def test_ago_of_a_future_time_is_naturaltime_s():
+    from django.contrib.humanize.templatetags.humanize import naturaltime
+    from django.utils import timezone
+
+    from incidents.cases.views.drawing import ago
+
+    value = timezone.now() + dt.timedelta(days=2, hours=1)
+    assert ago(value) == naturaltime(value) == "2\xa0days from now"

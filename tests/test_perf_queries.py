@@ -329,5 +329,7 @@ def test_only_picks_the_pages_whose_name_holds_the_text() -> None:
     assert every.chosen(targets) == targets
     some = benchmark.Bench("http://127.0.0.1:9", log=lambda _: None, only="Rare Term")
     assert [t.name for t in some.chosen(targets)] == names[1:3]
+    two = benchmark.Bench("http://127.0.0.1:9", log=lambda _: None, only="page 1, WRITE")
+    assert [t.name for t in two.chosen(targets)] == [names[0], names[3]]
     none = benchmark.Bench("http://127.0.0.1:9", log=lambda _: None, only="nothing")
     assert none.chosen(targets) == []

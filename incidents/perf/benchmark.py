@@ -215,7 +215,8 @@ class Bench:
         only: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.only = only.lower()  # measure only the pages whose name holds this
+        # Measure only the pages whose name holds one of these (comma-separated).
+        self.only = [part.strip() for part in only.lower().split(",")]
         self.requests = requests
         self.warmup = warmup
         self.log = log
@@ -462,8 +463,8 @@ class Bench:
     csrf: dict[str, str]
 
     def chosen(self, targets: list[Target]) -> list[Target]:
-        """The targets to measure: all, or those whose name holds ``--only``."""
-        return [t for t in targets if self.only in t.name.lower()]
+        """The targets to measure: all, or those whose name holds a part of ``--only``."""
+        return [t for t in targets if any(part in t.name.lower() for part in self.only)]
 
     def run(self, dataset: Any, wrk_seconds: int = 10, wrk_connections: int = 4) -> dict[str, Any]:
         from incidents.perf import pages

@@ -28,6 +28,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator, capfirst
+from django.utils.timesince import timesince
 
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.models import EvidenceItem
@@ -157,7 +158,47 @@ def _ago(value: dt.datetime, *, utc_title: bool = False) -> str:
     """``<time>`` saying how long ago VALUE was ("5 hours ago"), optionally
     with the exact time (UTC) as its title."""
     title = f' title="{timezone.localtime(value):%Y-%m-%d %H:%M} UTC"' if utc_title else ""
-    return f'<time datetime="{value.isoformat()}"{title}>{esc(naturaltime(value))}</time>'
+    return f'<time datetime="{value.isoformat()}"{title}>{esc(ago(value))}</time>'
+
+
+class _English:
+    """A unit's singular and plural ("%(num)d day", "%(num)d days"), picked by
+    ``num`` as ngettext picks in English: a plain string where ``timesince``
+    expects a lazy translation."""
+
+    __slots__ = ("one", "other")
+
+    def __init__(self, unit: str) -> None:
+        self.one, self.other = f"%(num)d {unit}", f"%(num)d {unit}s"
+
+    def __mod__(self, values: dict[str, int]) -> str:
+        return (self.one if values["num"] == 1 else self.other) % values
+
+
+PAST_UNITS = {unit: _English(unit) for unit in ("year", "month", "week", "day", "hour", "minute")}
+
+
+def ago(value: dt.datetime, now: dt.datetime | None = None) -> str:
+    """What humanize's ``naturaltime`` says of a past VALUE ("now", "5\xa0minutes
+    ago", "2\xa0days, 3\xa0hours ago"), word for word (a test compares them),
+    without its lazy translation objects: they were most of a list row's time
+    (Inquest is English only). Django's ``timesince`` still does the calendar."""
+    now = now or dt.datetime.now(dt.UTC)
+    if value >= now:
+        return str(naturaltime(value))  # the future (clock skew): Django's words
+    delta = now - value
+    if delta.days:
+        return f"{timesince(value, now, time_strings=PAST_UNITS)} ago"
+    seconds = delta.seconds
+    if seconds == 0:
+        return "now"
+    if seconds < 60:
+        return "a second ago" if seconds == 1 else f"{seconds}\xa0seconds ago"
+    minutes = seconds // 60
+    if minutes < 60:
+        return "a minute ago" if minutes == 1 else f"{minutes}\xa0minutes ago"
+    hours = minutes // 60
+    return "an hour ago" if hours == 1 else f"{hours}\xa0hours ago"
 
 
 def home_rows(cases: Iterable[Incident]) -> SafeString:

@@ -45,6 +45,19 @@ HOME_CASES = 20
 HOME_ACTIVITY = 10
 # What the home page shows of a case and of an entry (drawing.home_rows, activity_items).
 HOME_CASE_COLUMNS = ("reference", "title", "status", "severity", "last_activity_at")
+# What a row of the case list shows (drawing.case_rows) and its page cursors read.
+LIST_COLUMNS = (
+    "reference",
+    "title",
+    "status",
+    "severity",
+    "time_zone",
+    "occurred_at",
+    "last_activity_at",
+    "lead__username",
+    "lead__first_name",
+    "lead__last_name",
+)
 HOME_ENTRY_COLUMNS = (
     "incident_id",
     "kind",
@@ -113,6 +126,9 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     if data["scope"] == "sources":
         return _sources_context(request, data, context)
     text, sort = data["q"], data["sort"]
+    # SQLite has no ranking: best match means most recent.
+    shown = sort if sort != "relevance" or uses_postgres_search() else "activity"
+    context.update(sort=shown, sort_label=SORTS[shown], page=Page([], None, None), cases=[])
     qs = apply_filters(matching(Incident.objects.visible_to(request.user), text), data)
     if text and sort == "relevance" and uses_postgres_search():
         # One pass over the matches gives both the count and the set to rank.
@@ -123,12 +139,14 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
         total = capped_count(qs)
     if text:
         _say_total(context, total)
-    if text and not total:
-        page = Page([], None, None)  # nothing matched: no page to read
-    else:
-        # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
-        # EXISTS in the select list into a hashed scan of every hypothesis.
-        qs = qs.select_related("lead").annotate(
+        if not total:
+            return context  # nothing matched: no page to read
+    # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
+    # EXISTS in the select list into a hashed scan of every hypothesis.
+    qs = (
+        qs.select_related("lead")
+        .only(*LIST_COLUMNS)
+        .annotate(
             confirmed_id=Subquery(
                 Hypothesis.objects.filter(
                     incident=OuterRef("pk"), status=Hypothesis.Status.CONFIRMED
@@ -137,17 +155,10 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
                 .values("pk")[:1]
             )
         )
-        page = paginate(qs, segments_for(sort), after=data["after"], before=data["before"])
-        attach_tag_names(page.rows)
-    if sort == "relevance" and not uses_postgres_search():
-        sort = "activity"  # SQLite has no ranking: best match means most recent
-    context.update(
-        page=page,
-        cases=page.rows,
-        case_rows=case_rows(page.rows),
-        sort=sort,
-        sort_label=SORTS[sort],
     )
+    page = paginate(qs, segments_for(sort), after=data["after"], before=data["before"])
+    attach_tag_names(page.rows)
+    context.update(page=page, cases=page.rows, case_rows=case_rows(page.rows))
     return context
 
 
@@ -167,34 +178,30 @@ def _sources_context(
     narrow the sources to those of matching cases.
     """
     text, sort = data["q"], data["sort"]
+    ranked = sort == "relevance" and uses_postgres_search()
+    label = "best match" if ranked else "newest case first"
+    context.update(sort=sort, sort_label=label, page=Page([], None, None), sources=[])
     qs = matching_sources(visible_sources(request.user), text)
     if any(data.get(name) for name in CaseFilterForm.FILTER_FIELDS[1:]):
         qs = qs.filter(incident__in=apply_filters(Incident.objects.all(), data).values("pk"))
     if text:
         ids = source_candidates(qs, every_case=request.user.is_staff)
         _say_total(context, len(ids))
-        if sort == "relevance" and uses_postgres_search():
-            qs = rank_sources(ids, text)
-        else:
-            qs = qs.filter(AnyOf(F("id"), ids[: search.SEARCH_CAP]))
-    if text and not ids:
-        page = Page([], None, None)  # nothing matched: no page to read
-    else:
-        page = paginate(
-            source_list(qs),  # type: ignore[arg-type]
-            source_segments(sort),
-            after=data["after"],
-            before=data["before"],
+        if not ids:
+            return context  # nothing matched: no page to read
+        qs = (
+            rank_sources(ids, text)
+            if ranked
+            else qs.filter(AnyOf(F("id"), ids[: search.SEARCH_CAP]))
         )
-        add_snippets(page.rows, text)  # type: ignore[arg-type]
-    label = "best match" if sort == "relevance" and uses_postgres_search() else "newest case first"
-    context.update(
-        page=page,
-        sources=page.rows,
-        source_rows=source_rows(page.rows),  # type: ignore[arg-type]
-        sort=sort,
-        sort_label=label,
+    page = paginate(
+        source_list(qs),  # type: ignore[arg-type]
+        source_segments(sort),
+        after=data["after"],
+        before=data["before"],
     )
+    add_snippets(page.rows, text)  # type: ignore[arg-type]
+    context.update(page=page, sources=page.rows, source_rows=source_rows(page.rows))  # type: ignore[arg-type]
     return context
 
 

@@ -34,7 +34,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--only",
             default="",
-            help="Measure only the pages whose name contains this text (e.g. 'search').",
+            help="Measure only the pages whose name contains this text, or one of these "
+            "comma-separated texts (e.g. 'search,sources').",
         )
         parser.add_argument("--wrk-seconds", type=int, default=10)
         parser.add_argument("--wrk-connections", type=int, default=4)
