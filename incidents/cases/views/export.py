@@ -72,7 +72,9 @@ class _CaseQuery:
     times, JSON fields), when the first row is asked for.
     """
 
-    PLACEHOLDER = -7_391_204_517  # no case has this id
+    # No case has this id; within even a 32-bit column's range, since Django
+    # compiles a lookup outside its column's range to "no rows" instead of SQL.
+    PLACEHOLDER = -1_987_654_321
 
     def __init__(self, build: Callable[[int], QuerySet[Any]]) -> None:
         self.build = build
