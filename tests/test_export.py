@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
+import orjson
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from incidents.cases.models import Incident, StatusUpdate, Tag
+from incidents.cases.views.export import _CaseQuery
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
 
@@ -180,8 +185,9 @@ def test_query_count_does_not_grow_with_the_case(client, incident, lead):
 def test_written_in_pieces_as_one_json_dumps_would(client, incident, lead):
     build(incident, lead, 3)
     client.force_login(lead)
-    text = client.get(url(incident)).content.decode()
-    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    text = client.get(url(incident)).content
+    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False).encode()
+    assert text == orjson.dumps(json.loads(text), option=orjson.OPT_INDENT_2)
 
 
 def test_json_chunks_matches_json_dumps():
@@ -190,7 +196,7 @@ def test_json_chunks_matches_json_dumps():
     rows = [{"id": i, "text": f"Жолаушы {i}\n«quoted»", "tags": [], "m": {}} for i in range(250)]
     document = {
         "a": 1,
-        "nested": {"list": [1, [2, {}]], "none": None},
+        "nested": {"list": [1, [2, {}]], "none": None, "float": 0.707107},
         "rows": rows,
         "empty": [],
         "one": [{"x": [1, 2]}],
@@ -198,6 +204,139 @@ def test_json_chunks_matches_json_dumps():
     }
     lazy = {k: iter(v) if isinstance(v, list) else v for k, v in document.items()}
     pieces = list(json_chunks(lazy))
-    assert "".join(pieces) == json.dumps(document, indent=2, ensure_ascii=False)
+    assert b"".join(pieces) == json.dumps(document, indent=2, ensure_ascii=False).encode()
     assert len(pieces) > len(document) + 2  # the 250 rows came in several pieces
-    assert "".join(json_chunks({})) == "{}"
+    assert b"".join(json_chunks({})) == b"{}"
+
+
+def test_json_chunks_numbers_and_what_orjson_refuses():
+    """The one difference from ``json.dumps``: a float's exponent has no
+    leading zero (``5e-6``, not ``5e-06``), the same number. An integer
+    beyond 64 bits in free-form metadata is written by the standard library,
+    times in UTC as orjson writes them."""
+    from incidents.cases.views.export import json_chunks
+
+    at = dt.datetime(2026, 11, 20, 9, 30, 0, 250, tzinfo=dt.UTC)
+    rows = [{"big": 2**70, "x": 1.5, "at": at}]
+    text = b"".join(
+        json_chunks({"tiny": 5e-06, "at": at.replace(microsecond=0), "rows": iter(rows)})
+    )
+    assert text.decode().splitlines() == [
+        "{",
+        '  "tiny": 5e-6,',
+        '  "at": "2026-11-20T09:30:00Z",',
+        '  "rows": [',
+        "    {",
+        '      "big": 1180591620717411303424,',
+        '      "x": 1.5,',
+        '      "at": "2026-11-20T09:30:00.000250Z"',
+        "    }",
+        "  ]",
+        "}",
+    ]
+    assert json.loads(text)["rows"][0]["big"] == 2**70
+
+
+def test_people_and_derived_fields_of_each_list(client, incident, lead, investigator):
+    """Rows are read as tuples: people come out as usernames (or null for the
+    system), and the derived fields (grade, automatic, file) as before."""
+    build(incident, lead, 1)
+    EvidenceItem.attach(
+        incident, by=lead, title="Unrated", text_body="x", reliability="D", credibility=4
+    )
+    StatusUpdate.objects.post(incident, kind="finding", body="Written by Bob.", by=investigator)
+    StatusUpdate.objects.post(incident, kind="case_status", body="By the system.")
+    investigator.first_name, investigator.last_name = "Bob", "Baker"
+    investigator.save()
+    client.force_login(investigator)
+    doc = json.loads(client.get(url(incident)).content)
+    assert doc["incident"]["tags"] == []
+    assert (doc["incident"]["lead"], doc["incident"]["created_by"]) == ("alice", "alice")
+    names = {m["username"]: m["name"] for m in doc["members"]}
+    assert names["bob"] == "Bob Baker" and names["alice"] == ""
+
+    incident.tags.add(*(Tag.objects.create(name=n) for n in ("vendor", "payments", "rail")))
+    Incident.objects.filter(pk=incident.pk).update(lead=investigator)
+    doc = json.loads(client.get(url(incident)).content)
+    assert doc["incident"]["tags"] == ["payments", "rail", "vendor"]
+    assert (doc["incident"]["lead"], doc["incident"]["created_by"]) == ("bob", "alice")
+
+    h = doc["hypotheses"][0]
+    assert h["created_by"] == "alice"
+    assert h["confidence_history"][0]["author"] == "alice"
+    assert h["moves"][0]["author"] == "alice"
+    e = doc["evidence"][0]
+    assert (e["collected_by"], e["grade"], e["url"], e["file"]) == ("alice", "B2", None, None)
+    assert e["reliability"] == "B" and e["credibility"] == 2 and e["metadata"] == {}
+    assert e["custody"][0]["actor"] == "alice"
+    assert e["credibility_weight"] == 1.414214 and e["diagnosticity"] == 0.0
+    unrated = doc["evidence"][1]
+    assert unrated["title"] == "Unrated" and unrated["grade"] == "D4"
+    assert unrated["credibility_weight"] == 0.707107 and unrated["diagnosticity"] == 0.0
+    assert doc["assessments"][0]["author"] == "alice"
+    assert doc["annotations"][0]["creator"] == "alice"
+    assert doc["annotations"][0]["inquest:evidence_id"] == e["id"]
+    timeline = {t["body"]: t for t in doc["timeline"]}
+    assert timeline["Written by Bob."]["author"] == "bob"
+    assert timeline["Written by Bob."]["automatic"] is False
+    assert timeline["By the system."]["author"] is None
+    assert timeline["By the system."]["automatic"] is True
+    assert all(t["at"].endswith("Z") for t in doc["timeline"])
+
+
+def test_tags_of_annotations_and_evidence_cited_by_moves(client, incident, lead):
+    """Each comes joined to its entry, one row per value: every entry once,
+    its values in order, none lost or repeated."""
+    build(incident, lead, 3)
+    items = list(EvidenceItem.objects.filter(incident=incident).order_by("-id"))
+    h = Hypothesis.objects.filter(incident=incident).order_by("id").first()
+    h.move_to("supported", by=lead, rationale="Three sources.", cited_evidence=items)
+    first, second, third = Annotation.objects.order_by("id")
+    first.tags.add(*(Tag.objects.create(name=n) for n in ("zeta", "alpha", "mid")))
+    third.tags.add(Tag.objects.get(name="mid"))
+    client.force_login(lead)
+    doc = json.loads(client.get(url(incident)).content)
+
+    moves = doc["hypotheses"][0]["moves"]
+    assert [m["to"] for m in moves] == ["under_evaluation", "supported"]
+    assert moves[1]["cited_evidence"] == sorted(item.pk for item in items)
+    assert [len(h["moves"]) for h in doc["hypotheses"]] == [2, 1, 1]
+    annotations = doc["annotations"]
+    assert [a["id"].rsplit(":", 1)[1] for a in annotations] == [
+        str(a.pk) for a in (first, second, third)
+    ]
+    tags = [[b["value"] for b in a["body"] if b["purpose"] == "tagging"] for a in annotations]
+    assert tags == [["alpha", "mid", "zeta"], [], ["mid"]]
+    assert all(a["body"][0]["value"] == "Look here" for a in annotations)
+
+
+def test_compiled_queries_read_each_case_its_own_rows(client, incident, lead):
+    """The export's SQL is compiled once and reused: the case's id must be
+    what changes from one export to the next, and every statement must still
+    reach the query log."""
+    other = Incident.open_case(by=lead, title="Another case", summary="Elsewhere.")
+    build(incident, lead, 2)
+    build(other, lead, 3, start=10)
+    client.force_login(lead)
+    for case, titles in (
+        (incident, ["Source 0", "Source 1"]),
+        (other, ["Source 10", "Source 11", "Source 12"]),
+        (incident, ["Source 0", "Source 1"]),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            doc = json.loads(client.get(url(case)).content)
+        assert doc["incident"]["reference"] == case.reference
+        assert [e["title"] for e in doc["evidence"]] == titles
+        assert len(doc["assessments"]) == 2 * len(titles)
+        assert {a["evidence_id"] for a in doc["assessments"]} == {e["id"] for e in doc["evidence"]}
+        assert any('"text_body"' in q["sql"] for q in queries)
+        assert all(str(_CaseQuery.PLACEHOLDER) not in str(q["sql"]) for q in queries)
+
+
+def test_a_case_query_must_use_the_case_id(db):
+    @_CaseQuery
+    def every_case(case: int):
+        return Incident.objects.values_list("id")
+
+    with pytest.raises(ValueError, match="case id is not a parameter"):
+        list(every_case(1))
