@@ -158,11 +158,9 @@ class Change(NamedTuple):
     created_at: dt.datetime
 
 
-class ItemRow(NamedTuple):
-    """An evidence item as the page draws it (the matrix row, the source list):
-    its columns (``ITEM_COLUMNS``), without a model instance, which cost more
-    than the query by the hundred. The cell editor and the saved row may get an
-    ``EvidenceItem`` instead: both read the same names."""
+class ItemColumns(NamedTuple):
+    """The columns of an evidence item that the page draws (the matrix row, the
+    source list), in the order ``page_sql.first_items`` reads them."""
 
     id: int
     incident_id: int
@@ -181,6 +179,15 @@ class ItemRow(NamedTuple):
     obtained_from: str
     is_illustrative: bool
     created_at: dt.datetime
+
+
+class ItemRow(ItemColumns):
+    """An evidence item as the page draws it: its columns, without a model
+    instance, which cost more than the query by the hundred. The cell editor
+    and the saved row may get an ``EvidenceItem`` instead: both read the same
+    names."""
+
+    __slots__ = ()
 
     @property
     def pk(self) -> int:

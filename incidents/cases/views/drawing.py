@@ -38,7 +38,7 @@ from incidents.hypotheses import scoring
 from incidents.hypotheses.models import Assessment, Hypothesis
 
 if TYPE_CHECKING:
-    from incidents.cases.views.case import CasePage
+    from incidents.cases.views.case import CasePage, ItemRow
 
 
 MONTH_NAMES = {n: str(name).title() for n, name in MONTHS_3.items()}
@@ -296,7 +296,7 @@ def source_rows(items: Iterable[EvidenceItem]) -> SafeString:
     return SafeString("".join(rows))
 
 
-def source_html(item: EvidenceItem, url: str) -> str:
+def source_html(item: EvidenceItem | ItemRow, url: str) -> str:
     """One entry of the source list, drawn here (25 to hundreds a page). Every
     text value goes through ``esc``; the rest are integers and prepared tags."""
     kind = choice_labels(EvidenceItem, "kind").get(item.kind, item.kind)
@@ -505,7 +505,7 @@ class MatrixHtml:
     def cell(self, item_pk: int, h_pk: int) -> SafeString:
         return SafeString(f'<td id="td-{item_pk}-{h_pk}">{self.inside(item_pk, h_pk)}</td>')
 
-    def editor(self, item: EvidenceItem, h_pk: int) -> str:
+    def editor(self, item: EvidenceItem | ItemRow, h_pk: int) -> str:
         """The open editor of one cell (no JavaScript): the template's partial."""
         from incidents.cases.views.case import TEMPLATE
 
@@ -514,7 +514,7 @@ class MatrixHtml:
         )
         return format_html('<td id="td-{}-{}" class="editing">{}</td>', item.pk, h_pk, html)
 
-    def row(self, item: EvidenceItem) -> str:
+    def row(self, item: EvidenceItem | ItemRow) -> str:
         score, pk, editing = self.items[item.pk], int(item.pk), self.editing
         if editing is not None and editing[0] == pk:
             cells = "".join(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -39,7 +39,7 @@ def _table(model: type[Model]) -> str:
 def _columns(model: type[Model], names: Sequence[str], alias: str = "") -> str:
     """The quoted columns of the fields NAMES (some are words SQL reserves)."""
     prefix = f"{alias}." if alias else ""
-    return ", ".join(f'{prefix}"{model._meta.get_field(n).column}"' for n in names)
+    return ", ".join(f'{prefix}"{cast(Field, model._meta.get_field(n)).column}"' for n in names)
 
 
 def _fetch(sql: str, params: Sequence[Any], fields: Sequence[Field | None]) -> list[Any]:
@@ -151,7 +151,7 @@ def first_items(
     attached (all for None), and the number of the case's items, in one statement."""
     sql = _items_sql(columns) + ("" if limit is None else " LIMIT %s")
     params = [incident_id, incident_id] + ([] if limit is None else [int(limit)])
-    fields = [EvidenceItem._meta.get_field(c) for c in columns]
+    fields: list[Field | None] = [cast(Field, EvidenceItem._meta.get_field(c)) for c in columns]
     rows = _fetch(sql, params, [*fields, None])
     return [row[:-1] for row in rows], (rows[0][-1] if rows else 0)
 
@@ -241,7 +241,7 @@ def timeline_rows(
     The keyset is written as ``search.seek`` writes it: with the redundant
     ``created_at <= when`` that PostgreSQL uses as an index condition."""
     field = StatusUpdate._meta.get_field("created_at")
-    where, params = "", [incident_id]
+    where, params = "", list[Any]([incident_id])
     if kind:
         where += " AND s.kind = %s"
         params.append(kind)
