@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -691,7 +692,13 @@ class AnnotationQuerySet(models.QuerySet["Annotation"]):
         Deleted annotations are not counted; orphaned ones still are (they are
         on record and shown as orphaned).
         """
-        rows = (
+        return stance_dict(self.stance_count_rows(incident))
+
+    def stance_count_rows(self, incident: Incident | int) -> models.QuerySet[Any]:
+        """The query of ``stance_counts``: (hypothesis, supports, contradicts)
+        rows, one per hypothesis of INCIDENT (a case or its id) with stance
+        annotations. The case page runs it compiled (``incidents.compiled``)."""
+        return (
             self.live()
             .filter(item__incident=incident, hypothesis__isnull=False)
             .exclude(stance=AnnotationStance.NONE)
@@ -701,11 +708,13 @@ class AnnotationQuerySet(models.QuerySet["Annotation"]):
                 supports=models.Count("id", filter=Q(stance=AnnotationStance.SUPPORTS)),
                 contradicts=models.Count("id", filter=Q(stance=AnnotationStance.CONTRADICTS)),
             )
+            .values_list("hypothesis", "supports", "contradicts")
         )
-        return {
-            row["hypothesis"]: {"supports": row["supports"], "contradicts": row["contradicts"]}
-            for row in rows
-        }
+
+
+def stance_dict(rows: Iterable[tuple[int, int, int]]) -> dict[int, dict[str, int]]:
+    """``stance_counts``' answer from the rows of ``stance_count_rows``."""
+    return {pk: {"supports": s, "contradicts": c} for pk, s, c in rows}
 
 
 class Annotation(models.Model):

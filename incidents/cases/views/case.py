@@ -46,7 +46,7 @@ from incidents.accounts.access import (
     role_of_user,
 )
 from incidents.cases.models import Incident, Membership, StatusUpdate
-from incidents.cases.views import page_sql
+from incidents.cases.views import page_reads
 from incidents.cases.views.drawing import (
     Entry,
     MatrixHtml,
@@ -59,6 +59,7 @@ from incidents.cases.views.drawing import (
     source_html,
     truncate,
 )
+from incidents.cases.views.page_reads import ItemColumns
 from incidents.evidence.forms import AttachForm
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses import charts, scoring
@@ -155,29 +156,6 @@ class Change(NamedTuple):
     """A confidence change as a hypothesis's chart draws it."""
 
     band: str
-    created_at: dt.datetime
-
-
-class ItemColumns(NamedTuple):
-    """The columns of an evidence item that the page draws (the matrix row, the
-    source list), in the order ``page_sql.first_items`` reads them."""
-
-    id: int
-    incident_id: int
-    kind: str
-    title: str
-    url: str
-    file: str  # the stored name; empty without a file
-    original_name: str
-    file_size: int | None
-    language: str
-    reliability: str
-    credibility: int
-    event_at: dt.datetime | None
-    event_uncertainty: dt.timedelta | None
-    collected_at: dt.datetime
-    obtained_from: str
-    is_illustrative: bool
     created_at: dt.datetime
 
 
@@ -463,7 +441,7 @@ class CasePage:
     def members(self) -> list[Member]:
         """Who is on the case, leads first: plain rows, not membership and user objects."""
         roles = choice_labels(Membership, "role")
-        rows = page_sql.member_rows(self.incident.pk)
+        rows = page_reads.member_rows(self.incident.pk)
         return [
             Member(f"{first} {last}".strip() or username, role, roles.get(role, role))
             for role, username, first, last in sorted(
@@ -474,7 +452,7 @@ class CasePage:
     @cached_property
     def tags(self) -> list[str]:
         """The names of the case's tags."""
-        return page_sql.tag_names(self.incident.pk)
+        return page_reads.tag_names(self.incident.pk)
 
     @cached_property
     def status_forms(self) -> list[tuple[Any, CaseStatusForm]]:
@@ -498,14 +476,14 @@ class CasePage:
     @cached_property
     def hypotheses(self) -> list[Any]:
         """The case's hypotheses, numbered H1, H2… in the order they were proposed."""
-        return number(page_sql.hypotheses(self.incident))
+        return number(page_reads.hypotheses(self.incident))
 
     @cached_property
     def histories(self) -> None:
         """Each hypothesis's confidence history (``h.history``, oldest first),
         for its chart: one plain query for all of them, grouped here."""
         history: dict[int, list[Change]] = {h.pk: [] for h in self.hypotheses}
-        for pk, band, created_at in page_sql.history_rows(list(history)):
+        for pk, band, created_at in page_reads.history_rows(list(history)):
             history[pk].append(Change(band, created_at))
         for h in self.hypotheses:
             h.history = history[h.pk]
@@ -538,7 +516,7 @@ class CasePage:
 
     @cached_property
     def stances(self) -> dict[int, dict[str, int]]:
-        return page_sql.stance_counts(self.incident.pk)
+        return page_reads.stance_counts(self.incident.pk)
 
     def _card(self, h: Any) -> Any:
         """Give hypothesis H what its card shows: figures, chart, and its two
@@ -671,7 +649,7 @@ class CasePage:
         longer = [n for n in cache if n >= wanted]
         if longer:
             return cache[min(longer)][:limit]
-        found, total = page_sql.first_items(self.incident.pk, ITEM_COLUMNS, limit)
+        found, total = page_reads.first_items(self.incident.pk, limit)
         cache[wanted] = rows = [ItemRow._make(row) for row in found]
         self.__dict__.setdefault("_total", total)
         return rows
@@ -739,7 +717,7 @@ class CasePage:
         return self._cells_of([item.pk for item in self.rows])
 
     def _cells_of(self, item_pks: list[int]) -> dict[tuple[int, int], tuple[str, str, str]]:
-        rows = page_sql.cell_rows(item_pks)  # items of this case only
+        rows = page_reads.cell_rows(item_pks)  # items of this case only
         return {(e, h): (rating, relevance, reason) for e, h, rating, relevance, reason in rows}
 
     @cached_property
@@ -861,7 +839,7 @@ class CasePage:
             if cursor is not None:
                 keyset = (cursor, int(before))
         # Plain rows: the author's name, not the user row; not the Markdown source.
-        rows = page_sql.timeline_rows(incident.pk, self.kind, keyset, TIMELINE_PAGE_SIZE + 1)
+        rows = page_reads.timeline_rows(incident.pk, self.kind, keyset, TIMELINE_PAGE_SIZE + 1)
         entries = [Entry(row[0], entry_li(*row)) for row in rows]
         older = entries[TIMELINE_PAGE_SIZE - 1].pk if len(entries) > TIMELINE_PAGE_SIZE else None
         return entries[:TIMELINE_PAGE_SIZE], older

@@ -16,8 +16,9 @@ The rows of the lists are read as named tuples of the fields the document
 shows (``values_list``), people as their usernames through the join: a
 model instance per row, and another per related user, would cost more than
 the rest of the export together, for rows that only become dicts. Each
-query is compiled to SQL once per process (``_CaseQuery``), not for every
-request.
+query is written with the ORM and compiled to SQL once per connection
+(``incidents.compiled``), not for every request; its rows are read when its
+list's turn comes (``.lazy``).
 """
 
 from __future__ import annotations
@@ -25,16 +26,15 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import orjson
 from django.contrib.auth.decorators import login_required
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -43,6 +43,7 @@ from django.views.decorators.http import require_GET
 
 from incidents.accounts.access import get_case_for_user
 from incidents.cases.models import Incident, Membership, StatusUpdate
+from incidents.compiled import compiled
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import (
     Assessment,
@@ -57,58 +58,10 @@ SCHEMA_VERSION = 1
 EXPORT_REASON = "Included in a JSON export of the case."
 
 
-class _CaseQuery:
-    """A query about one case, compiled to SQL once per database connection.
-
-    Django builds and compiles a queryset every time it runs one: 0.3-0.5 ms
-    of Python for each of the export's queries, though the SQL is the same
-    for every case but for the case's id; together it was a third of the
-    export's time. Decorate a function of the case id that returns a
-    ``values_list`` queryset: its queryset is built once, with a placeholder
-    for the id, and compiled; a call runs the kept SQL with the case's id in
-    the placeholder's place, through the connection's cursor (so execute
-    wrappers, the query log and the benchmark's capture see it), and gives
-    the rows as named tuples with Django's converters applied (SQLite's
-    times, JSON fields), when the first row is asked for.
-    """
-
-    # No case has this id; within even a 32-bit column's range, since Django
-    # compiles a lookup outside its column's range to "no rows" instead of SQL.
-    PLACEHOLDER = -1_987_654_321
-
-    def __init__(self, build: Callable[[int], QuerySet[Any]]) -> None:
-        self.build = build
-        self.alias: str | None = None
-        # By connection: one per thread, each with its own vendor's SQL.
-        self.compiled: WeakKeyDictionary[Any, tuple[Any, str, list[Any], Any]] = WeakKeyDictionary()
-
-    def __call__(self, case_id: int) -> Iterator[Any]:
-        if self.alias is None:
-            self.alias = self.build(self.PLACEHOLDER).db
-        connection = connections[self.alias]
-        compiled = self.compiled.get(connection) or self._compile(connection)
-        compiler, sql, params, row = compiled
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [case_id if p == self.PLACEHOLDER else p for p in params])
-            fetched = cursor.fetchall()
-        yield from map(row._make, compiler.results_iter([fetched], tuple_expected=True))
-
-    def _compile(self, connection: Any) -> tuple[Any, str, list[Any], Any]:
-        query = self.build(self.PLACEHOLDER).query
-        compiler = query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        if self.PLACEHOLDER not in params:
-            raise ValueError(f"{self.build.__name__}: the case id is not a parameter of {sql}")
-        names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        compiled = (compiler, sql, list(params), namedtuple("Row", names))
-        self.compiled[connection] = compiled
-        return compiled
+# The export's queries, each compiled once per connection (``incidents.compiled``).
 
 
-# The export's queries, each compiled once (_CaseQuery).
-
-
-@_CaseQuery
+@compiled
 def _people_and_tags(case: int) -> QuerySet[Any]:
     return (
         Incident.objects.filter(pk=case)
@@ -117,7 +70,7 @@ def _people_and_tags(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _member_rows(case: int) -> QuerySet[Any]:
     return Membership.objects.filter(incident=case).values_list(
         "user__username",
@@ -128,7 +81,7 @@ def _member_rows(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _hypothesis_rows(case: int) -> QuerySet[Any]:
     return (
         Hypothesis.objects.filter(incident=case)
@@ -147,7 +100,7 @@ def _hypothesis_rows(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _assessment_rows(case: int) -> QuerySet[Any]:
     return (
         Assessment.objects.filter(hypothesis__incident=case)
@@ -164,7 +117,7 @@ def _assessment_rows(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _timeline_rows(case: int) -> QuerySet[Any]:
     return (
         StatusUpdate.objects.filter(incident=case)
@@ -181,7 +134,7 @@ def _timeline_rows(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _matrix_rows(case: int) -> QuerySet[Any]:
     return Assessment.objects.filter(evidence__incident=case).values_list(
         "evidence_id",
@@ -193,7 +146,7 @@ def _matrix_rows(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _confidence_rows(case: int) -> QuerySet[Any]:
     return (
         ConfidenceChange.objects.filter(hypothesis__incident=case)
@@ -209,7 +162,7 @@ def _confidence_rows(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _move_rows(case: int) -> QuerySet[Any]:
     return (
         HypothesisMove.objects.filter(hypothesis__incident=case)
@@ -227,7 +180,7 @@ def _move_rows(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _custody_rows(case: int) -> QuerySet[Any]:
     return (
         CustodyEntry.objects.filter(item__incident=case)
@@ -247,7 +200,7 @@ def _custody_rows(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _evidence_rows(case: int) -> QuerySet[Any]:
     return (
         EvidenceItem.objects.filter(incident=case)
@@ -280,7 +233,7 @@ def _evidence_rows(case: int) -> QuerySet[Any]:
     )
 
 
-@_CaseQuery
+@compiled
 def _annotation_rows(case: int) -> QuerySet[Any]:
     return (
         Annotation.objects.filter(item__incident=case, deleted_at__isnull=True)
@@ -354,7 +307,7 @@ def record_exported(items: list[EvidenceItem], by: Any) -> None:
 def incident_document(incident: Incident) -> dict[str, Any]:
     """The case row as read by the access check; its lead, its creator and its
     tags in one query, a row per tag (the case's own row when it has none)."""
-    people_and_tags = list(_people_and_tags(incident.pk))
+    people_and_tags = list(_people_and_tags.lazy(incident.pk))
     lead, created_by, _ = people_and_tags[0]
     local = incident.occurred_local
     return {
@@ -387,10 +340,10 @@ def case_document(incident: Incident) -> dict[str, Any]:
     are generators: each runs its query when it is first read and builds its
     entries one by one, for ``json_chunks`` to write as they come.
     """
-    members = _member_rows(incident.pk)
-    hypotheses = list(_hypothesis_rows(incident.pk))
-    assessments = _assessment_rows(incident.pk)
-    timeline = _timeline_rows(incident.pk)
+    members = _member_rows.lazy(incident.pk)
+    hypotheses = list(_hypothesis_rows.lazy(incident.pk))
+    assessments = _assessment_rows.lazy(incident.pk)
+    timeline = _timeline_rows.lazy(incident.pk)
     scores = _scores(incident, [h.id for h in hypotheses])
 
     return {
@@ -420,7 +373,7 @@ def _scores(incident: Incident, hypothesis_ids: list[int]) -> CaseScores:
     rated has no score (its weight comes from its own row)."""
     items: dict[int, Item] = {}
     cells = []
-    rows = _matrix_rows(incident.pk)
+    rows = _matrix_rows.lazy(incident.pk)
     for item_id, hypothesis_id, rating, relevance, reliability, credibility in rows:
         if item_id not in items:
             items[item_id] = Item(item_id, reliability, credibility)
@@ -508,10 +461,10 @@ def _hypotheses(
     nothing.
     """
     history = _grouped(
-        _confidence_rows(incident.pk),
+        _confidence_rows.lazy(incident.pk),
         "hypothesis_id",
     )
-    rows = _move_rows(incident.pk)
+    rows = _move_rows.lazy(incident.pk)
     moves: dict[int, list[tuple[Any, list[int]]]] = defaultdict(list)
     for move, cited in _collapsed(rows, "cited_evidence"):
         moves[move.hypothesis_id].append((move, cited))
@@ -521,17 +474,17 @@ def _hypotheses(
 
 def _evidence(incident: Incident, scores: CaseScores) -> Iterator[dict[str, Any]]:
     custody = _grouped(
-        _custody_rows(incident.pk),
+        _custody_rows.lazy(incident.pk),
         "item_id",
     )
-    items = _evidence_rows(incident.pk)
+    items = _evidence_rows.lazy(incident.pk)
     for item in items:
         yield _evidence_document(item, scores, custody[item.id])
 
 
 def _annotations(incident: Incident) -> Iterator[dict[str, Any]]:
     """Each annotation with its tags: a row per (annotation, tag), collapsed."""
-    rows = _annotation_rows(incident.pk)
+    rows = _annotation_rows.lazy(incident.pk)
     for a, tags in _collapsed(rows, "tags__name"):
         yield _annotation_document(a, incident, tags)
 
