@@ -88,7 +88,7 @@ def member_rows(incident_id: int) -> list[tuple[str, str, str, str]]:
 _HYPOTHESIS_COLUMNS = [f.attname for f in Hypothesis._meta.concrete_fields]
 
 
-@compiled
+@compiled(tuples=True)
 def _hypotheses(case: int) -> QuerySet[Any]:
     return Hypothesis.objects.filter(incident=case).values_list(*_HYPOTHESIS_COLUMNS)
 
@@ -135,7 +135,7 @@ def first_items(incident_id: int, limit: int | None) -> tuple[list[tuple[Any, ..
     return [row[:-1] for row in rows], (rows[0][-1] if rows else 0)
 
 
-@compiled
+@compiled(tuples=True)
 def _cells(items: list[int]) -> QuerySet[Any]:
     return (
         Assessment.objects.filter(AnyOf(F("evidence_id"), items))
@@ -152,7 +152,7 @@ def cell_rows(item_ids: Sequence[int]) -> list[tuple[int, int, str, str, str]]:
 # -- the hypotheses' charts ---------------------------------------------------
 
 
-@compiled
+@compiled(tuples=True)
 def _history(hypotheses: list[int]) -> QuerySet[Any]:
     return (
         ConfidenceChange.objects.filter(AnyOf(F("hypothesis_id"), hypotheses))
