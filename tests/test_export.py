@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 import orjson
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -331,4 +330,3 @@ def test_compiled_queries_read_each_case_its_own_rows(client, incident, lead):
         assert {a["evidence_id"] for a in doc["assessments"]} == {e["id"] for e in doc["evidence"]}
         assert any('"text_body"' in q["sql"] for q in queries)
         assert all(str(PLACEHOLDER_BASE) not in str(q["sql"]) for q in queries)
-

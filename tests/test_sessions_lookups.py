@@ -86,3 +86,24 @@ def test_any_of_selects_the_listed_rows(lead) -> None:
 def test_any_of_takes_integers_only() -> None:
     with pytest.raises(ValueError):
         AnyOf(F("id"), ["1); DROP TABLE cases_incident; --"])
+
+
+def test_any_of_binds_the_list_as_one_parameter_and_keeps_the_index(lead) -> None:
+    cases = [Incident.open_case(by=lead, title=f"Case {i}") for i in range(3)]
+    wanted = [cases[0].pk, cases[2].pk]
+    qs = Incident.objects.filter(AnyOf(F("id"), wanted)).order_by("id").values_list("id")
+    sql, params = qs.query.sql_with_params()
+    assert len(params) == 1  # the whole list
+    assert [pk for (pk,) in qs] == wanted
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            assert "json_each(%s)" in sql
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "SEARCH" in plan and "INTEGER PRIMARY KEY" in plan, plan
+        else:
+            assert "= ANY(%s::bigint[])" in sql
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = " ".join(row[0] for row in cursor.fetchall())
+            assert "Index" in plan and "ANY" in plan, plan

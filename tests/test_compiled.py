@@ -1,0 +1,236 @@
+"""``incidents.compiled``: a read written with the ORM, compiled once per
+connection, gives what the ORM gives, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+from django.db.models import Count, F, QuerySet, Subquery
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from incidents.cases.models import Incident, StatusUpdate
+from incidents.cases.search import seek
+from incidents.compiled import PLACEHOLDER_BASE, CompiledQuery, compiled
+from incidents.evidence.models import EvidenceItem
+from incidents.lookups import AnyOf
+from tests.evidence_factories import attach, fast_hashing  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+COLUMNS = ("id", "title", "event_at", "event_uncertainty", "is_illustrative", "extracted_metadata")
+
+
+@compiled
+def items(case: int) -> QuerySet[Any]:
+    return EvidenceItem.objects.filter(incident=case).order_by("id").values_list(*COLUMNS)
+
+
+@compiled(tuples=True)
+def items_with_total(case: int, limit: int | None) -> QuerySet[Any]:
+    # The case's id twice (in the subquery too), and LIMIT as a parameter.
+    total = EvidenceItem.objects.filter(incident=case).order_by().values("incident")
+    rows = (
+        EvidenceItem.objects.filter(incident=case)
+        .order_by("id")
+        .annotate(total=Subquery(total.annotate(n=Count("id")).values("n")))
+        .values_list("id", "total")
+    )
+    return rows if limit is None else rows[:limit]
+
+
+@compiled
+def entries(
+    case: int, kind: str | None, at: dt.datetime | None, before: int | None
+) -> QuerySet[Any]:
+    found = StatusUpdate.objects.filter(incident=case)
+    if kind is not None:
+        found = found.filter(kind=kind)
+    if at is not None:
+        found = found.filter(seek(("created_at", "id"), (at, before), forward_desc=True))
+    return found.order_by("-created_at", "-id").values_list("id", "kind", "created_at")
+
+
+@compiled
+def titles(ids: list[int]) -> QuerySet[Any]:
+    return EvidenceItem.objects.filter(AnyOf(F("id"), ids)).order_by("id").values_list("title")
+
+
+@pytest.fixture
+def two_cases(incident: Incident, lead: Any) -> tuple[Incident, Incident]:
+    other = Incident.open_case(by=lead, title="Another case")
+    attach(incident, lead, title="Plain", text_body="text")
+    attach(
+        incident,
+        lead,
+        title="Photo",
+        text_body="text",
+        event_at=timezone.now() - dt.timedelta(days=1),
+        event_uncertainty=dt.timedelta(minutes=10),
+        is_illustrative=True,
+    )
+    EvidenceItem.objects.filter(title="Photo").update(extracted_metadata={"exif": {"Make": "X"}})
+    attach(other, lead, title="Elsewhere", text_body="text")
+    for n in range(4):
+        StatusUpdate.objects.post(
+            incident, kind="note" if n % 2 else "finding", body=f"{n}", by=lead
+        )
+    return incident, other
+
+
+def test_rows_are_converted_as_the_orm_converts_them(two_cases: Any) -> None:
+    incident, other = two_cases
+    for case in (incident, other):
+        orm = list(EvidenceItem.objects.filter(incident=case).order_by("id").values_list(*COLUMNS))
+        rows = items(case.pk)
+        assert rows == orm
+    photo = next(row for row in items(incident.pk) if row.title == "Photo")
+    assert isinstance(photo.event_at, dt.datetime) and photo.event_at.tzinfo is not None
+    assert photo.event_uncertainty == dt.timedelta(minutes=10)
+    assert photo.is_illustrative is True
+    assert photo.extracted_metadata == {"exif": {"Make": "X"}}
+    assert photo._fields == COLUMNS  # named tuples
+
+
+def test_every_position_of_a_placeholder_is_filled(two_cases: Any) -> None:
+    incident, other = two_cases
+    ids = list(incident.evidence.order_by("id").values_list("id", flat=True))
+    assert items_with_total(incident.pk, None) == [(pk, 2) for pk in ids]
+    assert items_with_total(incident.pk, 1) == [(ids[0], 2)]
+    assert items_with_total(other.pk, 5) == [(other.evidence.get().pk, 1)]
+    assert type(items_with_total(incident.pk, 1)[0]) is tuple  # tuples=True
+
+
+def test_strings_datetimes_and_variants(two_cases: Any) -> None:
+    incident, _ = two_cases
+    newest = list(
+        incident.updates.order_by("-created_at", "-id").values_list("id", "kind", "created_at")
+    )
+    assert entries(incident.pk, None, None, None) == newest
+    assert entries(incident.pk, "note", None, None) == [r for r in newest if r[1] == "note"]
+    pk, _, at = newest[1]
+    assert entries(incident.pk, None, at, pk) == newest[2:]
+    assert entries(incident.pk, "finding", at, pk) == [r for r in newest[2:] if r[1] == "finding"]
+    # Each variant (which arguments are None) is a statement of its own.
+    assert len(entries.statements[connections["default"]]) == 4
+    # A datetime in another time zone is the same instant.
+    local = at.astimezone(dt.timezone(dt.timedelta(hours=5)))
+    assert entries(incident.pk, None, local, pk) == newest[2:]
+
+
+def test_lists_of_ids_are_one_parameter(two_cases: Any) -> None:
+    incident, other = two_cases
+    ids = list(EvidenceItem.objects.order_by("id").values_list("id", flat=True))
+    assert [t for (t,) in titles(ids)] == ["Plain", "Photo", "Elsewhere"]
+    assert [t for (t,) in titles(ids[1:])] == ["Photo", "Elsewhere"]
+    assert titles([]) == []
+    with CaptureQueriesContext(connection) as queries:
+        titles(ids)
+    assert queries[0]["sql"].count(str(ids[0])) == 1  # the list, bound once
+
+
+def test_statements_are_seen_by_the_query_log_and_wrappers(
+    two_cases: Any, django_assert_num_queries: Any
+) -> None:
+    incident, _ = two_cases
+    seen = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(params)
+        return execute(sql, params, many, context)
+
+    with django_assert_num_queries(1) as queries, connection.execute_wrapper(wrapper):
+        items(incident.pk)
+    assert str(incident.pk) in queries[0]["sql"]
+    assert str(PLACEHOLDER_BASE) not in queries[0]["sql"]
+    assert list(seen[0]) == [incident.pk]
+
+
+def test_lazy_rows_are_read_when_asked_for(two_cases: Any, django_assert_num_queries: Any) -> None:
+    incident, _ = two_cases
+    items(incident.pk)  # compiled
+    with django_assert_num_queries(0):
+        rows = items.lazy(incident.pk)
+    with django_assert_num_queries(1):
+        assert [row.title for row in rows] == ["Plain", "Photo"]
+
+
+def test_a_read_must_depend_on_each_argument(db: Any) -> None:
+    @compiled
+    def every_case(case: int) -> QuerySet[Any]:
+        return Incident.objects.values_list("id")
+
+    with pytest.raises(ValueError, match="'case' is not a parameter"):
+        every_case(1)
+
+    @compiled
+    def by_in(ids: list[int]) -> QuerySet[Any]:  # one parameter per id: no list can replace it
+        return Incident.objects.filter(id__in=ids).values_list("id")
+
+    with pytest.raises(ValueError, match="'ids' is not a parameter"):
+        by_in([1, 2])
+
+
+def test_only_values_lists_and_known_arguments(db: Any) -> None:
+    @compiled
+    def instances(case: int) -> QuerySet[Any]:
+        return Incident.objects.filter(pk=case)
+
+    with pytest.raises(TypeError, match="values_list"):
+        instances(1)
+    with pytest.raises(TypeError, match="cannot be a parameter"):
+
+        @compiled
+        def odd(case: float) -> QuerySet[Any]:
+            return Incident.objects.filter(pk=case).values_list("id")
+
+    with pytest.raises(TypeError, match="by position"):
+        items(case=1)
+    assert isinstance(items, CompiledQuery) and items.__name__ == "items"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_has_its_own_connection_and_statement(lead: Any, monkeypatch: Any) -> None:
+    cases = [Incident.open_case(by=lead, title=f"Case {n}") for n in range(2)]
+    for n, case in enumerate(cases):
+        for i in range(n + 1):
+            attach(case, lead, title=f"{n}.{i}", text_body="text")
+    read = CompiledQuery(items.build)
+    compiled_for: list[Any] = []
+    compile = CompiledQuery._compile
+
+    def spy(self: CompiledQuery[Any], conn: Any, variant: Any) -> Any:
+        compiled_for.append(conn)
+        return compile(self, conn, variant)
+
+    monkeypatch.setattr(CompiledQuery, "_compile", spy)
+    assert [r.title for r in read(cases[0].pk)] == ["0.0"]
+    found: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def run(case: Incident) -> None:
+        try:
+            barrier.wait(timeout=10)  # both threads at once, each with its connection
+            found[case.pk] = [r.title for r in read(case.pk)]
+            found[-case.pk] = [r.title for r in read(case.pk)]  # compiled already
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(case,)) for case in cases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert found[cases[0].pk] == found[-cases[0].pk] == ["0.0"]
+    assert found[cases[1].pk] == found[-cases[1].pk] == ["1.0", "1.1"]
+    # Once for this thread's connection and once for each other thread's.
+    assert len(compiled_for) == 3 and len({id(c) for c in compiled_for}) == 3
+    assert compiled_for[0] is connections["default"]
