@@ -26,7 +26,7 @@ what its placeholder is:
   the end of the statement becomes a parameter);
 - ``str``, ``dt.datetime``: a value compared with a column (a datetime as the
   connection stores one, ``adapt_datetimefield_value``);
-- ``list[int]``: ids, used through ``incidents.lookups.AnyOf`` (one text
+- ``list[int]`` or ``Sequence[int]``: ids, used through ``incidents.lookups.AnyOf`` (one text
   parameter whatever the number of ids, an array on PostgreSQL, JSON on
   SQLite; ``__in`` compiles one parameter per id, which cannot stand for
   another list, and is refused).
@@ -181,11 +181,12 @@ class CompiledQuery[**P]:
             None if none else _placeholder(kind, i)
             for i, (kind, none) in enumerate(zip(self.kinds, variant, strict=True))
         ]
-        return self.build(*args)  # type: ignore[arg-type]
+        build: Callable[..., QuerySet[Any]] = self.build
+        return build(*args)
 
     def _compile(self, connection: Any, variant: tuple[bool, ...]) -> Statement:
         queryset = self._build(variant)
-        if queryset._fields is None:
+        if getattr(queryset, "_fields", None) is None:
             raise TypeError(f"{self.build.__name__}: return a values_list() queryset")
         query = queryset.query
         compiler = query.get_compiler(connection=connection)

@@ -136,7 +136,7 @@ def first_items(incident_id: int, limit: int | None) -> tuple[list[tuple[Any, ..
 
 
 @compiled(tuples=True)
-def _cells(items: list[int]) -> QuerySet[Any]:
+def _cells(items: Sequence[int]) -> QuerySet[Any]:
     return (
         Assessment.objects.filter(AnyOf(F("evidence_id"), items))
         .order_by()
@@ -153,7 +153,7 @@ def cell_rows(item_ids: Sequence[int]) -> list[tuple[int, int, str, str, str]]:
 
 
 @compiled(tuples=True)
-def _history(hypotheses: list[int]) -> QuerySet[Any]:
+def _history(hypotheses: Sequence[int]) -> QuerySet[Any]:
     return (
         ConfidenceChange.objects.filter(AnyOf(F("hypothesis_id"), hypotheses))
         .order_by("created_at", "id")
