@@ -1,6 +1,6 @@
-"""The case page's hand-written reads (``incidents.cases.views.page_reads``) give
-what the ORM gives for the same read, on SQLite and PostgreSQL alike: the same
-rows, with datetimes, durations and booleans converted the same way."""
+"""The case page's compiled reads (``incidents.cases.views.page_reads``) give
+what the plain ORM gives for the same read, on SQLite and PostgreSQL alike:
+the same rows, with datetimes, durations and booleans converted the same way."""
 
 from __future__ import annotations
 
