@@ -47,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import re
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,7 +71,8 @@ def _kind(annotation: Any) -> str:
     """An argument's annotation as written (``int``, ``list[int]``…), without ``| None``."""
     if not isinstance(annotation, str):
         annotation = inspect.formatannotation(annotation)
-    return annotation.split(" | ")[0].removeprefix("datetime.").removeprefix("dt.")
+    # Without the modules' names: dt.datetime, collections.abc.Sequence[int].
+    return re.sub(r"\b\w+\.", "", annotation.split(" | ")[0])
 
 
 def _placeholder(kind: str, index: int) -> Any:

@@ -3,6 +3,7 @@ connection, gives what the ORM gives, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as dt
 import threading
 from typing import Any
@@ -191,6 +192,19 @@ def test_only_values_lists_and_known_arguments(db: Any) -> None:
     with pytest.raises(TypeError, match="by position"):
         items(case=1)
     assert isinstance(items, CompiledQuery) and items.__name__ == "items"
+
+
+def test_annotations_as_objects_or_as_text() -> None:
+    def read(ids: Any, at: Any, kind: Any) -> Any:
+        return None
+
+    read.__annotations__ = {
+        "ids": collections.abc.Sequence[int],
+        "at": dt.datetime | None,
+        "kind": "str | None",
+    }
+    assert CompiledQuery(read).kinds == ["Sequence[int]", "datetime", "str"]
+    assert entries.kinds == ["int", "str", "datetime", "int"]
 
 
 @pytest.mark.django_db(transaction=True)
