@@ -7,7 +7,7 @@ PostgreSQL takes to run these; the case page makes eight of them. Each is a
 queryset here, run compiled with the case's id or the ids on the page in its
 placeholders' places; its values come back converted as the ORM converts
 them (datetimes, durations and booleans alike on SQLite and PostgreSQL).
-The rules stay on the models: the stance counts are
+Rows come as plain tuples, unpacked by position. The rules stay on the models: the stance counts are
 ``Annotation.objects.stance_count_rows``, the timeline's keyset is
 ``search.seek``, the orders are the models' own.
 
@@ -58,7 +58,7 @@ class ItemColumns(NamedTuple):
 # -- the header -------------------------------------------------------------
 
 
-@compiled
+@compiled(tuples=True)
 def _tags(case: int) -> QuerySet[Any]:
     return Tag.objects.filter(incidents=case).values_list("name")
 
@@ -68,7 +68,7 @@ def tag_names(incident_id: int) -> list[str]:
     return [name for (name,) in _tags(incident_id)]
 
 
-@compiled
+@compiled(tuples=True)
 def _members(case: int) -> QuerySet[Any]:
     return (
         Membership.objects.filter(incident=case)
@@ -109,7 +109,7 @@ def hypotheses(incident: Incident) -> list[Hypothesis]:
 # -- the evidence: source list and matrix ------------------------------------
 
 
-@compiled
+@compiled(tuples=True)
 def _first_items(case: int, limit: int | None) -> QuerySet[Any]:
     # The case's number of items in an uncorrelated subquery: counted once, not per row.
     total = (
@@ -166,7 +166,7 @@ def history_rows(hypothesis_ids: Sequence[int]) -> list[tuple[int, str, Any]]:
     return _history(hypothesis_ids) if hypothesis_ids else []
 
 
-@compiled
+@compiled(tuples=True)
 def _stances(case: int) -> QuerySet[Any]:
     return Annotation.objects.stance_count_rows(case)
 
@@ -180,7 +180,7 @@ def stance_counts(incident_id: int) -> dict[int, dict[str, int]]:
 # -- the timeline -------------------------------------------------------------
 
 
-@compiled
+@compiled(tuples=True)
 def _timeline(
     case: int, kind: str | None, at: dt.datetime | None, before: int | None, limit: int
 ) -> QuerySet[Any]:
