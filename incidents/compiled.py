@@ -14,10 +14,12 @@ The queryset is built once, with a placeholder for each argument, and
 compiled for the connection; a call runs the kept SQL with the arguments in
 their placeholders' places, through the connection's cursor (so execute
 wrappers, the query log, ``django_assert_num_queries`` and the benchmark's
-capture see it), and gives the rows as named tuples, with the converters the
-ORM applies to each column (SQLite's datetimes and booleans, durations, JSON).
-The rule of the read stays where it is written, with the ORM; reuse the
-models' querysets in it.
+capture see it), and gives the rows as named tuples (plain tuples with
+``@compiled(tuples=True)``, cheaper by the thousand), with the converters the
+ORM applies to each column (SQLite's datetimes and booleans, durations, JSON,
+aggregates). ``.lazy(...)`` reads them when the first is asked for. The rule
+of the read stays where it is written, with the ORM; reuse the models'
+querysets in it (``Annotation.objects.stance_count_rows``, ``search.seek``).
 
 The arguments are the statement's parameters; the annotation of each says
 what its placeholder is:
@@ -26,10 +28,12 @@ what its placeholder is:
   the end of the statement becomes a parameter);
 - ``str``, ``dt.datetime``: a value compared with a column (a datetime as the
   connection stores one, ``adapt_datetimefield_value``);
-- ``list[int]`` or ``Sequence[int]``: ids, used through ``incidents.lookups.AnyOf`` (one text
-  parameter whatever the number of ids, an array on PostgreSQL, JSON on
-  SQLite; ``__in`` compiles one parameter per id, which cannot stand for
-  another list, and is refused).
+- ``list[int]`` or ``Sequence[int]``: ids, used through
+  ``incidents.lookups.AnyOf`` (one text parameter whatever the number of
+  ids, an array on PostgreSQL, JSON on SQLite; ``__in`` compiles one
+  parameter per id, which cannot stand for another list, and is refused).
+
+Other values in the queryset (constants, choices) are compiled in as they are.
 
 An argument given as ``None`` is no parameter: the function gets ``None`` and
 its statement (without that condition, say) is compiled once as a variant of
