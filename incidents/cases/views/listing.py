@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -38,6 +38,7 @@ from incidents.cases.search import (
     visible_sources,
 )
 from incidents.cases.views.drawing import activity_items, case_rows, home_rows, source_rows
+from incidents.compiled import compiled
 from incidents.hypotheses.models import Hypothesis
 from incidents.lookups import AnyOf
 
@@ -205,17 +206,22 @@ def _sources_context(
     return context
 
 
+@compiled(tuples=True)
+def _tag_rows(cases: list[int]) -> QuerySet[Any]:
+    """(case id, tag name) of the cases CASES, by name."""
+    return (
+        Incident.tags.through.objects.filter(AnyOf(F("incident_id"), cases))
+        .order_by("tag__name")
+        .values_list("incident_id", "tag__name")
+    )
+
+
 def attach_tag_names(cases: list[Incident]) -> None:
     """Give each case ``tag_names`` (sorted) in one query of names: no Tag objects,
     no related managers per row (the list shows only the names)."""
     names: dict[int, list[str]] = {case.pk: [] for case in cases}
     if names:
-        pairs = (
-            Incident.tags.through.objects.filter(AnyOf(F("incident_id"), names))
-            .order_by("tag__name")
-            .values_list("incident_id", "tag__name")
-        )
-        for incident_id, name in pairs:
+        for incident_id, name in _tag_rows(list(names)):
             names[incident_id].append(name)
     for case in cases:
         case.tag_names = names[case.pk]  # type: ignore[attr-defined]
