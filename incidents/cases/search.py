@@ -40,6 +40,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from incidents.cases.models import Incident, IncidentSeverity, Membership, Tag
+from incidents.compiled import compiled
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Hypothesis
 from incidents.lookups import AnyOf
@@ -426,6 +427,32 @@ def source_list(qs: QuerySet[EvidenceItem]) -> QuerySet[EvidenceItem]:
     )
 
 
+@compiled(tuples=True)
+def _headlines(ids: list[int], text: str) -> QuerySet[EvidenceItem]:
+    """(id, ``ts_headline`` of its text for TEXT) of the items IDS (PostgreSQL)."""
+    return (
+        EvidenceItem.objects.filter(AnyOf(F("id"), ids))
+        .annotate(
+            headline=SearchHeadline(
+                Coalesce(
+                    NullIf(Left("text_body", BODY_LIMIT), Value("")),
+                    NullIf("description", Value("")),
+                    "title",
+                ),
+                search_query(text),
+                config=SEARCH_CONFIG,
+                start_sel=SNIPPET_START,
+                stop_sel=SNIPPET_STOP,
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            )
+        )
+        .values_list("id", "headline")
+    )
+
+
 def add_snippets(rows: Sequence[EvidenceItem], text: str) -> None:
     """Give each of ROWS a ``snippet``: HTML with the matched words in ``<mark>``.
 
@@ -439,27 +466,7 @@ def add_snippets(rows: Sequence[EvidenceItem], text: str) -> None:
         return
     ids = [row.pk for row in rows]
     if uses_postgres_search() and text:
-        found = dict(
-            EvidenceItem.objects.filter(AnyOf(F("id"), ids))
-            .annotate(
-                headline=SearchHeadline(
-                    Coalesce(
-                        NullIf(Left("text_body", BODY_LIMIT), Value("")),
-                        NullIf("description", Value("")),
-                        "title",
-                    ),
-                    search_query(text),
-                    config=SEARCH_CONFIG,
-                    start_sel=SNIPPET_START,
-                    stop_sel=SNIPPET_STOP,
-                    max_words=30,
-                    min_words=12,
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
-                )
-            )
-            .values_list("id", "headline")
-        )
+        found = dict(_headlines(ids, text))
     else:
         found = {
             pk: _plain_snippet(body or description or "", text)
