@@ -159,33 +159,12 @@ class Change(NamedTuple):
     created_at: dt.datetime
 
 
-class ItemRow(ItemColumns):
-    """An evidence item as the page draws it: its columns, without a model
-    instance, which cost more than the query by the hundred. The cell editor
-    and the saved row may get an ``EvidenceItem`` instead: both read the same
-    names."""
+class GradedRow:
+    """``pk`` and ``grade`` ("B2", as ``EvidenceItem.grade`` writes it) of a row
+    holding an evidence item's ``id``, ``reliability`` and ``credibility``."""
 
     __slots__ = ()
-
-    @property
-    def pk(self) -> int:
-        return self.id
-
-    @property
-    def grade(self) -> str:
-        return f"{self.reliability}{self.credibility}"
-
-
-# The columns of an evidence item that the page draws (``CasePage._items``).
-ITEM_COLUMNS = ItemRow._fields
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRef:
-    """The few columns of an evidence item that scoring and citing need."""
-
     id: int
-    title: str
     reliability: str
     credibility: int
 
@@ -196,6 +175,29 @@ class SourceRef:
     @property
     def grade(self) -> str:
         return f"{self.reliability}{self.credibility}"
+
+
+class ItemRow(GradedRow, ItemColumns):
+    """An evidence item as the page draws it: its columns, without a model
+    instance, which cost more than the query by the hundred. The cell editor
+    and the saved row may get an ``EvidenceItem`` instead: both read the same
+    names."""
+
+    __slots__ = ()
+
+
+# The columns of an evidence item that the page draws (``CasePage._items``).
+ITEM_COLUMNS = ItemRow._fields
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef(GradedRow):
+    """The few columns of an evidence item that scoring and citing need."""
+
+    id: int
+    title: str
+    reliability: str
+    credibility: int
 
 
 def wanted_rows(value: str, page: int) -> int | None:
