@@ -39,7 +39,10 @@ An argument given as ``None`` is no parameter: the function gets ``None`` and
 its statement (without that condition, say) is compiled once as a variant of
 its own. Keep such variants few. A placeholder that is not found among the
 statement's parameters is refused (``ValueError``): the statement would not
-depend on that argument.
+depend on that argument. So is a parameter computed from one
+(``text.upper()``, ``day + timedelta(1)``): it would be compiled in as the
+placeholder's value, the same for every call. Compute such values before the
+call and pass them as arguments of their own.
 
 Each connection (one per thread) keeps its own compiled statements, in its own
 vendor's SQL. A read with nothing to look for (no ids) still runs its
@@ -99,6 +102,33 @@ def _encodings(kind: str, connection: Any) -> list[Callable[[Any], Any]]:
     if kind in ("list[int]", "Sequence[int]"):
         return [ids_array, ids_json]
     return [lambda value: value]
+
+
+def _derived(param: Any) -> bool:
+    """Whether PARAM looks made from a placeholder rather than being one: a
+    string holding a placeholder's text, a time in the placeholders' year, an
+    integer near the placeholders' ids."""
+    if isinstance(param, str):
+        # SQLite is given times as text: the placeholders' year starts it.
+        year = f"{PLACEHOLDER_TIME.year}-"
+        return ("placeholder " in param.lower() and "\x1f" in param) or param.startswith(year)
+    if isinstance(param, dt.datetime):
+        return param.year == PLACEHOLDER_TIME.year
+    if isinstance(param, int) and not isinstance(param, bool):
+        return abs(param - PLACEHOLDER_BASE) < 10_000
+    return False
+
+
+def _refuse_derived(name: str, params: list[Any], slots: set[int]) -> None:
+    """A parameter computed from an argument (``text.upper()``, ``day + 1``)
+    would be compiled in as the placeholder's value, the same for every call:
+    refuse the read rather than answer for the wrong value."""
+    for position, param in enumerate(params):
+        if position not in slots and _derived(param):
+            raise ValueError(
+                f"{name}: parameter {position} ({param!r}) is computed from an argument;"
+                " compute it before the call and pass it as an argument of its own"
+            )
 
 
 @dataclass(frozen=True)
@@ -219,6 +249,7 @@ class CompiledQuery[**P]:
                     f"{self.build.__name__}: its argument {self.names[index]!r}"
                     f" is not a parameter of {sql}"
                 )
+        _refuse_derived(self.build.__name__, params, {position for position, _, _ in slots})
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
         converters = tuple(
             (position, tuple(found), expression)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
-from django.db.models import Count, F, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet, Subquery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -174,6 +174,35 @@ def test_a_read_must_depend_on_each_argument(db: Any) -> None:
 
     with pytest.raises(ValueError, match="'ids' is not a parameter"):
         by_in([1, 2])
+
+
+def test_a_value_computed_from_an_argument_is_refused(db: Any) -> None:
+    """Compiled in, it would be the placeholder's value for every call."""
+
+    @compiled
+    def by_reference(reference: str) -> QuerySet[Any]:
+        # As the case search does: the text as it is, and upper-cased for the reference.
+        wanted = Q(title=reference) | Q(reference=reference.upper())
+        return Incident.objects.filter(wanted).values_list("id")
+
+    with pytest.raises(ValueError, match="computed from an argument"):
+        by_reference("inc-2026-1")
+
+    @compiled
+    def next_one(case: int) -> QuerySet[Any]:
+        return Incident.objects.filter(pk__gte=case, pk__lt=case + 1).values_list("id")
+
+    with pytest.raises(ValueError, match="computed from an argument"):
+        next_one(1)
+
+    @compiled
+    def the_day_after(at: dt.datetime) -> QuerySet[Any]:
+        return Incident.objects.filter(
+            created_at__gt=at, created_at__lt=at + dt.timedelta(days=1)
+        ).values_list("id")
+
+    with pytest.raises(ValueError, match="computed from an argument"):
+        the_day_after(timezone.now())
 
 
 def test_only_values_lists_and_known_arguments(db: Any) -> None:
