@@ -72,6 +72,13 @@ from incidents.lookups import ids_array, ids_json
 # Positive, so that one can also end a slice.
 PLACEHOLDER_BASE = 1_987_654_321
 PLACEHOLDER_TIME = dt.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=dt.UTC)
+PLACEHOLDER_FLOAT = 1_987_654.321
+
+# An argument annotated ``Shape`` (or ``bool``) is no parameter but part of the
+# statement's shape: the function gets its value, and each value compiles a
+# variant of its own (a sort's name, a page's direction).
+Shape = str
+STRUCTURAL = ("Shape", "bool")
 
 
 def _kind(annotation: Any) -> str:
@@ -90,6 +97,8 @@ def _placeholder(kind: str, index: int) -> Any:
         return f"\x1fplaceholder {index}\x1f"
     if kind == "datetime":
         return PLACEHOLDER_TIME + dt.timedelta(seconds=index)
+    if kind == "float":
+        return PLACEHOLDER_FLOAT + index
     if kind in ("list[int]", "Sequence[int]"):
         return [PLACEHOLDER_BASE + index]
     raise TypeError(f"compiled: an argument annotated {kind!r} cannot be a parameter")
@@ -104,6 +113,20 @@ def _encodings(kind: str, connection: Any) -> list[Callable[[Any], Any]]:
     return [lambda value: value]
 
 
+def _names(queryset: QuerySet[Any]) -> list[str]:
+    """The names of a values_list's columns, in their order: the fields as
+    given (annotations where they are named among them), else every column."""
+    if queryset._fields:  # type: ignore[attr-defined]
+        return list(queryset._fields)  # type: ignore[attr-defined]
+    query = queryset.query
+    return [*query.extra_select, *query.values_select, *query.annotation_select]
+
+
+@functools.cache
+def _row_type(names: tuple[str, ...]) -> Any:
+    return namedtuple("Row", names, rename=True)
+
+
 def _derived(param: Any) -> bool:
     """Whether PARAM looks made from a placeholder rather than being one: a
     string holding a placeholder's text, a time in the placeholders' year, an
@@ -111,11 +134,13 @@ def _derived(param: Any) -> bool:
     if isinstance(param, str):
         # SQLite is given times as text: the placeholders' year starts it.
         year = f"{PLACEHOLDER_TIME.year}-"
-        return ("placeholder " in param.lower() and "\x1f" in param) or param.startswith(year)
+        return "placeholder " in param.lower() or param.startswith(year)
     if isinstance(param, dt.datetime):
         return param.year == PLACEHOLDER_TIME.year
     if isinstance(param, int) and not isinstance(param, bool):
         return abs(param - PLACEHOLDER_BASE) < 10_000
+    if isinstance(param, float):
+        return abs(param - PLACEHOLDER_FLOAT) < 1_000
     return False
 
 
@@ -173,18 +198,24 @@ class CompiledQuery[**P]:
     per connection and per variant; calling it gives its rows: named tuples,
     or plain tuples with ``tuples=True`` (cheaper by the thousand rows)."""
 
-    def __init__(self, build: Callable[P, QuerySet[Any]], *, tuples: bool = False) -> None:
+    def __init__(
+        self, build: Callable[P, QuerySet[Any]], *, tuples: bool = False, fallback: bool = False
+    ) -> None:
         self.build = build
         self.tuples = tuples
+        self.fallback = fallback
         functools.update_wrapper(self, build)
         parameters = inspect.signature(build).parameters
         self.names = list(parameters)
         self.kinds = [_kind(p.annotation) for p in parameters.values()]
+        self.structural = [kind in STRUCTURAL for kind in self.kinds]
         for index, kind in enumerate(self.kinds):
-            _placeholder(kind, index)  # refuse an argument that cannot be one now
+            if not self.structural[index]:
+                _placeholder(kind, index)  # refuse an argument that cannot be one now
         self.alias: str | None = None
-        # By connection (one per thread), then by variant (which arguments are None).
-        self.statements: WeakKeyDictionary[Any, dict[tuple[bool, ...], Statement]] = (
+        # By connection (one per thread), then by variant (which arguments are
+        # None, and the values of the structural ones); None: built per call.
+        self.statements: WeakKeyDictionary[Any, dict[tuple[Any, ...], Statement | None]] = (
             WeakKeyDictionary()
         )
 
@@ -192,34 +223,58 @@ class CompiledQuery[**P]:
         """The rows, read now."""
         if kwargs:
             raise TypeError(f"{self.build.__name__}: pass its arguments by position")
-        variant = tuple(a is None for a in args)
+        if len(args) != len(self.kinds):
+            raise TypeError(f"{self.build.__name__} takes {len(self.kinds)} arguments")
+        variant = tuple(
+            ("shape", a) if structural else a is None
+            for a, structural in zip(args, self.structural, strict=True)
+        )
         if self.alias is None:
             self.alias = self._build(variant).db
         connection = connections[self.alias]
-        statement = self.statements.get(connection, {}).get(variant)
+        statements = self.statements.setdefault(connection, {})
+        if variant not in statements:
+            try:
+                statements[variant] = self._compile(connection, variant)
+            except ValueError:
+                if not self.fallback:
+                    raise
+                statements[variant] = None
+        statement = statements[variant]
         if statement is None:
-            statement = self._compile(connection, variant)
+            return self._orm_rows(args)
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, statement.bind(args))
             fetched = cursor.fetchall()
         return statement.rows(fetched) if fetched else []
+
+    def _orm_rows(self, args: tuple[Any, ...]) -> list[Any]:
+        """A variant that cannot be compiled (``fallback=True``): the ORM's own
+        read, built for these arguments, its rows of the same type."""
+        build: Callable[..., QuerySet[Any]] = self.build
+        queryset = build(*args)
+        rows = list(queryset)
+        if self.tuples:
+            return rows
+        make = _row_type(tuple(_names(queryset)))
+        return [make(*row) for row in rows]
 
     def lazy(self, *args: P.args, **kwargs: P.kwargs) -> Iterator[Any]:
         """The rows, read when the first is asked for (a long document reads
         each list when its turn comes)."""
         yield from self(*args, **kwargs)
 
-    def _build(self, variant: tuple[bool, ...]) -> QuerySet[Any]:
-        if len(variant) != len(self.kinds):
-            raise TypeError(f"{self.build.__name__} takes {len(self.kinds)} arguments")
+    def _build(self, variant: tuple[Any, ...]) -> QuerySet[Any]:
         args = [
-            None if none else _placeholder(kind, i)
-            for i, (kind, none) in enumerate(zip(self.kinds, variant, strict=True))
+            entry[1] if structural else None if entry else _placeholder(kind, i)
+            for i, (kind, entry, structural) in enumerate(
+                zip(self.kinds, variant, self.structural, strict=True)
+            )
         ]
         build: Callable[..., QuerySet[Any]] = self.build
         return build(*args)
 
-    def _compile(self, connection: Any, variant: tuple[bool, ...]) -> Statement:
+    def _compile(self, connection: Any, variant: tuple[Any, ...]) -> Statement:
         queryset = self._build(variant)
         if getattr(queryset, "_fields", None) is None:
             raise TypeError(f"{self.build.__name__}: return a values_list() queryset")
@@ -228,8 +283,10 @@ class CompiledQuery[**P]:
         sql, params = compiler.as_sql()
         params = list(params)
         slots = []
-        for index, (kind, none) in enumerate(zip(self.kinds, variant, strict=True)):
-            if none:
+        for index, (kind, entry, structural) in enumerate(
+            zip(self.kinds, variant, self.structural, strict=True)
+        ):
+            if structural or entry is True:  # a shape, or an argument given as None
                 continue
             placeholder, found = _placeholder(kind, index), False
             for encode in _encodings(kind, connection):
@@ -255,10 +312,8 @@ class CompiledQuery[**P]:
             (position, tuple(found), expression)
             for position, (found, expression) in compiler.get_converters(fields).items()
         )
-        names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        make = (
-            None if self.tuples else partial(tuple.__new__, namedtuple("Row", names, rename=True))
-        )
+        names = _names(queryset)
+        make = None if self.tuples else partial(tuple.__new__, _row_type(tuple(names)))
         statement = Statement(
             sql,
             tuple(params),
@@ -268,7 +323,6 @@ class CompiledQuery[**P]:
             make,
             connection,
         )
-        self.statements.setdefault(connection, {})[variant] = statement
         return statement
 
 
@@ -276,11 +330,13 @@ class CompiledQuery[**P]:
 def compiled[**P](build: Callable[P, QuerySet[Any]]) -> CompiledQuery[P]: ...
 @overload
 def compiled[**P](
-    *, tuples: bool = False
+    *, tuples: bool = False, fallback: bool = False
 ) -> Callable[[Callable[P, QuerySet[Any]]], CompiledQuery[P]]: ...
-def compiled(build: Any = None, *, tuples: bool = False) -> Any:
+def compiled(build: Any = None, *, tuples: bool = False, fallback: bool = False) -> Any:
     """Decorate a read (see the module's docstring) to compile it once per
-    connection: ``@compiled``, or ``@compiled(tuples=True)`` for plain tuples."""
+    connection: ``@compiled``, or ``@compiled(tuples=True)`` for plain tuples;
+    ``fallback=True`` reads a variant that cannot be compiled through the ORM
+    on each call instead of refusing it."""
     if build is None:
-        return partial(CompiledQuery, tuples=tuples)
-    return CompiledQuery(build, tuples=tuples)
+        return partial(CompiledQuery, tuples=tuples, fallback=fallback)
+    return CompiledQuery(build, tuples=tuples, fallback=fallback)

@@ -176,6 +176,23 @@ def test_a_read_must_depend_on_each_argument(db: Any) -> None:
         by_in([1, 2])
 
 
+def test_columns_are_named_in_the_order_the_values_list_gives(two_cases: Any) -> None:
+    """Annotated in one order, selected in another: each value under its name."""
+
+    @compiled
+    def reversed_names(case: int) -> QuerySet[Any]:
+        return (
+            Incident.objects.filter(pk=case)
+            .annotate(first=F("id"), second=F("title"))
+            .values_list("second", "first")
+        )
+
+    case = Incident.objects.order_by("id").first()
+    assert case is not None
+    (row,) = reversed_names(case.pk)
+    assert (row.second, row.first) == (case.title, case.pk)
+
+
 def test_a_value_computed_from_an_argument_is_refused(db: Any) -> None:
     """Compiled in, it would be the placeholder's value for every call."""
 
@@ -215,7 +232,7 @@ def test_only_values_lists_and_known_arguments(db: Any) -> None:
     with pytest.raises(TypeError, match="cannot be a parameter"):
 
         @compiled
-        def odd(case: float) -> QuerySet[Any]:
+        def odd(case: bytes) -> QuerySet[Any]:
             return Incident.objects.filter(pk=case).values_list("id")
 
     with pytest.raises(TypeError, match="by position"):

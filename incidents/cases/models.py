@@ -84,9 +84,18 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         """The cases USER may see: every case for staff, their own cases for members."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.is_staff:
-            return self
-        return self.filter(Exists(Membership.objects.filter(incident=OuterRef("pk"), user=user)))
+        member = member_scope(user)
+        return self if member is None else self.of_member(member)
+
+    def of_member(self, user_id: int) -> IncidentQuerySet:
+        """The cases the user USER_ID is a member of (in any role)."""
+        return self.filter(Exists(Membership.objects.filter(incident=OuterRef("pk"), user=user_id)))
+
+
+def member_scope(user: AbstractBaseUser) -> int | None:
+    """Whose memberships bound the cases a signed-in USER sees (``visible_to``):
+    None for staff, who see every case; the user's own id otherwise."""
+    return None if user.is_staff else user.pk
 
 
 class IncidentStatus(models.TextChoices):

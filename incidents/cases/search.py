@@ -208,14 +208,14 @@ def seek(keys: Sequence[str], values: Sequence[Any], *, forward_desc: bool) -> Q
     return Q(**{f"{keys[0]}__{lte}": values[0]}) & tail
 
 
-def _ordering(segment: Segment, *, reverse: bool) -> list[Any]:
+def ordering(segment: Segment, *, reverse: bool) -> list[Any]:
     descending = segment.descending != reverse
     return [F(k).desc() if descending else F(k).asc() for k in segment.keys]
 
 
 @dataclass
 class Page:
-    rows: list[Incident]
+    rows: list[Any]
     next_cursor: str | None
     previous_cursor: str | None
 
@@ -224,33 +224,48 @@ def _row_cursor(row: Incident, index: int, segment: Segment) -> Cursor:
     return Cursor(index, tuple(getattr(row, k) for k in segment.keys))
 
 
+# How a page is read: (segment index, the cursor in that segment or None,
+# backwards, how many rows) -> the rows, in the page's order.
+Reader = Callable[[int, "Cursor | None", bool, int], list[Any]]
+
+
+def read_queryset(qs: QuerySet[Any], segments: Sequence[Segment]) -> Reader:
+    """The reader of QS: each segment's rows filtered, sought and ordered by the ORM."""
+
+    def read(index: int, cursor: Cursor | None, backwards: bool, limit: int) -> list[Any]:
+        segment = segments[index]
+        part = qs.filter(segment.where)
+        if cursor is not None:
+            descending = segment.descending != backwards
+            part = part.filter(seek(segment.keys, cursor.values, forward_desc=descending))
+        return list(part.order_by(*ordering(segment, reverse=backwards))[:limit])
+
+    return read
+
+
 def paginate(
-    qs: QuerySet[Incident],
+    source: QuerySet[Any] | Reader,
     segments: Sequence[Segment],
     *,
     after: Cursor | None = None,
     before: Cursor | None = None,
     size: int = PAGE_SIZE,
 ) -> Page:
-    """One page of QS in the order of SEGMENTS, after or before a cursor.
+    """One page of SOURCE (a queryset, or a reader: see ``Reader``) in the
+    order of SEGMENTS, after or before a cursor.
 
-    Asks for size + 1 rows to know whether there is more; queries one segment
+    Asks for size + 1 rows to know whether there is more; reads one segment
     at a time and moves to the next segment only when the current one ran out.
     """
+    read = source if callable(source) else read_queryset(source, segments)
     backwards = before is not None
     cursor = before if backwards else after
     start = cursor.segment if cursor else (len(segments) - 1 if backwards else 0)
     indexes = range(start, -1, -1) if backwards else range(start, len(segments))
-    found: list[tuple[int, Incident]] = []
+    found: list[tuple[int, Any]] = []
     for index in indexes:
-        segment = segments[index]
-        part = qs.filter(segment.where)
-        if cursor is not None and index == cursor.segment:
-            part = part.filter(
-                seek(segment.keys, cursor.values, forward_desc=segment.descending != backwards)
-            )
-        wanted = size + 1 - len(found)
-        rows = list(part.order_by(*_ordering(segment, reverse=backwards))[:wanted])
+        at = cursor if cursor is not None and index == cursor.segment else None
+        rows = read(index, at, backwards, size + 1 - len(found))
         found.extend((index, row) for row in rows)
         if len(found) > size:
             break
@@ -260,7 +275,7 @@ def paginate(
         found.reverse()
         if not more:
             # Reached the start of the list: show the first page as it is now.
-            return paginate(qs, segments, size=size)
+            return paginate(read, segments, size=size)
     rows = [row for _, row in found]
     if not found:
         return Page(rows, None, None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import unicodedata
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -133,38 +134,40 @@ def reference_url(name: str) -> Any:
     return lambda reference: f"{head}{esc(reference)}{tail}"
 
 
-def case_rows(cases: Iterable[Incident]) -> SafeString:
-    """The rows of the case list (a page of 25): reference and title with the
-    case's tags, status, severity, lead, when it occurred in its own time zone,
-    and its last activity (UTC in the title)."""
+def case_rows(cases: Iterable[Any], tags: Mapping[int, list[str]]) -> SafeString:
+    """The rows of the case list (a page of 25), from its value rows
+    (``listing.LIST_FIELDS``) and each case's tag names by id: reference and
+    title with the tags, status, severity, lead, when it occurred in its own
+    time zone, and its last activity (UTC in the title)."""
     url = reference_url("cases:detail")
     statuses = choice_labels(Incident, "status")
     severities = choice_labels(Incident, "severity")
     rows = []
     for case in cases:
-        names: list[str] = getattr(case, "tag_names", [])
-        confirmed = getattr(case, "confirmed_id", None)
-        tags = ""
-        if names or confirmed:
+        names = tags.get(case.id, [])
+        badges = ""
+        if names or case.confirmed_id:
             badge = '<span class="badge status-confirmed">Confirmed hypothesis</span>'
-            tags = (
+            badges = (
                 '<span class="tags">'
-                + (badge if confirmed else "")
+                + (badge if case.confirmed_id else "")
                 + "".join(f'<span class="tag">{esc(name)}</span>' for name in names)
                 + "</span>"
             )
-        lead = case.lead.get_full_name() or case.lead.get_username()
-        local = case.occurred_local
+        full_name = f"{case.lead__first_name} {case.lead__last_name}".strip()
+        lead = full_name or case.lead__username
+        occurred_at = case.occurred_at
         occurred = (
-            f'<time datetime="{case.occurred_at.isoformat()}">{local:%Y-%m-%d %H:%M}</time>'
+            f'<time datetime="{occurred_at.isoformat()}">'
+            f"{occurred_at.astimezone(zoneinfo.ZoneInfo(case.time_zone)):%Y-%m-%d %H:%M}</time>"
             f'<br><span class="small muted">{esc(case.time_zone)}</span>'
-            if local
+            if occurred_at
             else '<span class="muted">Unknown</span>'
         )
         rows.append(
             f'<tr>\n<td><div class="case-cell">'
             f'<span class="case-ref">{esc(case.reference)}</span> '
-            f'<a class="case-title" href="{url(case.reference)}">{esc(case.title)}</a>{tags}'
+            f'<a class="case-title" href="{url(case.reference)}">{esc(case.title)}</a>{badges}'
             f"</div></td>\n"
             f"{_status_cells(case, statuses, severities)}"
             f'<td class="hide-narrow nowrap">{esc(lead)}</td>\n'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -16,10 +17,11 @@ from django_htmx.middleware import HtmxDetails
 from incidents.accounts.access import role_of_user
 from incidents.cases import search
 from incidents.cases.forms import CaseFilterForm, NewCaseForm
-from incidents.cases.models import Incident, Membership, StatusUpdate
+from incidents.cases.models import Incident, Membership, StatusUpdate, member_scope
 from incidents.cases.search import (
     PAGE_SIZE,
     SORTS,
+    Cursor,
     Page,
     add_snippets,
     apply_filters,
@@ -27,9 +29,11 @@ from incidents.cases.search import (
     capped_count,
     matching,
     matching_sources,
+    ordering,
     paginate,
     rank_candidates,
     rank_sources,
+    seek,
     segments_for,
     source_candidates,
     source_list,
@@ -38,7 +42,7 @@ from incidents.cases.search import (
     visible_sources,
 )
 from incidents.cases.views.drawing import activity_items, case_rows, home_rows, source_rows
-from incidents.compiled import compiled
+from incidents.compiled import Shape, compiled
 from incidents.hypotheses.models import Hypothesis
 from incidents.lookups import AnyOf
 
@@ -47,7 +51,8 @@ HOME_ACTIVITY = 10
 # What the home page shows of a case and of an entry (drawing.home_rows, activity_items).
 HOME_CASE_COLUMNS = ("reference", "title", "status", "severity", "last_activity_at")
 # What a row of the case list shows (drawing.case_rows) and its page cursors read.
-LIST_COLUMNS = (
+LIST_FIELDS = (
+    "id",
     "reference",
     "title",
     "status",
@@ -58,6 +63,7 @@ LIST_COLUMNS = (
     "lead__username",
     "lead__first_name",
     "lead__last_name",
+    "confirmed_id",
 )
 HOME_ENTRY_COLUMNS = (
     "incident_id",
@@ -130,37 +136,108 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     # SQLite has no ranking: best match means most recent.
     shown = sort if sort != "relevance" or uses_postgres_search() else "activity"
     context.update(sort=shown, sort_label=SORTS[shown], page=Page([], None, None), cases=[])
-    qs = apply_filters(matching(Incident.objects.visible_to(request.user), text), data)
-    if text and sort == "relevance" and uses_postgres_search():
-        # One pass over the matches gives both the count and the set to rank.
-        ids = candidate_ids(qs)
-        total = len(ids)
-        qs = rank_candidates(ids, text)
-    elif text:
-        total = capped_count(qs)
+    user = request.user
+    ranked: list[int] | None = None
     if text:
+        qs = apply_filters(matching(Incident.objects.visible_to(user), text), data)
+        if sort == "relevance" and uses_postgres_search():
+            # One pass over the matches gives both the count and the set to rank.
+            ranked = candidate_ids(qs)
+            total = len(ranked)
+        else:
+            total = capped_count(qs)
         _say_total(context, total)
         if not total:
             return context  # nothing matched: no page to read
+    segments = segments_for(sort)
+
+    def read(index: int, cursor: Cursor | None, backwards: bool, limit: int) -> list[Any]:
+        keys = dict(zip(segments[index].keys, cursor.values, strict=True)) if cursor else {}
+        at = keys.get("last_activity_at", keys.get("occurred_at"))
+        args = (
+            member_scope(user),
+            None if ranked is not None else text or None,
+            ranked and ranked[: search.SEARCH_CAP],
+            text if ranked is not None else None,
+            *(data.get(name) or None for name in FILTERS),
+            data.get("confirmed") or "",
+            sort,
+            str(index),
+            backwards,
+            at,
+            keys.get("reference"),
+            keys.get("rank"),
+            keys.get("id"),
+            limit,
+        )
+        return _case_page(*args)
+
+    page = paginate(read, segments, after=data["after"], before=data["before"])
+    tags = _tag_names([row.id for row in page.rows])
+    context.update(page=page, cases=page.rows, case_rows=case_rows(page.rows, tags))
+    return context
+
+
+# The filters a page of the case list takes as values (``_case_page``).
+FILTERS = ("status", "severity", "tag", "lead", "occurred_from", "occurred_before")
+
+
+@compiled(fallback=True)
+def _case_page(
+    member: int | None,
+    text: str | None,
+    ranked: list[int] | None,
+    rank_text: str | None,
+    status: str | None,
+    severity: str | None,
+    tag: str | None,
+    lead: str | None,
+    occurred_from: dt.datetime | None,
+    occurred_before: dt.datetime | None,
+    confirmed: Shape,
+    sort: Shape,
+    segment: Shape,
+    backwards: bool,
+    at: dt.datetime | None,
+    reference: str | None,
+    rank: float | None,
+    last: int | None,
+    limit: int,
+) -> QuerySet[Incident]:
+    """A page of the case list as values (``LIST_FIELDS``): the cases MEMBER
+    may see (None: staff, every case; ``member_scope``) matching TEXT and the
+    filters, or the candidates RANKED by their relevance to RANK_TEXT; the
+    rows of the sort's SEGMENT after the cursor (AT or REFERENCE or RANK, then
+    LAST) in its order, or before it when BACKWARDS; LIMIT of them.
+
+    Compiled once per shape (which values are given, the confirmed filter,
+    the sort, the segment, the direction); a search by text that is not
+    ranked cannot be (the text is also compared upper-cased with the
+    reference) and is read through the ORM each time (``fallback``)."""
+    if ranked is not None:
+        qs = rank_candidates(ranked, rank_text or "")
+        fields: tuple[str, ...] = (*LIST_FIELDS, "rank")
+    else:
+        cases = Incident.objects.all() if member is None else Incident.objects.of_member(member)
+        values = (status, severity, tag, lead, occurred_from, occurred_before)
+        filters = dict(zip(FILTERS, values, strict=True))
+        qs = apply_filters(matching(cases, text or ""), {**filters, "confirmed": confirmed})
+        fields = LIST_FIELDS
     # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
     # EXISTS in the select list into a hashed scan of every hypothesis.
-    qs = (
-        qs.select_related("lead")
-        .only(*LIST_COLUMNS)
-        .annotate(
-            confirmed_id=Subquery(
-                Hypothesis.objects.filter(
-                    incident=OuterRef("pk"), status=Hypothesis.Status.CONFIRMED
-                )
-                .order_by()
-                .values("pk")[:1]
-            )
-        )
+    confirmed_id = Subquery(
+        Hypothesis.objects.filter(incident=OuterRef("pk"), status=Hypothesis.Status.CONFIRMED)
+        .order_by()
+        .values("pk")[:1]
     )
-    page = paginate(qs, segments_for(sort), after=data["after"], before=data["before"])
-    attach_tag_names(page.rows)
-    context.update(page=page, cases=page.rows, case_rows=case_rows(page.rows))
-    return context
+    part = segments_for(sort)[int(segment)]
+    qs = qs.annotate(confirmed_id=confirmed_id).filter(part.where)
+    keys = {"last_activity_at": at, "occurred_at": at, "reference": reference, "rank": rank}
+    if last is not None or reference is not None:
+        wanted = [keys.get(key, last) for key in part.keys]
+        descending = part.descending != backwards
+        qs = qs.filter(seek(part.keys, wanted, forward_desc=descending))
+    return qs.order_by(*ordering(part, reverse=backwards)).values_list(*fields)[:limit]
 
 
 def _say_total(context: dict[str, Any], total: int) -> None:
@@ -216,15 +293,13 @@ def _tag_rows(cases: list[int]) -> QuerySet[Any]:
     )
 
 
-def attach_tag_names(cases: list[Incident]) -> None:
-    """Give each case ``tag_names`` (sorted) in one query of names: no Tag objects,
-    no related managers per row (the list shows only the names)."""
-    names: dict[int, list[str]] = {case.pk: [] for case in cases}
+def _tag_names(ids: list[int]) -> dict[int, list[str]]:
+    """The names of each case's tags (sorted), by case id, in one query of names."""
+    names: dict[int, list[str]] = {pk: [] for pk in ids}
     if names:
-        for incident_id, name in _tag_rows(list(names)):
+        for incident_id, name in _tag_rows(ids):
             names[incident_id].append(name)
-    for case in cases:
-        case.tag_names = names[case.pk]  # type: ignore[attr-defined]
+    return names
 
 
 @require_GET
