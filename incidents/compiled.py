@@ -62,6 +62,7 @@ from functools import partial
 from typing import Any, overload
 from weakref import WeakKeyDictionary
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -243,10 +244,29 @@ class CompiledQuery[**P]:
         statement = statements[variant]
         if statement is None:
             return self._orm_rows(args)
+        params = statement.bind(args)
+        if getattr(settings, "INQUEST_CHECK_COMPILED", False):
+            self._check(connection, statement.sql, params, args)
         with connection.cursor() as cursor:
-            cursor.execute(statement.sql, statement.bind(args))
+            cursor.execute(statement.sql, params)
             fetched = cursor.fetchall()
         return statement.rows(fetched) if fetched else []
+
+    def _check(self, connection: Any, sql: str, params: list[Any], args: tuple[Any, ...]) -> None:
+        """The test suite's check (``INQUEST_CHECK_COMPILED``): the statement
+        and parameters about to run are those the ORM writes for ARGS. A read
+        whose SQL depends on an argument's value, not only on whether it is
+        given, fails here rather than answering for the wrong value."""
+        build: Callable[..., QuerySet[Any]] = self.build
+        expected_sql, expected = build(*args).query.get_compiler(connection=connection).as_sql()
+        if sql.endswith(" LIMIT %s"):  # the ORM writes its LIMIT into the SQL
+            sql = f"{sql.removesuffix(' LIMIT %s')} LIMIT {int(params[-1])}"
+            params = params[:-1]
+        if (sql, list(params)) != (expected_sql, list(expected)):
+            raise AssertionError(
+                f"{self.build.__name__}: the compiled statement differs from the ORM's\n"
+                f"{sql}\n{params}\n{expected_sql}\n{list(expected)}"
+            )
 
     def _orm_rows(self, args: tuple[Any, ...]) -> list[Any]:
         """A variant that cannot be compiled (``fallback=True``): the ORM's own

@@ -115,6 +115,8 @@ MIDDLEWARE = [
 # Benchmark mode (docs/performance.md): X-Query-Count headers and the floor views.
 # Never on in production.
 INQUEST_BENCH_FLOOR = env_bool("INQUEST_BENCH_FLOOR", False)
+# Tests: check each compiled read's statement against the ORM's (incidents/compiled.py).
+INQUEST_CHECK_COMPILED = env_bool("INQUEST_CHECK_COMPILED", False)
 if INQUEST_BENCH_FLOOR:
     MIDDLEWARE.insert(0, "incidents.perf.middleware.QueryCountMiddleware")
 

@@ -11,3 +11,6 @@ os.environ.setdefault("SECRET_KEY", "inquest-test-secret-key-not-for-production"
 # Playwright's sync API runs an event loop in the test thread; Django's ORM
 # calls from live-server tests are safe there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Every compiled read is checked against the SQL the ORM writes for the same
+# arguments (incidents/compiled.py): a read compiled on too little fails here.
+os.environ.setdefault("INQUEST_CHECK_COMPILED", "true")

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
-from django.db.models import Count, F, Q, QuerySet, Subquery
+from django.db.models import Count, F, FloatField, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -191,6 +192,50 @@ def test_columns_are_named_in_the_order_the_values_list_gives(two_cases: Any) ->
     assert case is not None
     (row,) = reversed_names(case.pk)
     assert (row.second, row.first) == (case.title, case.pk)
+
+
+def test_the_suite_checks_each_statement_against_the_orms(db: Any, settings: Any) -> None:
+    """INQUEST_CHECK_COMPILED (on in tests): a read whose SQL depends on an
+    argument's value fails instead of answering for the wrong value."""
+
+    @compiled
+    def by_status(status: str) -> QuerySet[Any]:
+        cases = Incident.objects.all()
+        if status == "active":  # wrong: a value that changes the statement
+            return cases.filter(status__in=["open", "investigating"]).values_list("id")
+        return cases.filter(status=status).values_list("id")
+
+    assert settings.INQUEST_CHECK_COMPILED
+    assert by_status("open") == []
+    with pytest.raises(AssertionError, match="differs from the ORM's"):
+        by_status("active")
+
+
+def test_shapes_floats_and_the_orm_fallback(two_cases: Any) -> None:
+    """Structural arguments compile a variant per value; a float is a parameter;
+    a read that cannot be compiled is read through the ORM (fallback=True)."""
+    from incidents.compiled import Shape
+
+    @compiled
+    def ordered(direction: Shape, newest: bool, above: float) -> QuerySet[Any]:
+        order = "-id" if newest else "id"
+        score = Cast(F("id"), FloatField())  # a float column, as a rank is
+        qs = Incident.objects.annotate(score=score).filter(score__gt=above).order_by(order)
+        return qs.values_list("id") if direction == "ids" else qs.values_list("title")
+
+    ids = sorted(Incident.objects.values_list("id", flat=True))
+    assert [r.id for r in ordered("ids", False, 0.5)] == ids
+    assert [r.id for r in ordered("ids", True, 0.5)] == ids[::-1]
+    assert [r.id for r in ordered("ids", False, ids[0] + 0.5)] == ids[1:]
+    assert len(ordered("titles", True, 0.5)) == len(ids)
+
+    @compiled(fallback=True)
+    def by_reference(text: str) -> QuerySet[Any]:
+        return Incident.objects.filter(reference=text.upper()).values_list("reference")
+
+    case = Incident.objects.order_by("id").first()
+    assert case is not None
+    assert [r.reference for r in by_reference(case.reference.lower())] == [case.reference]
 
 
 def test_a_value_computed_from_an_argument_is_refused(db: Any) -> None:
