@@ -65,6 +65,7 @@ from weakref import WeakKeyDictionary
 from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.query import ValuesListIterable
 
 from incidents.lookups import ids_array, ids_json
 
@@ -272,7 +273,8 @@ class CompiledQuery[**P]:
         """A variant that cannot be compiled (``fallback=True``): the ORM's own
         read, built for these arguments, its rows of the same type."""
         build: Callable[..., QuerySet[Any]] = self.build
-        queryset = build(*args)
+        queryset = build(*args)._chain()  # type: ignore[attr-defined]
+        queryset._iterable_class = ValuesListIterable  # plain tuples, flat or named alike
         rows = list(queryset)
         if self.tuples:
             return rows

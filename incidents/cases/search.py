@@ -39,7 +39,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from incidents.cases.models import Incident, IncidentSeverity, Membership, Tag
+from incidents.cases.models import Incident, IncidentSeverity, Membership, Tag, member_scope
 from incidents.compiled import compiled
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Hypothesis
@@ -67,14 +67,21 @@ def matching(qs: QuerySet[Incident], text: str) -> QuerySet[Incident]:
     text = text.strip()
     if not text:
         return qs
+    return qs.filter(text_match(text, text.upper()))
+
+
+def text_match(text: str, reference: str) -> Q:
+    """The condition of ``matching``: TEXT stripped and not empty, REFERENCE
+    the same upper-cased (a reference is matched exactly on PostgreSQL; a
+    compiled read takes it as a value of its own)."""
     if uses_postgres_search():
-        return qs.filter(Q(search_vector=search_query(text)) | Q(reference=text.upper()))
+        return Q(search_vector=search_query(text)) | Q(reference=reference)
     statements = Hypothesis.objects.filter(incident=OuterRef("pk"), statement__icontains=text)
-    return qs.filter(
+    return (
         Q(reference__icontains=text)
         | Q(title__icontains=text)
         | Q(summary__icontains=text)
-        | Exists(statements)
+        | Q(Exists(statements))
     )
 
 
@@ -324,11 +331,6 @@ def segments_for(sort: str) -> list[Segment]:
     return [Segment(activity)]
 
 
-def candidate_ids(qs: QuerySet[Incident]) -> list[int]:
-    """The ids of the newest SEARCH_CAP + 1 rows of QS: the candidate set and its count."""
-    return list(qs.order_by("-id").values_list("id", flat=True)[: SEARCH_CAP + 1])
-
-
 def rank_candidates(ids: list[int], text: str) -> QuerySet[Incident]:
     """The candidate cases IDS, each with its relevance to TEXT (PostgreSQL only).
 
@@ -365,13 +367,16 @@ SNIPPET_LENGTH = 220
 
 def visible_sources(user: Any) -> QuerySet[EvidenceItem]:
     """The evidence items of the cases USER may see (every item for staff)."""
-    items = EvidenceItem.objects.all()
     if not (user.is_authenticated and user.is_active):
-        return items.none()
-    if user.is_staff:
-        return items
-    return items.filter(
-        Exists(Membership.objects.filter(incident=OuterRef("incident_id"), user=user))
+        return EvidenceItem.objects.none()
+    member = member_scope(user)
+    return EvidenceItem.objects.all() if member is None else sources_of_member(member)
+
+
+def sources_of_member(user_id: int) -> QuerySet[EvidenceItem]:
+    """The evidence items of the cases the user USER_ID is a member of."""
+    return EvidenceItem.objects.filter(
+        Exists(Membership.objects.filter(incident=OuterRef("incident_id"), user=user_id))
     )
 
 
@@ -380,9 +385,14 @@ def matching_sources(qs: QuerySet[EvidenceItem], text: str) -> QuerySet[Evidence
     text = text.strip()
     if not text:
         return qs
+    return qs.filter(source_text_match(text))
+
+
+def source_text_match(text: str) -> Q:
+    """The condition of ``matching_sources``, TEXT stripped and not empty."""
     if uses_postgres_search():
-        return qs.filter(search_vector=search_query(text))
-    return qs.filter(
+        return Q(search_vector=search_query(text))
+    return (
         Q(title__icontains=text)
         | Q(description__icontains=text)
         | Q(text_body__icontains=text)
@@ -397,8 +407,9 @@ def source_segments(sort: str) -> list[Segment]:
     return [Segment(("incident_id", "created_at", "id"))]
 
 
-def source_candidates(qs: QuerySet[EvidenceItem], *, every_case: bool) -> list[int]:
-    """The ids of the newest SEARCH_CAP + 1 items of QS: the candidate set and its count.
+def newest_sources(qs: QuerySet[EvidenceItem], *, every_case: bool) -> QuerySet[Any]:
+    """The ids of the items of QS, newest first: the first SEARCH_CAP + 1 are a
+    search's candidate set and its count (``source_candidates``).
 
     EVERY_CASE (staff): the newest items, walking the primary key backwards and
     stopping at the cap (about 800 rows for a term in a quarter of the texts).
@@ -419,8 +430,12 @@ def source_candidates(qs: QuerySet[EvidenceItem], *, every_case: bool) -> list[i
     the query then took at 100,000 cases (3-4 ms serially).
     """
     order = ("-id",) if every_case else ("-incident_id", "-created_at", "-id")
-    ids = qs.order_by(*order).values_list("id", flat=True)
-    return list(ids[: SEARCH_CAP + 1])
+    return qs.order_by(*order).values_list("id", flat=True)
+
+
+def source_candidates(qs: QuerySet[EvidenceItem], *, every_case: bool) -> list[int]:
+    """The ids of the newest SEARCH_CAP + 1 items of QS (``newest_sources``)."""
+    return list(newest_sources(qs, every_case=every_case)[: SEARCH_CAP + 1])
 
 
 def rank_sources(ids: list[int], text: str) -> QuerySet[EvidenceItem]:

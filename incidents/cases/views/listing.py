@@ -25,9 +25,7 @@ from incidents.cases.search import (
     Page,
     add_snippets,
     apply_filters,
-    candidate_ids,
     capped_count,
-    matching,
     matching_sources,
     ordering,
     paginate,
@@ -43,6 +41,7 @@ from incidents.cases.search import (
 )
 from incidents.cases.views.drawing import activity_items, case_rows, home_rows, source_rows
 from incidents.compiled import Shape, compiled
+from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Hypothesis
 from incidents.lookups import AnyOf
 
@@ -132,20 +131,29 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     context["scope"] = data["scope"]
     if data["scope"] == "sources":
         return _sources_context(request, data, context)
-    text, sort = data["q"], data["sort"]
+    text, sort = data["q"].strip(), data["sort"]
     # SQLite has no ranking: best match means most recent.
     shown = sort if sort != "relevance" or uses_postgres_search() else "activity"
     context.update(sort=shown, sort_label=SORTS[shown], page=Page([], None, None), cases=[])
     user = request.user
+    if not (user.is_authenticated and user.is_active):
+        return context  # sees no case (``visible_to``)
+    # The cases asked for (``_cases``): whose, matching what, filtered how.
+    scope = (
+        member_scope(user),
+        text or None,
+        text.upper() or None,
+        *(data.get(name) or None for name in FILTERS),
+        data.get("confirmed") or "",
+    )
     ranked: list[int] | None = None
     if text:
-        qs = apply_filters(matching(Incident.objects.visible_to(user), text), data)
         if sort == "relevance" and uses_postgres_search():
             # One pass over the matches gives both the count and the set to rank.
-            ranked = candidate_ids(qs)
+            ranked = [pk for (pk,) in _candidates(*scope, search.SEARCH_CAP + 1)]
             total = len(ranked)
         else:
-            total = capped_count(qs)
+            total = capped_count(_cases(*scope))
         _say_total(context, total)
         if not total:
             return context  # nothing matched: no page to read
@@ -154,23 +162,13 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     def read(index: int, cursor: Cursor | None, backwards: bool, limit: int) -> list[Any]:
         keys = dict(zip(segments[index].keys, cursor.values, strict=True)) if cursor else {}
         at = keys.get("last_activity_at", keys.get("occurred_at"))
-        args = (
-            member_scope(user),
-            None if ranked is not None else text or None,
-            ranked and ranked[: search.SEARCH_CAP],
-            text if ranked is not None else None,
-            *(data.get(name) or None for name in FILTERS),
-            data.get("confirmed") or "",
-            sort,
-            str(index),
-            backwards,
-            at,
-            keys.get("reference"),
-            keys.get("rank"),
-            keys.get("id"),
-            limit,
-        )
-        return _case_page(*args)
+        cursor_values = (at, keys.get("reference"), keys.get("rank"), keys.get("id"))
+        position = (sort, str(index), backwards, *cursor_values, limit)
+        if ranked is None:
+            return _case_page(*scope, None, None, *position)
+        # The candidates were chosen by the scope: the page ranks them alone.
+        unscoped = (None,) * (len(scope) - 1) + ("",)
+        return _case_page(*unscoped, ranked[: search.SEARCH_CAP], text, *position)
 
     page = paginate(read, segments, after=data["after"], before=data["before"])
     tags = _tag_names([row.id for row in page.rows])
@@ -178,16 +176,37 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     return context
 
 
-# The filters a page of the case list takes as values (``_case_page``).
+# The filters the case list's reads take as values (``_cases``).
 FILTERS = ("status", "severity", "tag", "lead", "occurred_from", "occurred_before")
 
 
-@compiled(fallback=True)
-def _case_page(
+def _cases(
     member: int | None,
     text: str | None,
-    ranked: list[int] | None,
-    rank_text: str | None,
+    reference: str | None,
+    status: str | None,
+    severity: str | None,
+    tag: str | None,
+    lead: str | None,
+    occurred_from: dt.datetime | None,
+    occurred_before: dt.datetime | None,
+    confirmed: str,
+) -> QuerySet[Incident]:
+    """The cases MEMBER may see (None: staff, every case; ``member_scope``)
+    that match TEXT (stripped; REFERENCE, the same upper-cased, for the
+    reference: ``search.text_match``) and the filters (``apply_filters``)."""
+    cases = Incident.objects.all() if member is None else Incident.objects.of_member(member)
+    if text is not None:
+        cases = cases.filter(search.text_match(text, reference or ""))
+    values = (status, severity, tag, lead, occurred_from, occurred_before)
+    return apply_filters(cases, {**dict(zip(FILTERS, values, strict=True)), "confirmed": confirmed})
+
+
+@compiled(fallback=True)
+def _candidates(
+    member: int | None,
+    text: str | None,
+    reference: str | None,
     status: str | None,
     severity: str | None,
     tag: str | None,
@@ -195,33 +214,64 @@ def _case_page(
     occurred_from: dt.datetime | None,
     occurred_before: dt.datetime | None,
     confirmed: Shape,
+    limit: int,
+) -> QuerySet[Incident]:
+    """The ids of the newest LIMIT cases of ``_cases``: a search's candidate set
+    and its count (``search.candidate_ids``). Compiled once per shape; on
+    SQLite, whose match is a substring (``%text%``, computed from the text),
+    read through the ORM each time (``fallback``)."""
+    cases = _cases(
+        member,
+        text,
+        reference,
+        status,
+        severity,
+        tag,
+        lead,
+        occurred_from,
+        occurred_before,
+        confirmed,
+    )
+    return cases.order_by("-id").values_list("id")[:limit]
+
+
+@compiled(fallback=True)
+def _case_page(
+    member: int | None,
+    text: str | None,
+    reference: str | None,
+    status: str | None,
+    severity: str | None,
+    tag: str | None,
+    lead: str | None,
+    occurred_from: dt.datetime | None,
+    occurred_before: dt.datetime | None,
+    confirmed: Shape,
+    ranked: list[int] | None,
+    rank_text: str | None,
     sort: Shape,
     segment: Shape,
     backwards: bool,
     at: dt.datetime | None,
-    reference: str | None,
+    key: str | None,
     rank: float | None,
     last: int | None,
     limit: int,
 ) -> QuerySet[Incident]:
-    """A page of the case list as values (``LIST_FIELDS``): the cases MEMBER
-    may see (None: staff, every case; ``member_scope``) matching TEXT and the
-    filters, or the candidates RANKED by their relevance to RANK_TEXT; the
-    rows of the sort's SEGMENT after the cursor (AT or REFERENCE or RANK, then
-    LAST) in its order, or before it when BACKWARDS; LIMIT of them.
-
-    Compiled once per shape (which values are given, the confirmed filter,
-    the sort, the segment, the direction); a search by text that is not
-    ranked cannot be (the text is also compared upper-cased with the
-    reference) and is read through the ORM each time (``fallback``)."""
+    """A page of the case list as values (``LIST_FIELDS``): the cases of
+    ``_cases``, or the candidates RANKED by their relevance to RANK_TEXT; the
+    rows of the sort's SEGMENT after the cursor (AT, KEY (a reference) or
+    RANK, then LAST) in its order, or before it when BACKWARDS; LIMIT of them.
+    Compiled once per shape: which values are given, the confirmed filter,
+    the sort, the segment, the direction (``incidents.compiled``)."""
     if ranked is not None:
         qs = rank_candidates(ranked, rank_text or "")
         fields: tuple[str, ...] = (*LIST_FIELDS, "rank")
     else:
-        cases = Incident.objects.all() if member is None else Incident.objects.of_member(member)
-        values = (status, severity, tag, lead, occurred_from, occurred_before)
-        filters = dict(zip(FILTERS, values, strict=True))
-        qs = apply_filters(matching(cases, text or ""), {**filters, "confirmed": confirmed})
+        qs = _cases(
+            member, text, reference, status, severity, tag, lead, occurred_from,
+            occurred_before, confirmed,
+        )  # fmt: skip
         fields = LIST_FIELDS
     # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
     # EXISTS in the select list into a hashed scan of every hypothesis.
@@ -232,9 +282,9 @@ def _case_page(
     )
     part = segments_for(sort)[int(segment)]
     qs = qs.annotate(confirmed_id=confirmed_id).filter(part.where)
-    keys = {"last_activity_at": at, "occurred_at": at, "reference": reference, "rank": rank}
-    if last is not None or reference is not None:
-        wanted = [keys.get(key, last) for key in part.keys]
+    keys = {"last_activity_at": at, "occurred_at": at, "reference": key, "rank": rank}
+    if last is not None or key is not None:
+        wanted = [keys.get(name, last) for name in part.keys]
         descending = part.descending != backwards
         qs = qs.filter(seek(part.keys, wanted, forward_desc=descending))
     return qs.order_by(*ordering(part, reverse=backwards)).values_list(*fields)[:limit]
@@ -260,10 +310,15 @@ def _sources_context(
     label = "best match" if ranked else "newest case first"
     context.update(sort=sort, sort_label=label, page=Page([], None, None), sources=[])
     qs = matching_sources(visible_sources(request.user), text)
-    if any(data.get(name) for name in CaseFilterForm.FILTER_FIELDS[1:]):
+    filtered = any(data.get(name) for name in CaseFilterForm.FILTER_FIELDS[1:])
+    if filtered:
         qs = qs.filter(incident__in=apply_filters(Incident.objects.all(), data).values("pk"))
     if text:
-        ids = source_candidates(qs, every_case=request.user.is_staff)
+        if filtered or not (request.user.is_authenticated and request.user.is_active):
+            ids = source_candidates(qs, every_case=request.user.is_staff)
+        else:
+            member = member_scope(request.user)
+            ids = [pk for (pk,) in _source_candidates(member, text.strip(), search.SEARCH_CAP + 1)]
         _say_total(context, len(ids))
         if not ids:
             return context  # nothing matched: no page to read
@@ -281,6 +336,18 @@ def _sources_context(
     add_snippets(page.rows, text)  # type: ignore[arg-type]
     context.update(page=page, sources=page.rows, source_rows=source_rows(page.rows))  # type: ignore[arg-type]
     return context
+
+
+@compiled(tuples=True, fallback=True)
+def _source_candidates(member: int | None, text: str, limit: int) -> QuerySet[Any]:
+    """The ids of the newest LIMIT items matching TEXT (stripped) of the cases
+    MEMBER may see (None: staff, every case; ``member_scope``), without case
+    filters: a search's candidate set and its count (``search.newest_sources``).
+    Compiled once per shape; on SQLite, whose match is a substring, read
+    through the ORM each time (``fallback``)."""
+    items = EvidenceItem.objects.all() if member is None else search.sources_of_member(member)
+    matches = items.filter(search.source_text_match(text))
+    return search.newest_sources(matches, every_case=member is None)[:limit]
 
 
 @compiled(tuples=True)
