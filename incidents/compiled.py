@@ -33,6 +33,14 @@ what its placeholder is:
   ids, an array on PostgreSQL, JSON on SQLite; ``__in`` compiles one
   parameter per id, which cannot stand for another list, and is refused).
 
+- ``float``: a value compared with a float column (a rank).
+
+An argument annotated ``Shape`` (a name: a sort, a segment) or ``bool`` (a
+direction) is no parameter but part of the statement's shape: the function
+gets its value, and each value compiles a variant of its own. The function
+may branch on those, and on whether an argument is None, never on a
+parameter's value.
+
 Other values in the queryset (constants, choices) are compiled in as they are.
 
 An argument given as ``None`` is no parameter: the function gets ``None`` and
@@ -42,7 +50,15 @@ statement's parameters is refused (``ValueError``): the statement would not
 depend on that argument. So is a parameter computed from one
 (``text.upper()``, ``day + timedelta(1)``): it would be compiled in as the
 placeholder's value, the same for every call. Compute such values before the
-call and pass them as arguments of their own.
+call and pass them as arguments of their own. With ``fallback=True`` a
+variant that cannot be compiled is read through the ORM on each call instead
+(SQLite's ``icontains`` computes ``%text%`` from the text), its rows of the
+same type.
+
+In the test suite (``INQUEST_CHECK_COMPILED``, set in ``tests/environment.py``)
+every call also builds its queryset with the real values and checks that the
+ORM writes the statement and parameters about to run: a read whose SQL
+depends on more than its shape fails there.
 
 Each connection (one per thread) keeps its own compiled statements, in its own
 vendor's SQL. A read with nothing to look for (no ids) still runs its
