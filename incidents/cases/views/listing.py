@@ -309,24 +309,29 @@ def _sources_context(
     ranked = sort == "relevance" and uses_postgres_search()
     label = "best match" if ranked else "newest case first"
     context.update(sort=sort, sort_label=label, page=Page([], None, None), sources=[])
-    qs = matching_sources(visible_sources(request.user), text)
+    user = request.user
     filtered = any(data.get(name) for name in CaseFilterForm.FILTER_FIELDS[1:])
-    if filtered:
-        qs = qs.filter(incident__in=apply_filters(Incident.objects.all(), data).values("pk"))
-    if text:
-        if filtered or not (request.user.is_authenticated and request.user.is_active):
-            ids = source_candidates(qs, every_case=request.user.is_staff)
+
+    def scoped() -> QuerySet[EvidenceItem]:
+        """The items USER may see matching the text, of the cases the filters keep."""
+        qs = matching_sources(visible_sources(user), text)
+        if filtered:
+            qs = qs.filter(incident__in=apply_filters(Incident.objects.all(), data).values("pk"))
+        return qs
+
+    if not text:
+        qs = scoped()
+    else:
+        if filtered or not (user.is_authenticated and user.is_active):
+            ids = source_candidates(scoped(), every_case=user.is_staff)
         else:
-            member = member_scope(request.user)
+            member = member_scope(user)
             ids = [pk for (pk,) in _source_candidates(member, text.strip(), search.SEARCH_CAP + 1)]
         _say_total(context, len(ids))
         if not ids:
             return context  # nothing matched: no page to read
-        qs = (
-            rank_sources(ids, text)
-            if ranked
-            else qs.filter(AnyOf(F("id"), ids[: search.SEARCH_CAP]))
-        )
+        candidates = ids[: search.SEARCH_CAP]
+        qs = rank_sources(ids, text) if ranked else scoped().filter(AnyOf(F("id"), candidates))
     page = paginate(
         source_list(qs),  # type: ignore[arg-type]
         source_segments(sort),
