@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 
 from incidents.cases.models import Incident, Membership
+from incidents.compiled import compiled
 
 
 class Need(IntEnum):
@@ -79,15 +82,39 @@ def get_case_for_user(request: HttpRequest, reference: str, need: Need = Need.RE
     user = request.user
     if not user.is_authenticated:
         raise Http404("No such case.")
-    incident = (
-        Incident.objects.select_related("lead")
-        .annotate(role_of_user=role_of_user(user))
-        .filter(reference=reference)
-        .first()
-    )
-    if incident is None:
+    rows = _case_with_role(reference, user.pk)
+    if not rows:
         raise Http404("No such case.")
-    return check_case_access(request, incident, need, role=incident.role_of_user)
+    incident, role = _incident_of(rows[0])
+    return check_case_access(request, incident, need, role=role)
+
+
+# The columns of the case and of its lead that ``get_case_for_user`` reads: all
+# but the case's search vector (its manager defers it).
+_CASE_FIELDS = tuple(f.attname for f in Incident._meta.concrete_fields if f.name != "search_vector")
+_LEAD_FIELDS = tuple(f.attname for f in get_user_model()._meta.concrete_fields)
+
+
+@compiled(tuples=True)
+def _case_with_role(reference: str, user: int) -> QuerySet[Any]:
+    """The case REFERENCE, its lead and the role of the user USER on it (None:
+    not a member), compiled once per connection: every case page and write
+    starts with it."""
+    return (
+        Incident.objects.annotate(role_of_user=role_of_user(user))
+        .filter(reference=reference)
+        .order_by()
+        .values_list(*_CASE_FIELDS, *(f"lead__{name}" for name in _LEAD_FIELDS), "role_of_user")
+    )
+
+
+def _incident_of(row: tuple[Any, ...]) -> tuple[Incident, str | None]:
+    """The case of a ``_case_with_role`` row, with its lead, and the role."""
+    case_values = row[: len(_CASE_FIELDS)]
+    lead_values = row[len(_CASE_FIELDS) : len(_CASE_FIELDS) + len(_LEAD_FIELDS)]
+    incident = Incident.from_db(DEFAULT_DB_ALIAS, _CASE_FIELDS, case_values)
+    incident.lead = get_user_model().from_db(DEFAULT_DB_ALIAS, _LEAD_FIELDS, lead_values)
+    return incident, row[-1]
 
 
 UNKNOWN = object()
