@@ -396,3 +396,17 @@ def test_postgres_never_scans_memberships_in_parallel(lead, incident, sources):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "cases_membership" in plan
     assert not re.search(r"Parallel .* on cases_membership", plan), plan
+
+
+@pytest.mark.skipif(not POSTGRES, reason="column statistics targets are PostgreSQL's")
+def test_search_vectors_keep_finer_statistics(db):
+    """evidence/0008 and cases/0008: a rare word is then estimated rare enough
+    that a staff search reads the GIN index instead of walking the key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attrelid::regclass::text, attstattarget FROM pg_attribute"
+            " WHERE attname = 'search_vector'"
+            " AND attrelid IN ('evidence_evidenceitem'::regclass, 'cases_incident'::regclass)"
+        )
+        targets = dict(cursor.fetchall())
+    assert targets == {"evidence_evidenceitem": 1000, "cases_incident": 1000}
