@@ -62,18 +62,11 @@ def search_query(text: str) -> SearchQuery:
     return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
 
 
-def matching(qs: QuerySet[Incident], text: str) -> QuerySet[Incident]:
-    """Cases whose reference, title, summary or hypothesis statements match TEXT."""
-    text = text.strip()
-    if not text:
-        return qs
-    return qs.filter(text_match(text, text.upper()))
-
-
 def text_match(text: str, reference: str) -> Q:
-    """The condition of ``matching``: TEXT stripped and not empty, REFERENCE
-    the same upper-cased (a reference is matched exactly on PostgreSQL; a
-    compiled read takes it as a value of its own)."""
+    """The condition of a case whose reference, title, summary or hypothesis
+    statements match TEXT (stripped, not empty). REFERENCE is TEXT upper-cased:
+    PostgreSQL matches a reference exactly, and a compiled read takes it as a
+    value of its own (``listing._cases``)."""
     if uses_postgres_search():
         return Q(search_vector=search_query(text)) | Q(reference=reference)
     statements = Hypothesis.objects.filter(incident=OuterRef("pk"), statement__icontains=text)

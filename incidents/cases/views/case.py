@@ -56,6 +56,7 @@ from incidents.cases.views.drawing import (
     entry_html,
     entry_li,
     id_url,
+    person_name,
     source_html,
     truncate,
 )
@@ -445,7 +446,7 @@ class CasePage:
         roles = choice_labels(Membership, "role")
         rows = page_reads.member_rows(self.incident.pk)
         return [
-            Member(f"{first} {last}".strip() or username, role, roles.get(role, role))
+            Member(person_name(username, first, last), role, roles.get(role, role))
             for role, username, first, last in sorted(
                 rows, key=lambda row: (ROLE_ORDER.get(row[0], 9), row[1])
             )

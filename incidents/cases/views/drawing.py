@@ -121,6 +121,12 @@ def _cut(language: str | None, length: int) -> tuple[int, str]:
         return calculate_truncate_chars_length(length, None), ending
 
 
+def person_name(username: str, first_name: str, last_name: str) -> str:
+    """A user as the pages name them, from a row's columns: the full name (as
+    ``User.get_full_name`` writes it), or the username without one."""
+    return f"{first_name} {last_name}".strip() or username
+
+
 def esc(value: Any) -> str:
     """``django.utils.html.escape`` without its lazy-string wrapper (a cost in loops)."""
     return html.escape(str(value))
@@ -154,8 +160,7 @@ def case_rows(cases: Iterable[Any], tags: Mapping[int, list[str]]) -> SafeString
                 + "".join(f'<span class="tag">{esc(name)}</span>' for name in names)
                 + "</span>"
             )
-        full_name = f"{case.lead__first_name} {case.lead__last_name}".strip()
-        lead = full_name or case.lead__username
+        lead = person_name(case.lead__username, case.lead__first_name, case.lead__last_name)
         occurred_at = case.occurred_at
         occurred = (
             f'<time datetime="{occurred_at.isoformat()}">'

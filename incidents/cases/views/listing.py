@@ -217,9 +217,9 @@ def _candidates(
     limit: int,
 ) -> QuerySet[Incident]:
     """The ids of the newest LIMIT cases of ``_cases``: a search's candidate set
-    and its count (``search.candidate_ids``). Compiled once per shape; on
-    SQLite, whose match is a substring (``%text%``, computed from the text),
-    read through the ORM each time (``fallback``)."""
+    and its count. Compiled once per shape; on SQLite, whose match is a
+    substring (``%text%``, computed from the text), read through the ORM each
+    time (``fallback``)."""
     cases = _cases(
         member,
         text,
