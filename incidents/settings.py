@@ -137,6 +137,18 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The case page's body (incidents/jinja.py). Its own directory, jinja_templates/,
+        # and no app directories: neither engine can load the other's templates.
+        "BACKEND": "incidents.jinja.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [BASE_DIR / "jinja_templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "incidents.jinja.environment",
+            "context_processors": ["django.template.context_processors.csp"],
+        },
+    },
 ]
 
 # Forms: Django's form templates drawn by Jinja2 (incidents/renderers.py).

@@ -1,9 +1,11 @@
 """The case page and its regions, the case status actions, and the timeline composer.
 
-One page, ``cases/detail.html``; each region (header, hypotheses, evidence,
-matrix, timeline) is a ``{% partialdef %}`` in it. A region reloads itself
-with ``hx-get`` on the case URL and ``hx-target="this"``: the ``HX-Target``
-header names the region, and the view renders only that partial. The same
+One page: its body is drawn by Jinja2 (``jinja_templates/cases/detail.jinja``,
+see ``incidents/jinja.py``) inside the site frame (``templates/cases/detail.html``,
+which extends ``base.html``). Each region (header, hypotheses, evidence,
+matrix, timeline) is a macro of the body. A region reloads itself with
+``hx-get`` on the case URL and ``hx-target="this"``: the ``HX-Target``
+header names the region, and the view renders only that macro. The same
 URL without HTMX renders the whole page, so every state (matrix sort,
 timeline filter, older entries) is a plain link.
 
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -28,6 +29,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template import engines
 from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -76,8 +78,11 @@ from incidents.hypotheses.forms import (
 )
 from incidents.hypotheses.models import Assessment, ConfidenceBand, Hypothesis
 
-TEMPLATE = "cases/detail.html"
-# HX-Target (the id of the element asking) -> the partial that answers it.
+# The body and its regions (Jinja2; ``template#macro`` renders one macro alone),
+# and the site frame around the whole page (Django).
+TEMPLATE = "cases/detail.jinja"
+FRAME = "cases/detail.html"
+# HX-Target (the id of the element asking) -> the macro that answers it.
 REGIONS = {
     "header": "header",
     "hypotheses": "hypotheses",
@@ -298,40 +303,16 @@ def case_hypotheses_for_user(
     return access, hypotheses, h
 
 
-# The big parts drawn in Python that the template only places (``CasePage.splice``).
-SPLICED = ("matrix_rows", "sources_html")
-
-# The names the template may use. Each is a CasePage attribute computed on
-# first use, so a region's partial costs only what that region shows.
-CONTEXT_NAMES = (
-    # header
-    "uncertainty_label", "members", "tags", "status_forms", "blockers", "status_error",
-    # hypotheses
-    "hypotheses", "cards", "card", "cite_hypothesis", "can_move", "hypothesis_form",
-    "hypothesis_open",
-    # sources
-    "evidence", "sources_html", "evidence_count", "more_sources", "sources_param",
-    "attach_form", "attach_open",
-    # matrix
-    "matrix_rows", "row_html", "row_count", "rows_shown", "more_rows", "matrix_query",
-    "rows_param", "scored", "scores", "formula", "explain", "explanations",
-    # one cell's editor
-    "item", "c", "cell_html", "editing_form", "focus",
-    # timeline
-    "kind", "entries", "older", "update_form", "posted",
-)  # fmt: skip
-
-
 class CasePage:
     """The data of the case page, each part computed when a template first asks for it.
 
-    ``context()`` hands the template callables (Django templates call a
-    callable variable), so rendering one region (``detail.html#timeline``)
-    runs the queries and the work of that region only; the whole page still
-    runs each query once. BOUND holds forms that failed validation, keyed by
-    what they are ("attach", "hypothesis", "update", "cell", ("status", value),
-    ("move", pk), ("confidence", pk)), so the page shows them with their
-    errors in place of blank ones.
+    The template reads the parts as attributes of the page (``page.cards``),
+    each a ``cached_property``, so rendering one region
+    (``detail.jinja#timeline``) runs the queries and the work of that region
+    only; the whole page still runs each query once. BOUND holds forms that
+    failed validation, keyed by what they are ("attach", "hypothesis",
+    "update", "cell", ("status", value), ("move", pk), ("confidence", pk)),
+    so the page shows them with their errors in place of blank ones.
     """
 
     def __init__(
@@ -385,42 +366,20 @@ class CasePage:
             self.__dict__["evidence_count"] = item_count
         self.saved_item = saved_item
         self.whole = whole  # the whole page, not one region
-        # Unguessable, so no text on the page can contain a marker (``splice``).
-        self.splice_key = secrets.token_hex(8)
 
     def context(self) -> dict[str, Any]:
-        context: dict[str, Any] = {name: partial(getattr, self, name) for name in CONTEXT_NAMES}
-        for name in SPLICED:
-            context[name] = partial(self._placeholder, name)
-        context.update(
-            access=self.access,
-            incident=self.incident,
-            page_url=self.page_url,
-            sort=self.sort,
-            sorts=SORTS,
-            kinds=StatusUpdate.Kind.choices,
-            ratings=Assessment.Rating.choices,
-            bands=ConfidenceBand,
-        )
-        return context
-
-    def _placeholder(self, name: str) -> SafeString:
-        """What the template writes for the big drawn part NAME: a marker, which
-        ``splice`` replaces with the part once the template is rendered."""
-        spliced = self.__dict__.setdefault("_spliced", {})
-        marker = f"<!--{name}:{self.splice_key}-->"
-        spliced[marker] = getattr(self, name)
-        return SafeString(marker)
-
-    def splice(self, html: str) -> str:
-        """HTML, the rendered template, with the big drawn parts in place of
-        their markers. The matrix body (up to 300 kB on a page) and the source
-        list go in once here, instead of being copied by every template node
-        around them (each joins its children into a new string): that copying
-        cost the heavy page more than drawing them."""
-        for marker, part in self.__dict__.get("_spliced", {}).items():
-            html = html.replace(marker, part, 1)
-        return html
+        """The template's context: the page, whose parts it reads as
+        ``page.<part>``, and what every region uses."""
+        return {
+            "page": self,
+            "access": self.access,
+            "incident": self.incident,
+            "page_url": self.page_url,
+            "sort": self.sort,
+            "sorts": SORTS,
+            "kinds": StatusUpdate.Kind.choices,
+            "ratings": Assessment.Rating.choices,
+        }
 
     def close(self) -> None:
         """Let go of everything the page computed, once the response is rendered.
@@ -868,13 +827,20 @@ def render_case(
     status: int = 200,
     **state: Any,
 ) -> HttpResponse:
-    """The whole page, or one region of it, rendered in the case's time zone."""
+    """The whole page, or one region of it, rendered in the case's time zone.
+
+    Jinja2 draws the region, or the body (``body``), in one pass: it joins its
+    output once, so the big parts drawn in Python (the matrix rows, up to
+    300 kB, and the source list) are copied once, not by every node around
+    them. The whole page then goes into the site frame."""
     with timezone.override(access.incident.zone):
         page = CasePage(request, access, whole=region is None, **state)
-        name = f"{TEMPLATE}#{region}" if region else TEMPLATE
         try:
-            html = render_to_string(name, page.context(), request)
-            return HttpResponse(page.splice(html), status=status)
+            template = engines["jinja2"].get_template(f"{TEMPLATE}#{region or 'body'}")
+            html = template.render(page.context(), request)
+            if region is None:
+                html = render_to_string(FRAME, {"incident": page.incident, "body": html}, request)
+            return HttpResponse(html, status=status)
         finally:
             page.close()
 
