@@ -13,7 +13,7 @@ before. ``csrf_input`` and ``request`` come from Django's Jinja2 backend.
 
 A template name may end in ``#name``, as Django's partials do: the template
 is evaluated as a module (it only defines macros, so that costs nothing) and
-the macro NAME, which takes no argument, is called. Its output is the
+the macro NAME is called without arguments. Its output is the
 region alone, and only what that region reads is computed.
 """
 
@@ -85,7 +85,8 @@ class Jinja2(backend.Jinja2):
         template = super().get_template(name)
         if not macro:
             return template
-        # The module with no context: the names it defines, for a clear error.
+        # The module evaluated without a context only defines the macros: it is
+        # cached, and costs nothing.
         if not isinstance(getattr(template.template.module, macro, None), jinja2.runtime.Macro):
             raise backend.TemplateDoesNotExist(template_name, backend=self)
         return backend.Template(Macro(template.template, macro), self)

@@ -1,0 +1,146 @@
+"""The Jinja2 environment of the case page (``incidents/jinja.py``): every
+global and filter the template uses writes what Django's engine wrote, and
+the engine loads its own templates only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+import jinja2
+import pytest
+from django.template import Context, Template, TemplateDoesNotExist, engines
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from incidents.cases.views.case import FRAME, TEMPLATE
+
+ALMATY = zoneinfo.ZoneInfo("Asia/Almaty")
+
+
+def jinja(source: str, **context: Any) -> str:
+    return engines["jinja2"].from_string(source).render(context)
+
+
+def django(source: str, **context: Any) -> str:
+    return Template(source).render(Context(context))
+
+
+def test_url_is_reverse() -> None:
+    path = reverse("cases:members", args=["INC-1"])
+    assert jinja("{{ url('cases:members', ref) }}", ref="INC-1") == path
+    assert django("{% url 'cases:members' ref %}", ref="INC-1") == path
+
+
+def test_url_of_an_unknown_view_is_an_error() -> None:
+    from django.urls import NoReverseMatch
+
+    with pytest.raises(NoReverseMatch):
+        jinja("{{ url('cases:nowhere') }}")
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 1, 5, 3, 7, 9, 123456, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 20, 23, 42, tzinfo=dt.UTC),  # the next day in Almaty
+    ],
+)
+@pytest.mark.parametrize("fmt", ["c", "j M Y, H:i"])
+def test_date_is_djangos_in_the_current_time_zone(moment: dt.datetime, fmt: str) -> None:
+    with timezone.override(ALMATY):
+        written = jinja("{{ d|date(f) }}", d=moment, f=fmt)
+        assert written == django("{{ d|date:f }}", d=moment, f=fmt)
+    assert moment.astimezone(ALMATY).strftime("%H") in written
+
+
+def test_date_of_nothing_is_empty() -> None:
+    assert jinja("{{ d|date('c') }}", d=None) == django("{{ d|date:'c' }}", d=None) == ""
+
+
+@pytest.mark.parametrize("value", [0, 1.005, -14.4, 2.0, 1 / 3, "3.14159", "x"])
+def test_floatformat_is_djangos(value: Any) -> None:
+    assert jinja("{{ v|floatformat(2) }}", v=value) == django("{{ v|floatformat:2 }}", v=value)
+
+
+def test_floatformat_is_not_escaped_twice() -> None:
+    assert jinja("{{ v|floatformat(2) }}", v=1234.5) == "1234.50"
+
+
+@pytest.mark.parametrize(
+    "value", ["short", "A statement that is rather longer than fifty characters, by far.", ""]
+)
+def test_truncatechars_is_djangos(value: str) -> None:
+    assert jinja("{{ v|truncatechars(50) }}", v=value) == django(
+        "{{ v|truncatechars:50 }}", v=value
+    )
+
+
+def test_truncatechars_escapes_text() -> None:
+    assert jinja("{{ v|truncatechars(60) }}", v="<b>bold</b> & co") == (
+        "&lt;b&gt;bold&lt;/b&gt; &amp; co"
+    )
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 25])
+def test_pluralize_is_djangos(count: int) -> None:
+    assert jinja("source{{ n|pluralize }}", n=count) == django("source{{ n|pluralize }}", n=count)
+
+
+def test_autoescape_is_on_and_safe_strings_stay_safe() -> None:
+    assert jinja("{{ v }}", v="<i>") == "&lt;i&gt;"
+    assert jinja("{{ v }}", v=mark_safe("<i>x</i>")) == "<i>x</i>"
+    assert jinja("{{ v }}", v=SafeString("<b>")) == "<b>"
+
+
+def test_a_name_the_template_does_not_know_is_an_error() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        jinja("{{ nothing }}")
+    with pytest.raises(jinja2.UndefinedError):
+        jinja("{{ page.nothing }}", page=object())
+
+
+def test_csrf_input_and_csp_nonce_come_with_the_request() -> None:
+    """Through the middleware, as a page gets them: the same nonce as the header's."""
+    from django.middleware.csp import ContentSecurityPolicyMiddleware
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    template = engines["jinja2"].from_string("{{ csrf_input }}|{{ csp_nonce }}")
+    seen: dict[str, str] = {}
+
+    def view(request: Any) -> Any:
+        from django.http import HttpResponse
+
+        seen["html"] = template.render({}, request)
+        return HttpResponse(seen["html"])
+
+    request = RequestFactory().get("/")
+    response = ContentSecurityPolicyMiddleware(CsrfViewMiddleware(view))(request)
+    token_input, nonce = seen["html"].split("|")
+    assert token_input.startswith('<input type="hidden" name="csrfmiddlewaretoken" value="')
+    assert len(nonce) > 10
+    assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
+
+
+def test_a_macro_renders_alone_through_its_name() -> None:
+    engine = engines["jinja2"]
+    assert engine.get_template(f"{TEMPLATE}#matrix_explain_body").template is not None
+    with pytest.raises(TemplateDoesNotExist):
+        engine.get_template(f"{TEMPLATE}#no_such_region")
+    with pytest.raises(TemplateDoesNotExist):
+        engine.get_template(f"{TEMPLATE}#url")  # a global, not a macro of the template
+
+
+def test_each_engine_loads_its_own_templates_only() -> None:
+    with pytest.raises(TemplateDoesNotExist):
+        engines["jinja2"].get_template(FRAME)
+    with pytest.raises(TemplateDoesNotExist):
+        engines["jinja2"].get_template("base.html")
+    with pytest.raises(TemplateDoesNotExist):
+        engines["django"].get_template(TEMPLATE)
+    with pytest.raises(TemplateDoesNotExist):
+        render_to_string("cases/detail.jinja#no_such_region")
