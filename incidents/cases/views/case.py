@@ -82,6 +82,7 @@ from incidents.hypotheses.models import Assessment, ConfidenceBand, Hypothesis
 # and the site frame around the whole page (Django).
 TEMPLATE = "cases/detail.jinja"
 FRAME = "cases/detail.html"
+BODY_MARK = SafeString("<!--case-page-body-->")  # where the frame takes the body
 # HX-Target (the id of the element asking) -> the macro that answers it.
 REGIONS = {
     "header": "header",
@@ -829,17 +830,21 @@ def render_case(
 ) -> HttpResponse:
     """The whole page, or one region of it, rendered in the case's time zone.
 
-    Jinja2 draws the region, or the body (``body``), in one pass: it joins its
-    output once, so the big parts drawn in Python (the matrix rows, up to
-    300 kB, and the source list) are copied once, not by every node around
-    them. The whole page then goes into the site frame."""
+    Jinja2 draws the region, or the body (``body``), joining its output once
+    per macro: the big parts drawn in Python (the matrix rows, up to 300 kB,
+    and the source list) are not copied by every node around them, as they
+    were by Django's. The site frame is rendered with a mark where the body
+    goes, and the body put there in one join (the frame's text is escaped by
+    Django, so nothing in it can be the mark; the last one is taken)."""
     with timezone.override(access.incident.zone):
         page = CasePage(request, access, whole=region is None, **state)
         try:
             template = engines["jinja2"].get_template(f"{TEMPLATE}#{region or 'body'}")
             html = template.render(page.context(), request)
             if region is None:
-                html = render_to_string(FRAME, {"incident": page.incident, "body": html}, request)
+                context = {"incident": page.incident, "body": BODY_MARK}
+                head, _, tail = render_to_string(FRAME, context, request).rpartition(BODY_MARK)
+                html = "".join((head, html, tail))
             return HttpResponse(html, status=status)
         finally:
             page.close()
