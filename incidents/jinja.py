@@ -1,32 +1,36 @@
 """Jinja2 for the case page: its environment, and a backend that renders one
-macro of a template.
+part of a template alone.
 
-The case page's body (``jinja_templates/cases/detail.jinja``) is drawn by Jinja2: the
-Django engine spent about 3 ms on its ~500 nodes, Jinja2's compiled Python
-well under one (docs/architecture.md, "The case page"). The site frame stays
+The case page's body (``jinja_templates/cases/detail.jinja``) is drawn by
+Jinja2: Django's engine spent about 3 ms on its ~500 nodes and copied the
+big drawn parts (the matrix rows) at every node around them
+(docs/architecture.md, "The case page"). The site frame stays
 ``templates/base.html`` (Django).
 
 What the template may call is Django's own code, not a copy of it: ``url``
 is ``reverse``, the filters are Django's ``date``, ``floatformat``,
 ``truncatechars`` and ``pluralize``, so the page writes dates and numbers as
-before. ``csrf_input`` and ``request`` come from Django's Jinja2 backend.
+before. ``csrf_input``, ``request`` and (by the ``csp`` context processor)
+``csp_nonce`` come from Django's Jinja2 backend.
 
-A template name may end in ``#name``, as Django's partials do: the template
-is evaluated as a module (it only defines macros, so that costs nothing) and
-the macro NAME is called without arguments. Its output is the
-region alone, and only what that region reads is computed.
+A template name may end in ``#name``, as Django's partials do: NAME is a
+block or a macro of the template, rendered alone (``Part``), and only what
+that part reads is computed.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache, partial
 from typing import Any
 
 import jinja2
+from django.middleware.csrf import get_token
 from django.template import defaultfilters
 from django.template.backends import jinja2 as backend
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import template_localtime
-from markupsafe import Markup
 
 
 def url(name: str, *args: Any) -> str:
@@ -65,28 +69,61 @@ def environment(**options: Any) -> jinja2.Environment:
     return env
 
 
-class Macro:
-    """A template's macro NAME as a template: rendering it renders the macro alone."""
+class Part:
+    """A Jinja2 template, or one part of it alone, as Django's backend renders it.
 
-    def __init__(self, template: jinja2.Template, name: str) -> None:
-        self.template, self.macro = template, name
-        self.name, self.filename = f"{template.name}#{name}", template.filename
+    A part is a block or a macro (called without arguments). The template is
+    first evaluated as a module with ``alone`` naming the part: that defines
+    its macros, and the template draws nothing else when ``alone`` is set.
+    A block is then drawn with those macros: its output streams into one
+    join, however big the parts it places (a macro returns its output
+    joined, so each macro around the matrix rows would copy them again).
 
-    def render(self, context: dict[str, Any]) -> Markup:
-        """The macro's output (``Markup``: safe in a Django template too)."""
-        return getattr(self.template.make_module(context), self.macro)()
+    Rendering it with a request gives the template one CSRF token per
+    rendering, as Django's engine does (its ``csrf`` context processor):
+    Django's Jinja2 backend hands the template a lazy ``csrf_input`` that
+    masks a new token at each use, about 0.1 ms each.
+    """
+
+    def __init__(self, template: jinja2.Template, part: str = "") -> None:
+        self.template, self.part, self.filename = template, part, template.filename
+        self.name = f"{template.name}#{part}" if part else template.name
+
+    def render(self, context: dict[str, Any]) -> str:
+        request = context.get("request")
+        if request is not None:
+            context["csrf_input"] = SimpleLazyObject(partial(csrf_input, request))
+            context["csrf_token"] = SimpleLazyObject(partial(get_token, request))
+        context["alone"] = self.part
+        if not self.part:
+            return self.template.render(context)
+        module = self.template.make_module(context)
+        block = self.template.blocks.get(self.part)
+        if block is None:
+            return getattr(module, self.part)()  # ``Markup``: safe in a Django template too
+        macros = {k: v for k, v in vars(module).items() if isinstance(v, jinja2.runtime.Macro)}
+        # A plain string, as Django's backend renders a template (not ``Markup``,
+        # which would copy the 400 kB of the heavy page once more).
+        return "".join(block(self.template.new_context({**context, **macros})))
+
+
+@lru_cache(maxsize=32)
+def parts_of(template: jinja2.Template) -> frozenset[str]:
+    """The names of TEMPLATE's blocks and macros: the parts it can render alone."""
+    module = template.make_module({"alone": "*"})  # its macros, nothing drawn
+    macros = {k for k, v in vars(module).items() if isinstance(v, jinja2.runtime.Macro)}
+    return frozenset(template.blocks) | macros
 
 
 class Jinja2(backend.Jinja2):
     """Django's Jinja2 backend, with ``template.jinja#macro`` names."""
 
+    def from_string(self, template_code: str) -> backend.Template:
+        return backend.Template(Part(self.env.from_string(template_code)), self)
+
     def get_template(self, template_name: str) -> backend.Template:
         name, _, macro = template_name.partition("#")
-        template = super().get_template(name)
-        if not macro:
-            return template
-        # The module evaluated without a context only defines the macros: it is
-        # cached, and costs nothing.
-        if not isinstance(getattr(template.template.module, macro, None), jinja2.runtime.Macro):
+        template = super().get_template(name).template
+        if macro and macro not in parts_of(template):
             raise backend.TemplateDoesNotExist(template_name, backend=self)
-        return backend.Template(Macro(template.template, macro), self)
+        return backend.Template(Part(template, macro), self)

@@ -1,4 +1,4 @@
-"""Each region of the case page rendered alone (a macro of
+"""Each region of the case page rendered alone (a block or a macro of
 ``jinja_templates/cases/detail.jinja``) is exactly its part of the whole
 page, and the big parts drawn in Python are in place in every answer."""
 
@@ -80,7 +80,7 @@ ALONE = [
 ]
 
 
-def test_every_region_the_views_name_is_a_macro_of_the_template() -> None:
+def test_every_region_the_views_name_is_a_part_of_the_template() -> None:
     engine = engines["jinja2"]
     for name in {*REGIONS.values(), *IN_PAGE, *ALONE, "body"}:
         assert engine.get_template(f"{TEMPLATE}#{name}").origin.template_name == (

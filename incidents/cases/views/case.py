@@ -3,9 +3,9 @@
 One page: its body is drawn by Jinja2 (``jinja_templates/cases/detail.jinja``,
 see ``incidents/jinja.py``) inside the site frame (``templates/cases/detail.html``,
 which extends ``base.html``). Each region (header, hypotheses, evidence,
-matrix, timeline) is a macro of the body. A region reloads itself with
+matrix, timeline) is a block of the body. A region reloads itself with
 ``hx-get`` on the case URL and ``hx-target="this"``: the ``HX-Target``
-header names the region, and the view renders only that macro. The same
+header names the region, and the view renders only that part. The same
 URL without HTMX renders the whole page, so every state (matrix sort,
 timeline filter, older entries) is a plain link.
 
@@ -78,12 +78,12 @@ from incidents.hypotheses.forms import (
 )
 from incidents.hypotheses.models import Assessment, ConfidenceBand, Hypothesis
 
-# The body and its regions (Jinja2; ``template#macro`` renders one macro alone),
+# The body and its regions (Jinja2; ``template#name`` renders one block or macro alone),
 # and the site frame around the whole page (Django).
 TEMPLATE = "cases/detail.jinja"
 FRAME = "cases/detail.html"
 BODY_MARK = SafeString("<!--case-page-body-->")  # where the frame takes the body
-# HX-Target (the id of the element asking) -> the macro that answers it.
+# HX-Target (the id of the element asking) -> the part that answers it.
 REGIONS = {
     "header": "header",
     "hypotheses": "hypotheses",
@@ -830,12 +830,13 @@ def render_case(
 ) -> HttpResponse:
     """The whole page, or one region of it, rendered in the case's time zone.
 
-    Jinja2 draws the region, or the body (``body``), joining its output once
-    per macro: the big parts drawn in Python (the matrix rows, up to 300 kB,
-    and the source list) are not copied by every node around them, as they
-    were by Django's. The site frame is rendered with a mark where the body
-    goes, and the body put there in one join (the frame's text is escaped by
-    Django, so nothing in it can be the mark; the last one is taken)."""
+    Jinja2 draws the region, or the body (the block ``body``): the output of
+    a block streams into one join, so the big parts drawn in Python (the
+    matrix rows, up to 300 kB, and the source list) are copied once, not by
+    every node around them as Django's engine did. The site frame is
+    rendered with a mark where the body goes, and the body put there in one
+    join (the frame's text is escaped by Django, so nothing in it can be the
+    mark; the last one is taken)."""
     with timezone.override(access.incident.zone):
         page = CasePage(request, access, whole=region is None, **state)
         try:
