@@ -270,8 +270,8 @@ def number(hypotheses: list[Any]) -> list[Any]:
 
 def hypotheses_of(incident: Incident, pk: int) -> tuple[list[Any], Any]:
     """The case's hypotheses (the answer draws them all) and the one PK among
-    them, in one query: 404 if it is not one of the case's."""
-    return _one_of(list(incident.hypotheses.all()), pk)
+    them, in one compiled read: 404 if it is not one of the case's."""
+    return _one_of(page_reads.hypotheses(incident), pk)
 
 
 def _one_of(hypotheses: list[Any], pk: int) -> tuple[list[Any], Any]:
