@@ -12,6 +12,7 @@ from django.db import router
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from incidents.accounts.access import USER_FIELDS
 from incidents.compiled import compiled
 
 
@@ -36,14 +37,10 @@ class ThrottledBackend(AxesStandaloneBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
-def _user_columns() -> list[str]:
-    return [field.attname for field in get_user_model()._meta.concrete_fields]
-
-
 @compiled(tuples=True)
 def _user_row(pk: int) -> QuerySet[Any]:
     """Every column of the user PK, in the model's order."""
-    return get_user_model()._default_manager.filter(pk=pk).values_list(*_user_columns())
+    return get_user_model()._default_manager.filter(pk=pk).values_list(*USER_FIELDS)
 
 
 class UserBackend(ModelBackend):
@@ -62,5 +59,5 @@ class UserBackend(ModelBackend):
         if not rows:
             return None
         model = get_user_model()
-        user = model.from_db(router.db_for_read(model), _user_columns(), rows[0])
+        user = model.from_db(router.db_for_read(model), USER_FIELDS, rows[0])
         return user if self.user_can_authenticate(user) else None
