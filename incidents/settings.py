@@ -217,7 +217,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # Throttles failed log-ins (django-axes) before the password is even checked.
     "incidents.accounts.backends.ThrottledBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the signed-in user through a compiled read.
+    "incidents.accounts.backends.UserBackend",
 ]
 
 PASSWORD_HASHERS = [

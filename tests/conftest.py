@@ -7,6 +7,7 @@ import tempfile
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
@@ -47,14 +48,19 @@ def _media_root(settings: Any) -> Any:
         yield folder
 
 
-@functools.cache
 def password_hash() -> str:
     """PASSWORD hashed once per run with the configured (Argon2) hasher.
 
     Argon2 is slow on purpose; hashing it for every named user of every test
     dominated the suite's set-up time. The stored hash is the real thing, so
-    signing in through the login form still checks it.
+    signing in through the login form still checks it. Kept per hasher: a
+    test that switches to a fast one must not leave its hash to the others.
     """
+    return _hashed_with(settings.PASSWORD_HASHERS[0])
+
+
+@functools.cache
+def _hashed_with(hasher: str) -> str:
     return make_password(PASSWORD)
 
 

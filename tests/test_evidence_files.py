@@ -255,3 +255,16 @@ def test_thumbnail_is_a_reencoded_png(incident: Any, lead: Any) -> None:
     image = Image.open(io.BytesIO(data))
     assert image.format == "PNG"
     assert image.size == (1600, 800)
+
+
+def test_the_page_of_a_repeated_file_links_the_earlier_item(
+    client: Any, incident: Any, lead: Any, investigator: Any
+) -> None:
+    first = attach(incident, lead, b"same bytes", name="a.txt", title="First <copy>")
+    second = attach(incident, investigator, b"same bytes", name="b.txt", title="Second")
+    client.force_login(lead)
+    html = client.get(second.get_absolute_url()).content.decode()
+    assert f'<a href="{first.get_absolute_url()}">“First &lt;copy&gt;”</a>' in html
+    assert f"by {investigator.get_username()}" in html
+    page = client.get(first.get_absolute_url()).content.decode()
+    assert "Both are kept" not in page and f"by {lead.get_username()}" in page

@@ -85,14 +85,25 @@ def get_case_for_user(request: HttpRequest, reference: str, need: Need = Need.RE
     rows = _case_with_role(reference, user.pk)
     if not rows:
         raise Http404("No such case.")
-    incident, role = _incident_of(rows[0])
+    incident, role = case_of(rows[0])
     return check_case_access(request, incident, need, role=role)
 
 
-# The columns of the case and of its lead that ``get_case_for_user`` reads: all
-# but the case's search vector (its manager defers it).
+# The columns of the case and of its lead (a user: every column) that the
+# access checks read: all but the case's search vector (its manager defers it).
 _CASE_FIELDS = tuple(f.attname for f in Incident._meta.concrete_fields if f.name != "search_vector")
-_LEAD_FIELDS = tuple(f.attname for f in get_user_model()._meta.concrete_fields)
+USER_FIELDS = tuple(f.attname for f in get_user_model()._meta.concrete_fields)
+
+
+def case_columns(path: str = "") -> tuple[str, ...]:
+    """The ``values_list`` names of the case at PATH (``"incident__"`` from a
+    row of the case's; empty from the case), its lead and the user's role
+    (annotated ``role_of_user``): the end of a row ``case_of`` reads."""
+    return (
+        *(f"{path}{name}" for name in _CASE_FIELDS),
+        *(f"{path}lead__{name}" for name in USER_FIELDS),
+        "role_of_user",
+    )
 
 
 @compiled(tuples=True)
@@ -104,16 +115,17 @@ def _case_with_role(reference: str, user: int) -> QuerySet[Any]:
         Incident.objects.annotate(role_of_user=role_of_user(user))
         .filter(reference=reference)
         .order_by()
-        .values_list(*_CASE_FIELDS, *(f"lead__{name}" for name in _LEAD_FIELDS), "role_of_user")
+        .values_list(*case_columns())
     )
 
 
-def _incident_of(row: tuple[Any, ...]) -> tuple[Incident, str | None]:
-    """The case of a ``_case_with_role`` row, with its lead, and the role."""
-    case_values = row[: len(_CASE_FIELDS)]
-    lead_values = row[len(_CASE_FIELDS) : len(_CASE_FIELDS) + len(_LEAD_FIELDS)]
-    incident = Incident.from_db(DEFAULT_DB_ALIAS, _CASE_FIELDS, case_values)
-    incident.lead = get_user_model().from_db(DEFAULT_DB_ALIAS, _LEAD_FIELDS, lead_values)
+def case_of(row: tuple[Any, ...]) -> tuple[Incident, str | None]:
+    """The case, with its lead, and the role, of a row that ends with
+    ``case_columns()``: model instances as the ORM makes them (``from_db``)."""
+    start = len(row) - len(_CASE_FIELDS) - len(USER_FIELDS) - 1
+    lead_start = start + len(_CASE_FIELDS)
+    incident = Incident.from_db(DEFAULT_DB_ALIAS, _CASE_FIELDS, row[start:lead_start])
+    incident.lead = get_user_model().from_db(DEFAULT_DB_ALIAS, USER_FIELDS, row[lead_start:-1])
     return incident, row[-1]
 
 

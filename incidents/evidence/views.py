@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,8 +24,11 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from incidents.accounts.access import (
+    USER_FIELDS,
     CaseAccess,
     Need,
+    case_columns,
+    case_of,
     check_case_access,
     get_case_for_user,
     role_of_user,
@@ -32,6 +36,7 @@ from incidents.accounts.access import (
 from incidents.audit.versioning import posted_version
 from incidents.cases.models import Tag
 from incidents.cases.views.case import after_invalid, after_write
+from incidents.compiled import compiled
 from incidents.evidence import annotations as anno
 from incidents.evidence import files
 from incidents.evidence.forms import AttachForm
@@ -86,15 +91,47 @@ def attach(request: HttpRequest, reference: str) -> HttpResponse:
 SANDBOX_CSP = "default-src 'none'; sandbox"
 
 
+# The item's columns its page and writes read: all but its search vector.
+_ITEM_FIELDS = tuple(
+    f.attname for f in EvidenceItem._meta.concrete_fields if f.name != "search_vector"
+)
+
+
+@compiled(tuples=True)
+def _item_with_case(pk: int, user: int) -> QuerySet[Any]:
+    """The item PK, who collected it, the title of the item it repeats, and its
+    case with the lead and the role of the user USER (``case_columns``)."""
+    return (
+        EvidenceItem.objects.filter(pk=pk)
+        .annotate(role_of_user=role_of_user(user, "incident_id"))
+        .order_by()
+        .values_list(
+            *_ITEM_FIELDS,
+            *(f"collected_by__{name}" for name in USER_FIELDS),
+            "duplicate_of__title",
+            *case_columns("incident__"),
+        )
+    )
+
+
 def _item(request: HttpRequest, pk: int, need: Need = Need.READ) -> tuple[EvidenceItem, CaseAccess]:
-    """The item PK, if the user may see its case (404), with the role NEED (403)."""
-    items = EvidenceItem.objects.select_related("incident", "collected_by", "duplicate_of")
+    """The item PK, if the user may see its case (404), with the role NEED (403):
+    one compiled read (the ORM spent 2 ms building it, most of an annotation's
+    write), with who collected it and the item it repeats (its id and title)."""
     if not request.user.is_authenticated:
         raise Http404("Not found.")
-    item = get_object_or_404(
-        items.annotate(role_of_user=role_of_user(request.user, "incident_id")), pk=pk
-    )
-    access = check_case_access(request, item.incident, need, role=item.role_of_user)
+    rows = _item_with_case(pk, request.user.pk)
+    if not rows:
+        raise Http404("Not found.")
+    row, items, users = rows[0], len(_ITEM_FIELDS), len(_ITEM_FIELDS) + len(USER_FIELDS)
+    item = EvidenceItem.from_db(DEFAULT_DB_ALIAS, _ITEM_FIELDS, row[:items])
+    item.collected_by = get_user_model().from_db(DEFAULT_DB_ALIAS, USER_FIELDS, row[items:users])
+    if item.duplicate_of_id is not None:
+        item.duplicate_of = EvidenceItem.from_db(
+            DEFAULT_DB_ALIAS, ("id", "title"), (item.duplicate_of_id, row[users])
+        )
+    item.incident, role = case_of(row)
+    access = check_case_access(request, item.incident, need, role=role)
     return item, access
 
 

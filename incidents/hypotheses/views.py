@@ -8,16 +8,25 @@ the case page (plain form). Errors come back next to the fields.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, OuterRef, Subquery
-from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from incidents.accounts.access import Need, check_case_access, get_case_for_user, role_of_user
+from incidents.accounts.access import (
+    Need,
+    case_columns,
+    case_of,
+    check_case_access,
+    get_case_for_user,
+    role_of_user,
+)
 from incidents.cases.views.case import (
     HtmxHttpRequest,
     after_invalid,
@@ -27,6 +36,7 @@ from incidents.cases.views.case import (
     hypotheses_of,
     render_case,
 )
+from incidents.compiled import compiled
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.forms import (
     LEAD_ONLY,
@@ -185,6 +195,48 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
     )
 
 
+# The item's columns the cell's answer uses: not its text, metadata or search vector.
+_ITEM_FIELDS = tuple(
+    f.attname
+    for f in EvidenceItem._meta.concrete_fields
+    if f.name not in ("text_body", "extracted_metadata", "search_vector")
+)
+
+
+@compiled(tuples=True)
+def _item_with_case(item: int, reference: str, user: int) -> QuerySet[Any]:
+    """The item ITEM of the case REFERENCE, with the number of the case's
+    items (the matrix foot's "n of N shown") and the case, its lead and the
+    user's role on it (``case_columns``): one compiled read, no re-reads when
+    answering."""
+    case_items = (
+        EvidenceItem.objects.filter(incident=OuterRef("incident"))
+        .order_by()
+        .values("incident")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        EvidenceItem.objects.filter(pk=item, incident__reference=reference)
+        .annotate(
+            case_items=Subquery(case_items),
+            role_of_user=role_of_user(user, "incident_id"),
+        )
+        .order_by()
+        .values_list(*_ITEM_FIELDS, "case_items", *case_columns("incident__"))
+    )
+
+
+def _item_of(row: tuple[Any, ...]) -> EvidenceItem:
+    """The item of an ``_item_with_case`` row, with ``case_items``, its case
+    and ``role_of_user``."""
+    width = len(_ITEM_FIELDS)
+    item = EvidenceItem.from_db(DEFAULT_DB_ALIAS, _ITEM_FIELDS, row[:width])
+    item.case_items = row[width]
+    item.incident, item.role_of_user = case_of(row)
+    return item
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 @vary_on_headers("HX-Request")
@@ -202,27 +254,12 @@ def cell(
     POST redirects back to the matrix.
     """
     need = Need.WRITE if request.method == "POST" or not request.GET.get("cancel") else Need.READ
-    # The item comes with its case and the user's role on it (the access
-    # check), and the number of the case's items (the matrix foot's "n of N
-    # shown"); the hypothesis with the case's others (the row draws them all):
-    # no re-reads when answering.
-    case_items = (
-        EvidenceItem.objects.filter(incident=OuterRef("incident"))
-        .order_by()
-        .values("incident")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    item = get_object_or_404(
-        EvidenceItem.objects.defer("text_body", "extracted_metadata", "incident__search_vector")
-        .select_related("incident")
-        .annotate(
-            case_items=Subquery(case_items),
-            role_of_user=role_of_user(request.user, "incident_id"),
-        ),
-        pk=evidence_id,
-        incident__reference=reference,
-    )
+    if not request.user.is_authenticated:
+        raise Http404("No such case.")
+    rows = _item_with_case(evidence_id, reference, request.user.pk)
+    if not rows:
+        raise Http404("No such item.")
+    item = _item_of(rows[0])
     access = check_case_access(request, item.incident, need, role=item.role_of_user)
     hypotheses, hypothesis = hypotheses_of(access.incident, hypothesis_id)
     known = {"hypotheses": hypotheses, "item_count": item.case_items}

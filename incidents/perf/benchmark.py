@@ -264,10 +264,9 @@ class Bench:
 
         user = get_user_model()._default_manager.get(username=username)
         store = import_module(settings.SESSION_ENGINE).SessionStore()
-        backends = settings.AUTHENTICATION_BACKENDS
-        model_backend = "django.contrib.auth.backends.ModelBackend"
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = model_backend if model_backend in backends else backends[-1]
+        # The last backend reads the signed-in user (incidents.accounts.backends).
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         assert store.session_key

@@ -28,6 +28,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template import engines
 from django.template.defaultfilters import floatformat
@@ -43,6 +45,8 @@ from django_htmx.middleware import HtmxDetails
 from incidents.accounts.access import (
     CaseAccess,
     Need,
+    case_columns,
+    case_of,
     check_case_access,
     get_case_for_user,
     role_of_user,
@@ -63,6 +67,7 @@ from incidents.cases.views.drawing import (
     truncate,
 )
 from incidents.cases.views.page_reads import ItemColumns
+from incidents.compiled import compiled
 from incidents.evidence.forms import AttachForm
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses import charts, scoring
@@ -271,8 +276,8 @@ def number(hypotheses: list[Any]) -> list[Any]:
 
 def hypotheses_of(incident: Incident, pk: int) -> tuple[list[Any], Any]:
     """The case's hypotheses (the answer draws them all) and the one PK among
-    them, in one query: 404 if it is not one of the case's."""
-    return _one_of(list(incident.hypotheses.all()), pk)
+    them, in one compiled read: 404 if it is not one of the case's."""
+    return _one_of(page_reads.hypotheses(incident), pk)
 
 
 def _one_of(hypotheses: list[Any], pk: int) -> tuple[list[Any], Any]:
@@ -282,25 +287,41 @@ def _one_of(hypotheses: list[Any], pk: int) -> tuple[list[Any], Any]:
     return hypotheses, h
 
 
+_HYPOTHESIS_FIELDS = tuple(f.attname for f in Hypothesis._meta.concrete_fields)
+
+
+@compiled(tuples=True)
+def _hypotheses_with_case(reference: str, user: int) -> QuerySet[Any]:
+    """The hypotheses of the case REFERENCE, each row with the case, its lead
+    and the role of the user USER on it (``case_columns``), in their order."""
+    return (
+        Hypothesis.objects.filter(incident__reference=reference)
+        .annotate(role_of_user=role_of_user(user, "incident_id"))
+        .values_list(*_HYPOTHESIS_FIELDS, *case_columns("incident__"))
+    )
+
+
 def case_hypotheses_for_user(
     request: HttpRequest, reference: str, pk: int, need: Need
 ) -> tuple[CaseAccess, list[Any], Any]:
-    """``get_case_for_user`` and ``hypotheses_of`` in one query: the case's
-    hypotheses, each with the case and the user's role on it. 404 if the case
-    is not visible to the user or PK is not one of its hypotheses, 403 if the
-    user's role does not meet NEED."""
+    """``get_case_for_user`` and ``hypotheses_of`` in one compiled read: the
+    case's hypotheses, with the case and the user's role on it. 404 if the
+    case is not visible to the user or PK is not one of its hypotheses, 403 if
+    the user's role does not meet NEED."""
     if not request.user.is_authenticated:
         raise Http404("No such case.")
-    rows = list(
-        Hypothesis.objects.filter(incident__reference=reference)
-        .select_related("incident__lead")
-        .defer("incident__search_vector")
-        .annotate(role_of_user=role_of_user(request.user, "incident_id"))
-    )
-    hypotheses, h = _one_of(rows, pk)
-    access = check_case_access(request, h.incident, need, role=h.role_of_user)
-    for other in hypotheses:
-        other.incident = access.incident  # one case object for all of them
+    rows = _hypotheses_with_case(reference, request.user.pk)
+    if not rows:
+        raise Http404("No such hypothesis.")
+    incident, role = case_of(rows[0])
+    width = len(_HYPOTHESIS_FIELDS)
+    hypotheses = []
+    for row in rows:
+        h = Hypothesis.from_db(DEFAULT_DB_ALIAS, _HYPOTHESIS_FIELDS, row[:width])
+        h.incident = incident  # one case object for all of them
+        hypotheses.append(h)
+    hypotheses, h = _one_of(hypotheses, pk)
+    access = check_case_access(request, incident, need, role=role)
     return access, hypotheses, h
 
 
