@@ -116,14 +116,15 @@ def parts_of(template: jinja2.Template) -> frozenset[str]:
 
 
 class Jinja2(backend.Jinja2):
-    """Django's Jinja2 backend, with ``template.jinja#macro`` names."""
+    """Django's Jinja2 backend, with ``template.jinja#part`` names (a block or
+    a macro rendered alone)."""
 
     def from_string(self, template_code: str) -> backend.Template:
         return backend.Template(Part(self.env.from_string(template_code)), self)
 
     def get_template(self, template_name: str) -> backend.Template:
-        name, _, macro = template_name.partition("#")
+        name, _, part = template_name.partition("#")
         template = super().get_template(name).template
-        if macro and macro not in parts_of(template):
+        if part and part not in parts_of(template):
             raise backend.TemplateDoesNotExist(template_name, backend=self)
-        return backend.Template(Part(template, macro), self)
+        return backend.Template(Part(template, part), self)

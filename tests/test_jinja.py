@@ -126,6 +126,40 @@ def test_csrf_input_and_csp_nonce_come_with_the_request() -> None:
     assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
 
 
+def test_one_csrf_token_per_rendering_as_djangos_engine_gives(rf: RequestFactory) -> None:
+    """Django's Jinja2 backend masks a new token at each use of ``csrf_input``."""
+    request = rf.get("/")
+    template = engines["jinja2"].from_string("{{ csrf_input }}|{{ csrf_input }}")
+    first, second = template.render({}, request).split("|")
+    assert first == second and 'name="csrfmiddlewaretoken"' in first
+    assert template.render({}, request).split("|")[0] != first  # a new one next time
+
+
+def test_a_block_and_a_macro_render_alone_through_their_names(tmp_path: Any) -> None:
+    from incidents.jinja import Jinja2
+
+    (tmp_path / "t.jinja").write_text(
+        "{% macro m() %}<m>{{ v }}</m>{% endmacro %}"
+        "{% if not alone %}{% block whole %}[{% block b %}{{ m() }}{{ v }}{% endblock %}]"
+        "{% endblock %}{% endif %}"
+    )
+    engine = Jinja2(
+        {
+            "NAME": "t",
+            "DIRS": [tmp_path],
+            "APP_DIRS": False,
+            "OPTIONS": {"environment": "incidents.jinja.environment"},
+        }
+    )
+    # A block alone still sees the template's macros; nothing else is drawn.
+    assert engine.get_template("t.jinja#b").render({"v": "<x>"}) == "<m>&lt;x&gt;</m>&lt;x&gt;"
+    assert engine.get_template("t.jinja#m").render({"v": 1}) == "<m>1</m>"
+    assert engine.get_template("t.jinja#whole").render({"v": 1}) == "[<m>1</m>1]"
+    assert engine.get_template("t.jinja").render({"v": 1}) == "[<m>1</m>1]"
+    with pytest.raises(TemplateDoesNotExist):
+        engine.get_template("t.jinja#nope")
+
+
 def test_a_macro_renders_alone_through_its_name() -> None:
     engine = engines["jinja2"]
     assert engine.get_template(f"{TEMPLATE}#matrix_explain_body").template is not None
