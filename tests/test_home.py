@@ -139,3 +139,15 @@ def test_ago_of_a_future_time_is_naturaltime_s():
 
     value = timezone.now() + dt.timedelta(days=2, hours=1)
     assert ago(value) == naturaltime(value) == "2\xa0days from now"
+
+
+def test_the_last_activity_title_is_in_utc_whatever_the_time_zone(client, lead, settings):
+    """The list's and home's "5 hours ago" carry the exact time, said to be
+    UTC: it is, even when the deployment's TIME_ZONE is not."""
+    settings.TIME_ZONE = "Asia/Almaty"
+    incident = Incident.open_case(by=lead, title="Flag on the LED screen")
+    at = dt.datetime(2026, 5, 12, 21, 14, tzinfo=dt.UTC)
+    Incident.objects.filter(pk=incident.pk).update(last_activity_at=at)
+    client.force_login(lead)
+    for page in ("/", "/cases/"):
+        assert 'title="2026-05-12 21:14 UTC"' in client.get(page).content.decode()

@@ -63,6 +63,11 @@ def render_markdown(source: str) -> str:
         html = converter.convert(source)
     finally:
         converter.reset()  # no footnote, abbreviation or reference carries over
+    return sanitise(html)
+
+
+def sanitise(html: str) -> str:
+    """HTML reduced to the allowed tags, attributes and link schemes."""
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -35,6 +35,7 @@ from incidents.accounts.access import (
 )
 from incidents.audit.versioning import posted_version
 from incidents.cases.models import Tag
+from incidents.cases.views import page_reads
 from incidents.cases.views.case import after_invalid, after_write
 from incidents.compiled import compiled
 from incidents.evidence import annotations as anno
@@ -165,7 +166,7 @@ def _filtered(items: list[Annotation], filters: dict[str, str]) -> list[Annotati
 def _context(
     request: HttpRequest, item: EvidenceItem, access: CaseAccess, **bound: Any
 ) -> dict[str, Any]:
-    hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
+    hypotheses = page_reads.hypotheses(item.incident)
     every = list(_annotations(item))
     live = [a for a in every if not a.is_deleted]
     deleted = [a for a in every if a.is_deleted]
@@ -406,7 +407,7 @@ def edit_text(request: HttpRequest, pk: int) -> HttpResponse:
 def annotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Add an annotation to a passage (re-validated against the stored text) or an image region."""
     item, access = _item(request, pk, Need.WRITE)
-    hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
+    hypotheses = page_reads.hypotheses(item.incident)
     form = AnnotationForm(request.POST, hypotheses=hypotheses, prefix="new")
     if form.is_valid():
         data = form.cleaned_data
@@ -453,6 +454,25 @@ def _edit_form(annotation: Annotation, hypotheses: list[Any]) -> AnnotationEditF
     )
 
 
+# What the answer to a new annotation needs of the item's others: where each
+# is. In the model's order of fields, as ``from_db`` reads a row's values.
+_PLACED_FIELDS = tuple(
+    f.attname
+    for f in Annotation._meta.concrete_fields
+    if f.attname in {"id", "position_start", "position_end", "region", "anchor_state", "body"}
+)
+
+
+@compiled(tuples=True)
+def _placed(item: int) -> QuerySet[Any]:
+    """The item's live annotations in the panel's order, their places only."""
+    return (
+        Annotation.objects.filter(item=item, deleted_at__isnull=True)
+        .order_by("position_start", "id")
+        .values_list(*_PLACED_FIELDS)
+    )
+
+
 def _annotation_added(
     request: HttpRequest,
     item: EvidenceItem,
@@ -466,11 +486,7 @@ def _annotation_added(
     regions), the new entry placed where it belongs in the panel's order, and
     the count. The item's first annotation brings the whole (small) panel.
     """
-    live = list(
-        item.annotations.filter(deleted_at__isnull=True)
-        .order_by("position_start", "id")
-        .only("id", "position_start", "position_end", "region", "anchor_state", "body")
-    )
+    live = [Annotation.from_db(DEFAULT_DB_ALIAS, _PLACED_FIELDS, row) for row in _placed(item.pk)]
     if len(live) <= 1:
         response = _page(request, item, access, "annotation_added", oob=True)
     else:
@@ -521,7 +537,7 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
     one per annotation): with HTMX the form alone, without it the page with
     this entry's form open."""
     item, access, annotation = _own_annotation(request, pk, annotation_pk)
-    hypotheses = list(item.incident.hypotheses.order_by("created_at", "id"))
+    hypotheses = page_reads.hypotheses(item.incident)
     if request.method == "GET":
         annotation.check_editable_by(request.user)
         form = _edit_form(annotation, hypotheses)

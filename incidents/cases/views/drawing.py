@@ -194,8 +194,8 @@ def _status_cells(case: Incident, statuses: dict[Any, str], severities: dict[Any
 
 def _ago(value: dt.datetime, *, utc_title: bool = False) -> str:
     """``<time>`` saying how long ago VALUE was ("5 hours ago"), optionally
-    with the exact time (UTC) as its title."""
-    title = f' title="{timezone.localtime(value):%Y-%m-%d %H:%M} UTC"' if utc_title else ""
+    with the exact time in UTC as its title (whatever ``TIME_ZONE`` says)."""
+    title = f' title="{value.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"' if utc_title else ""
     return f'<time datetime="{value.isoformat()}"{title}>{esc(ago(value))}</time>'
 
 
