@@ -1,7 +1,7 @@
 """Jinja2 for the case page: its environment, and a backend that renders one
 part of a template alone.
 
-The case page's body (``jinja_templates/cases/detail.jinja``) is drawn by
+The case page's body (``templates/jinja2/cases/detail.jinja``) is drawn by
 Jinja2: Django's engine spent about 3 ms on its ~500 nodes and copied the
 big drawn parts (the matrix rows) at every node around them
 (docs/architecture.md, "The case page"). The site frame stays

@@ -138,11 +138,12 @@ TEMPLATES = [
         },
     },
     {
-        # The case page's body (incidents/jinja.py). Its own directory, jinja_templates/,
-        # and no app directories: neither engine can load the other's templates.
+        # The case page's body (incidents/jinja.py). Only its own folder, templates/jinja2/,
+        # and no app directories: it cannot load a Django template, and the Django
+        # engine knows its templates by other names (jinja2/...), which nothing asks for.
         "BACKEND": "incidents.jinja.Jinja2",
         "NAME": "jinja2",
-        "DIRS": [BASE_DIR / "jinja_templates"],
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
         "OPTIONS": {
             "environment": "incidents.jinja.environment",

@@ -1,5 +1,5 @@
 """Each region of the case page rendered alone (a block or a macro of
-``jinja_templates/cases/detail.jinja``) is exactly its part of the whole
+``templates/jinja2/cases/detail.jinja``) is exactly its part of the whole
 page, and the big parts drawn in Python are in place in every answer."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The case page and its regions, the case status actions, and the timeline composer.
 
-One page: its body is drawn by Jinja2 (``jinja_templates/cases/detail.jinja``,
+One page: its body is drawn by Jinja2 (``templates/jinja2/cases/detail.jinja``,
 see ``incidents/jinja.py``) inside the site frame (``templates/cases/detail.html``,
 which extends ``base.html``). Each region (header, hypotheses, evidence,
 matrix, timeline) is a block of the body. A region reloads itself with

@@ -7,7 +7,8 @@ source search repeat per row; drawn with template tags they were most of the
 page's time. Here every text value goes through ``esc``
 (or ``format_html``); only integers, fixed names and parts drawn here go in
 unescaped. The output is the markup the template wrote before (tests compare
-it). Everything else stays in the templates (``cases/detail.html``, ``cases/list.html``).
+it). Everything else stays in the templates (the case page's
+``templates/jinja2/cases/detail.jinja``, ``cases/list.html``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.template import engines
 from django.template.defaultfilters import filesizeformat
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.dates import MONTHS_3
@@ -517,9 +518,8 @@ class MatrixHtml:
         """The open editor of one cell (no JavaScript): the template's partial."""
         from incidents.cases.views.case import TEMPLATE
 
-        html = render_to_string(
-            f"{TEMPLATE}#matrix_cell_form", self.page.context(), request=self.page.request
-        )
+        template = engines["jinja2"].get_template(f"{TEMPLATE}#matrix_cell_form")
+        html = template.render(self.page.context(), self.page.request)
         return format_html('<td id="td-{}-{}" class="editing">{}</td>', item.pk, h_pk, html)
 
     def row(self, item: EvidenceItem | ItemRow) -> str:
