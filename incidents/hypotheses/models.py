@@ -12,12 +12,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from incidents.audit.versioning import check_version
 from incidents.cases.models import Incident, StatusUpdate, choices_constraint, written_text
+from incidents.compiled import compiled
 
 
 class ConfidenceBand(models.TextChoices):
@@ -158,7 +159,17 @@ class Hypothesis(models.Model):
         return self.status in self.CONCLUDED_STATUSES
 
     def _lock(self) -> Hypothesis:
-        return Hypothesis.objects.select_for_update().select_related("incident").get(pk=self.pk)
+        """This hypothesis read again and locked (with its case's row), and the
+        case's status, for a change: a compiled read (``_locked_row``)."""
+        row = _locked_row(self.pk)
+        if not row:
+            raise Hypothesis.DoesNotExist("The hypothesis is gone.")
+        *values, case_status = row[0]
+        locked = Hypothesis.from_db(self._state.db or DEFAULT_DB_ALIAS, _COLUMNS, values)
+        locked.incident = Incident.from_db(
+            locked._state.db, ("id", "status"), (locked.incident_id, case_status)
+        )
+        return locked
 
     def _refresh_from(self, locked: Hypothesis) -> None:
         for field in ("status", "confidence", "version", "updated_at"):
@@ -272,6 +283,22 @@ class Hypothesis(models.Model):
                 f"{ConfidenceBand(band).short_label.lower()}.\n\n{reason}",
             )
             return change
+
+
+_COLUMNS = tuple(f.attname for f in Hypothesis._meta.concrete_fields)
+
+
+@compiled(tuples=True)
+def _locked_row(pk: int) -> QuerySet[Any]:
+    """Every column of the hypothesis PK and its case's status, the rows of
+    both locked for update (PostgreSQL; SQLite locks the whole database).
+    Compiled once: the ORM's select_related build was half a millisecond of
+    every move and confidence change."""
+    return (
+        Hypothesis.objects.select_for_update()
+        .filter(pk=pk)
+        .values_list(*_COLUMNS, "incident__status")
+    )
 
 
 class HypothesisMove(models.Model):
