@@ -165,7 +165,7 @@ class Hypothesis(models.Model):
         if not row:
             raise Hypothesis.DoesNotExist("The hypothesis is gone.")
         *values, case_status = row[0]
-        locked = Hypothesis.from_db(self._state.db or DEFAULT_DB_ALIAS, _COLUMNS, values)
+        locked = Hypothesis.from_db(self._state.db or DEFAULT_DB_ALIAS, HYPOTHESIS_COLUMNS, values)
         locked.incident = Incident.from_db(
             locked._state.db, ("id", "status"), (locked.incident_id, case_status)
         )
@@ -285,7 +285,9 @@ class Hypothesis(models.Model):
             return change
 
 
-_COLUMNS = tuple(f.attname for f in Hypothesis._meta.concrete_fields)
+# Every column of a hypothesis, in the model's order: a compiled read's row
+# of them becomes an instance through ``Hypothesis.from_db``.
+HYPOTHESIS_COLUMNS = tuple(f.attname for f in Hypothesis._meta.concrete_fields)
 
 
 @compiled(tuples=True)
@@ -297,7 +299,7 @@ def _locked_row(pk: int) -> QuerySet[Any]:
     return (
         Hypothesis.objects.select_for_update()
         .filter(pk=pk)
-        .values_list(*_COLUMNS, "incident__status")
+        .values_list(*HYPOTHESIS_COLUMNS, "incident__status")
     )
 
 

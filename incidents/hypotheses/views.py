@@ -254,8 +254,6 @@ def cell(
     POST redirects back to the matrix.
     """
     need = Need.WRITE if request.method == "POST" or not request.GET.get("cancel") else Need.READ
-    if not request.user.is_authenticated:
-        raise Http404("No such case.")
     rows = _item_with_case(evidence_id, reference, request.user.pk)
     if not rows:
         raise Http404("No such item.")

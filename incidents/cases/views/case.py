@@ -81,7 +81,12 @@ from incidents.hypotheses.forms import (
     apply_model_errors,
     version_field,
 )
-from incidents.hypotheses.models import Assessment, ConfidenceBand, Hypothesis
+from incidents.hypotheses.models import (
+    HYPOTHESIS_COLUMNS,
+    Assessment,
+    ConfidenceBand,
+    Hypothesis,
+)
 
 # The body and its regions (Jinja2; ``template#name`` renders one block or macro alone),
 # and the site frame around the whole page (Django).
@@ -287,9 +292,6 @@ def _one_of(hypotheses: list[Any], pk: int) -> tuple[list[Any], Any]:
     return hypotheses, h
 
 
-_HYPOTHESIS_FIELDS = tuple(f.attname for f in Hypothesis._meta.concrete_fields)
-
-
 @compiled(tuples=True)
 def _hypotheses_with_case(reference: str, user: int) -> QuerySet[Any]:
     """The hypotheses of the case REFERENCE, each row with the case, its lead
@@ -297,7 +299,7 @@ def _hypotheses_with_case(reference: str, user: int) -> QuerySet[Any]:
     return (
         Hypothesis.objects.filter(incident__reference=reference)
         .annotate(role_of_user=role_of_user(user, "incident_id"))
-        .values_list(*_HYPOTHESIS_FIELDS, *case_columns("incident__"))
+        .values_list(*HYPOTHESIS_COLUMNS, *case_columns("incident__"))
     )
 
 
@@ -314,10 +316,10 @@ def case_hypotheses_for_user(
     if not rows:
         raise Http404("No such hypothesis.")
     incident, role = case_of(rows[0])
-    width = len(_HYPOTHESIS_FIELDS)
+    width = len(HYPOTHESIS_COLUMNS)
     hypotheses = []
     for row in rows:
-        h = Hypothesis.from_db(DEFAULT_DB_ALIAS, _HYPOTHESIS_FIELDS, row[:width])
+        h = Hypothesis.from_db(DEFAULT_DB_ALIAS, HYPOTHESIS_COLUMNS, row[:width])
         h.incident = incident  # one case object for all of them
         hypotheses.append(h)
     hypotheses, h = _one_of(hypotheses, pk)

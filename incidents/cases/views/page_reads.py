@@ -28,7 +28,12 @@ from incidents.cases.models import Incident, Membership, StatusUpdate, Tag
 from incidents.cases.search import seek
 from incidents.compiled import compiled
 from incidents.evidence.models import Annotation, EvidenceItem, stance_dict
-from incidents.hypotheses.models import Assessment, ConfidenceChange, Hypothesis
+from incidents.hypotheses.models import (
+    HYPOTHESIS_COLUMNS,
+    Assessment,
+    ConfidenceChange,
+    Hypothesis,
+)
 from incidents.lookups import AnyOf
 
 
@@ -85,12 +90,9 @@ def member_rows(incident_id: int) -> list[tuple[str, str, str, str]]:
 # -- the hypotheses ---------------------------------------------------------------
 
 
-_HYPOTHESIS_COLUMNS = [f.attname for f in Hypothesis._meta.concrete_fields]
-
-
 @compiled(tuples=True)
 def _hypotheses(case: int) -> QuerySet[Any]:
-    return Hypothesis.objects.filter(incident=case).values_list(*_HYPOTHESIS_COLUMNS)
+    return Hypothesis.objects.filter(incident=case).values_list(*HYPOTHESIS_COLUMNS)
 
 
 def hypotheses(incident: Incident) -> list[Hypothesis]:
@@ -98,7 +100,7 @@ def hypotheses(incident: Incident) -> list[Hypothesis]:
     gives them (model instances: the cards' forms and rules need them), each
     with INCIDENT as its case."""
     out = [
-        Hypothesis.from_db(connection.alias, _HYPOTHESIS_COLUMNS, row)
+        Hypothesis.from_db(connection.alias, HYPOTHESIS_COLUMNS, row)
         for row in _hypotheses(incident.pk)
     ]
     for h in out:
