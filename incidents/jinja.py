@@ -8,10 +8,10 @@ big drawn parts (the matrix rows) at every node around them
 ``templates/base.html`` (Django).
 
 What the template may call is Django's own code, not a copy of it: ``url``
-is ``reverse``, the filters are Django's ``date``, ``floatformat``,
-``truncatechars`` and ``pluralize``, so the page writes dates and numbers as
-before. ``csrf_input``, ``request`` and (by the ``csp`` context processor)
-``csp_nonce`` come from Django's Jinja2 backend.
+is ``reverse`` (remembered: ``incidents.paths``), the filters are Django's
+``date``, ``floatformat``, ``truncatechars`` and ``pluralize``, so the page
+writes dates and numbers as before. ``csrf_input``, ``request`` and (by the
+``csp`` context processor) ``csp_nonce`` come from Django's Jinja2 backend.
 
 A template name may end in ``#name``, as Django's partials do: NAME is a
 block or a macro of the template, rendered alone (``Part``), and only what
@@ -28,14 +28,15 @@ from django.middleware.csrf import get_token
 from django.template import defaultfilters
 from django.template.backends import jinja2 as backend
 from django.template.backends.utils import csrf_input
-from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import template_localtime
+
+from incidents.paths import path_of
 
 
 def url(name: str, *args: Any) -> str:
     """``{% url name arg… %}``: the path of the view NAME."""
-    return reverse(name, args=args)
+    return path_of(name, *args)
 
 
 def date(value: Any, arg: str | None = None) -> str:

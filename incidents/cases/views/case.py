@@ -34,7 +34,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template import engines
 from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
@@ -87,6 +86,7 @@ from incidents.hypotheses.models import (
     ConfidenceBand,
     Hypothesis,
 )
+from incidents.paths import path_of
 
 # The body and its regions (Jinja2; ``template#name`` renders one block or macro alone),
 # and the site frame around the whole page (Django).
@@ -543,7 +543,7 @@ class CasePage:
         return {
             "move": id_url("hypotheses:move", ref),
             "confidence": id_url("hypotheses:confidence", ref),
-            "annotations": reverse("evidence:case_annotations", args=[ref]),
+            "annotations": path_of("evidence:case_annotations", ref),
         }
 
     def _form(self, kind: str, pk: int) -> forms.Form:
@@ -875,7 +875,7 @@ def render_case(
 
 
 def case_url(incident: Incident, anchor: str = "", query: str = "") -> str:
-    url = reverse("cases:detail", args=[incident.reference])
+    url = path_of("cases:detail", incident.reference)
     return url + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
 
 
