@@ -86,6 +86,7 @@ from incidents.hypotheses.models import (
     ConfidenceBand,
     Hypothesis,
 )
+from incidents.jinja import drawn_once
 from incidents.paths import path_of
 
 # The body and its regions (Jinja2; ``template#name`` renders one block or macro alone),
@@ -841,6 +842,15 @@ class CasePage:
     @cached_property
     def update_form(self) -> forms.Form:
         return self.bound.get("update") or UpdateForm()
+
+    @cached_property
+    def composer_fields(self) -> str:
+        """The composer's fields (``#composer_fields``): sent back with errors,
+        drawn for this page; blank, the same for every page, drawn once."""
+        template = engines["jinja2"].get_template(f"{TEMPLATE}#composer_fields")
+        if "update" in self.bound:
+            return template.render(self.context(), self.request)
+        return drawn_once(template, self.context(), self.request)
 
 
 def render_case(
