@@ -8,10 +8,10 @@ big drawn parts (the matrix rows) at every node around them
 ``templates/base.html`` (Django).
 
 What the template may call is Django's own code, not a copy of it: ``url``
-is ``reverse``, the filters are Django's ``date``, ``floatformat``,
-``truncatechars`` and ``pluralize``, so the page writes dates and numbers as
-before. ``csrf_input``, ``request`` and (by the ``csp`` context processor)
-``csp_nonce`` come from Django's Jinja2 backend.
+is ``reverse`` (remembered: ``incidents.paths``), the filters are Django's
+``date``, ``floatformat``, ``truncatechars`` and ``pluralize``, so the page
+writes dates and numbers as before. ``csrf_input``, ``request`` and (by the
+``csp`` context processor) ``csp_nonce`` come from Django's Jinja2 backend.
 
 A template name may end in ``#name``, as Django's partials do: NAME is a
 block or a macro of the template, rendered alone (``Part``), and only what
@@ -22,20 +22,23 @@ from __future__ import annotations
 
 from functools import lru_cache, partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import jinja2
 from django.middleware.csrf import get_token
 from django.template import defaultfilters
 from django.template.backends import jinja2 as backend
 from django.template.backends.utils import csrf_input
-from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import template_localtime
+from markupsafe import Markup
+
+from incidents.paths import path_of
 
 
 def url(name: str, *args: Any) -> str:
     """``{% url name arg… %}``: the path of the view NAME."""
-    return reverse(name, args=args)
+    return path_of(name, *args)
 
 
 def date(value: Any, arg: str | None = None) -> str:
@@ -105,6 +108,25 @@ class Part:
         # A plain string, as Django's backend renders a template (not ``Markup``,
         # which would copy the 400 kB of the heavy page once more).
         return "".join(block(self.template.new_context({**context, **macros})))
+
+
+# Parts drawn once (``drawn_once``), by the template as loaded, then by part.
+_drawn: WeakKeyDictionary[jinja2.Template, dict[str, str]] = WeakKeyDictionary()
+
+
+def drawn_once(template: backend.Template, context: dict[str, Any], request: Any) -> Markup:
+    """TEMPLATE (a part, ``template.jinja#part``, from this engine) drawn with
+    CONTEXT the first time, and the same markup every time after: for a part
+    that is the same on every page and for every user, such as a blank form's
+    fields (Django's widgets take a third of a millisecond for a few radio
+    buttons and a text area). Nothing that varies (a CSRF token, a name, a
+    bound form) may be in such a part. A template that Jinja2 reloads because
+    it changed (DEBUG) is a new template: its parts are drawn again."""
+    part = template.template
+    drawn = _drawn.setdefault(part.template, {})
+    if part.part not in drawn:
+        drawn[part.part] = str(template.render(context, request))
+    return Markup(drawn[part.part])
 
 
 @lru_cache(maxsize=32)

@@ -178,3 +178,37 @@ def test_each_engine_loads_its_own_templates_only() -> None:
         engines["django"].get_template(TEMPLATE)
     with pytest.raises(TemplateDoesNotExist):
         render_to_string("cases/detail.jinja#no_such_region")
+
+
+def test_a_part_drawn_once_is_reused_until_its_template_reloads(tmp_path: Any) -> None:
+    import os
+
+    from incidents.jinja import Jinja2, drawn_once
+
+    source = tmp_path / "t.jinja"
+    source.write_text("{% macro m() %}<m>{{ draw() }}</m>{% endmacro %}")
+    engine = Jinja2(
+        {
+            "NAME": "t",
+            "DIRS": [tmp_path],
+            "APP_DIRS": False,
+            "OPTIONS": {"environment": "incidents.jinja.environment", "auto_reload": True},
+        }
+    )
+    draws: list[int] = []
+
+    def draw() -> int:
+        draws.append(1)
+        return len(draws)
+
+    first = drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None)
+    again = drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None)
+    assert first == again == "<m>1</m>" and isinstance(again, jinja2.runtime.Markup)
+    assert draws == [1]
+    # Rendered the ordinary way, the part is drawn each time.
+    assert engine.get_template("t.jinja#m").render({"draw": draw}) == "<m>2</m>"
+    # The template changed on disk: Jinja2 reloads it, and the part is drawn anew.
+    source.write_text("{% macro m() %}<n>{{ draw() }}</n>{% endmacro %}")
+    stat = source.stat()
+    os.utime(source, (stat.st_atime, stat.st_mtime + 5))
+    assert drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None) == "<n>3</n>"

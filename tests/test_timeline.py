@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -185,3 +186,23 @@ def test_timeline_query_count_constant(
             page_url(incident), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="timeline-list"
         )
     assert response.content.decode().count('class="entry ') == TIMELINE_PAGE_SIZE
+
+
+def test_a_blank_composer_is_blank_after_a_form_came_back_with_errors(
+    client: Any, incident: Incident, lead: Any, investigator: Any
+) -> None:
+    client.force_login(lead)
+    blank = client.get(page_url(incident)).content.decode()  # the blank fields, drawn once
+    response = client.post(post_url(incident), {"update-kind": "finding", "update-body": " "})
+    returned = response.content.decode()
+    assert response.status_code == 422 and "This field is required." in returned
+    assert re.search(r'<input[^>]*value="finding"[^>]*checked', returned)
+    client.force_login(investigator)
+    after = client.get(page_url(incident)).content.decode()
+    assert "This field is required." not in after
+
+    def composer(html: str) -> str:
+        start = html.index('id="composer"')
+        return re.sub(r'value="[^"]{40,}"', "", html[start : html.index("</form>", start)])
+
+    assert composer(after) == composer(blank)

@@ -57,6 +57,15 @@ def _grid() -> SafeString:
 
 
 _GRID = _grid()
+# Each band's height on the chart, its short label as the dots' tooltips write
+# it (escaped) and in lower case as the description writes it: the page draws
+# a chart per hypothesis, and the enum's properties were most of each.
+_BAND_MARKS = {
+    band.value: (_y(band.ordinal), escape(band.short_label), band.short_label.lower())
+    for band in BANDS
+}
+# The "roughly even" band's height: a faint reference strip.
+_EVEN = _y(ConfidenceBand.ROUGHLY_EVEN.ordinal)
 
 
 def confidence_history_svg(
@@ -97,28 +106,25 @@ def confidence_history_svg(
     points: list[tuple[float, float]] = []
     dots: list[tuple[float, float, str]] = []
     for change in changes:
-        band = ConfidenceBand(change.band)
-        px, py = x(change.created_at), _y(band.ordinal)
+        y, label, _ = _BAND_MARKS[change.band]
+        px = x(change.created_at)
         if points:
             points.append((px, points[-1][1]))  # hold the previous band until now
-        points.append((px, py))
-        dots.append((px, py, band.short_label))
+        points.append((px, y))
+        dots.append((px, y, label))
     points.append((x(end), points[-1][1]))
 
-    # The "roughly even" band as a faint reference strip.
-    even = _y(ConfidenceBand.ROUGHLY_EVEN.ordinal)
     path = " ".join(f"{px},{py}" for px, py in points)
     # Drawn with f-strings (the case page draws a chart per hypothesis, and
     # format_html's escaping of every number was most of its time): the text
-    # goes through ``escape``; the rest are numbers and the constants above.
+    # goes through ``escape`` (the labels in ``_BAND_MARKS`` already); the
+    # rest are numbers and the constants above.
     circles = "".join(
-        f'<circle cx="{px}" cy="{py}" r="3" fill="{INK}"><title>{escape(label)}</title></circle>'
+        f'<circle cx="{px}" cy="{py}" r="3" fill="{INK}"><title>{label}</title></circle>'
         for px, py, label in dots
     )
-    steps = "; ".join(
-        f"{c.created_at:%Y-%m-%d}: {ConfidenceBand(c.band).short_label.lower()}" for c in changes
-    )
-    current = ConfidenceBand(changes[-1].band).short_label.lower()
+    steps = "; ".join(f"{c.created_at:%Y-%m-%d}: {_BAND_MARKS[c.band][2]}" for c in changes)
+    current = _BAND_MARKS[changes[-1].band][2]
     t, d, n = escape(title_id), escape(desc_id), len(changes)
     return SafeString(
         f'<svg class="confidence-chart" width="{WIDTH}" height="{HEIGHT}"'
@@ -127,7 +133,7 @@ def confidence_history_svg(
         f'<desc id="{d}">{n} statement{"" if n == 1 else "s"} of confidence, from the lowest'
         " band (bottom, almost no chance) to the highest (top, almost certain):"
         f" {escape(steps)}.</desc>"
-        f'<rect x="{PAD_LEFT}" y="{even - 3}" width="{usable}" height="6" fill="{BAND_FILL}"/>'
+        f'<rect x="{PAD_LEFT}" y="{_EVEN - 3}" width="{usable}" height="6" fill="{BAND_FILL}"/>'
         f'{_GRID}<polyline points="{path}" fill="none" stroke="{INK}" stroke-width="2"'
         f' stroke-linejoin="round"/>{circles}</svg>'
     )

@@ -34,7 +34,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template import engines
 from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
@@ -87,6 +86,8 @@ from incidents.hypotheses.models import (
     ConfidenceBand,
     Hypothesis,
 )
+from incidents.jinja import drawn_once
+from incidents.paths import path_of
 
 # The body and its regions (Jinja2; ``template#name`` renders one block or macro alone),
 # and the site frame around the whole page (Django).
@@ -573,7 +574,7 @@ class CasePage:
         return {
             "move": id_url("hypotheses:move", ref),
             "confidence": id_url("hypotheses:confidence", ref),
-            "annotations": reverse("evidence:case_annotations", args=[ref]),
+            "annotations": path_of("evidence:case_annotations", ref),
         }
 
     def _form(self, kind: str, pk: int) -> forms.Form:
@@ -872,6 +873,15 @@ class CasePage:
     def update_form(self) -> forms.Form:
         return self.bound.get("update") or UpdateForm()
 
+    @cached_property
+    def composer_fields(self) -> str:
+        """The composer's fields (``#composer_fields``): sent back with errors,
+        drawn for this page; blank, the same for every page, drawn once."""
+        template = engines["jinja2"].get_template(f"{TEMPLATE}#composer_fields")
+        if "update" in self.bound:
+            return template.render(self.context(), self.request)
+        return drawn_once(template, self.context(), self.request)
+
 
 def render_case(
     request: HtmxHttpRequest,
@@ -905,7 +915,7 @@ def render_case(
 
 
 def case_url(incident: Incident, anchor: str = "", query: str = "") -> str:
-    url = reverse("cases:detail", args=[incident.reference])
+    url = path_of("cases:detail", incident.reference)
     return url + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
 
 

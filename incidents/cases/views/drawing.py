@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template import engines
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.dates import MONTHS_3
 from django.utils.html import escape, format_html
@@ -38,6 +37,7 @@ from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses import scoring
 from incidents.hypotheses.models import Assessment, Hypothesis
+from incidents.paths import path_of
 
 if TYPE_CHECKING:
     from incidents.cases.views.case import CasePage, ItemRow
@@ -75,7 +75,7 @@ def duration_label(value: dt.timedelta | None) -> str:
 
 def _around(name: str, args: tuple[Any, ...], probe: str) -> tuple[str, str]:
     """What the URL NAME reverses to with ARGS and PROBE has before and after PROBE."""
-    head, sep, tail = reverse(name, args=[*args, probe]).rpartition(f"/{probe}/")
+    head, sep, tail = path_of(name, *args, probe).rpartition(f"/{probe}/")
     assert sep, (name, probe)
     return f"{head}/", f"/{tail}"
 
@@ -483,7 +483,7 @@ class MatrixHtml:
         # Each hypothesis's id as an integer (the cells' key) and as text (the ids and URLs).
         self.hypothesis_keys = [(int(h.pk), str(int(h.pk))) for h in page.hypotheses]
         self.can_write = page.access.can_write
-        probe = reverse("hypotheses:cell", args=[page.incident.reference, 0, 0])
+        probe = path_of("hypotheses:cell", page.incident.reference, 0, 0)
         assert probe.endswith("/0/0/")
         self.cell_prefix = probe[: -len("0/0/")]
         self.query = escape(f"?{page.matrix_query}") if page.matrix_query else ""
