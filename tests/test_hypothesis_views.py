@@ -456,8 +456,14 @@ def test_page_forms_carry_versions(
     client: Any, incident: Incident, hypothesis: Hypothesis, lead: Any
 ) -> None:
     client.force_login(lead)
-    html = client.get(reverse("cases:detail", args=[incident.reference])).content.decode()
-    assert f'name="version" value="{incident.version}"' in html
+    # The case's status form (loaded when its panel opens) carries the case's.
+    status = client.get(
+        reverse("cases:detail", args=[incident.reference]),
+        {"status_form": "investigating"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="status-load-investigating",
+    ).content.decode()
+    assert f'name="version" value="{incident.version}"' in status
     # The card's forms carry the version they were loaded with.
     move = client.get(move_url(hypothesis), HTTP_HX_REQUEST="true").content.decode()
     assert f'name="move-{hypothesis.pk}-version" value="{hypothesis.version}"' in move

@@ -24,9 +24,9 @@
   });
 
   // Panels whose form loads when first opened (a hypothesis card's Move and
-  // Confidence, an annotation's Edit): the <details data-load-on-open> holds a
-  // link marked data-load that htmx follows; without JavaScript the link opens
-  // the page with that form.
+  // Confidence, the case's status moves, an annotation's Edit): the
+  // <details data-load-on-open> holds a link marked data-load that htmx
+  // follows; without JavaScript the link opens the page with that form.
   document.addEventListener("toggle", function (event) {
     var details = event.target;
     if (!details.open || !details.matches || !details.matches("details[data-load-on-open]")) return;

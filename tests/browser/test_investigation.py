@@ -150,7 +150,8 @@ def test_lead_runs_an_investigation(
     expect(page.locator("#header")).to_contain_text("± 10 min")
     expect(page.locator("#header .badge.role-observer")).to_be_visible()
 
-    # Start investigating, with a reason.
+    # Start investigating, with a reason: the form loads when its panel opens.
+    expect(page.locator("#header textarea[name=reason]")).to_have_count(0)
     page.locator("#header summary", has_text="Start investigating").click()
     page.locator("#header details[open] textarea[name=reason]").fill("Videos are spreading.")
     page.locator("#header").get_by_role("button", name=re.compile("Investigating")).click()

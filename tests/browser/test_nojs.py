@@ -163,3 +163,21 @@ def test_add_a_hypothesis_without_javascript(
         "The player fell back to a cached test image."
     )
     assert Hypothesis.objects.filter(incident=incident).count() == 1
+
+
+def test_case_status_without_javascript(
+    nojs: Page, live_server: Any, incident: Incident, lead: Any
+) -> None:
+    """A status panel's link opens the page with that panel's form."""
+    page = nojs
+    sign_in(page, live_server.url, lead.username)
+    page.goto(f"{live_server.url}/cases/{incident.reference}/")
+    expect(page.locator("#header textarea[name=reason]")).to_have_count(0)
+    page.locator("#header summary", has_text="Start investigating").click()
+    page.locator("#header").get_by_role("link", name="Open the form").click()
+    expect(page).to_have_url(re.compile(r"\?status_form=investigating#header$"))
+    page.locator("#header details[open] textarea[name=reason]").fill("Videos are spreading.")
+    page.locator("#header").get_by_role("button", name=re.compile("Investigating")).click()
+    expect(page.locator("#header .badge.status-investigating")).to_be_visible()
+    incident.refresh_from_db()
+    assert incident.status == "investigating"

@@ -106,6 +106,8 @@ REGIONS = {
     "matrix-explain-body": "matrix_explain_body",
     "attach-load": "attach_form_body",
     "hypothesis-add-load": "hypothesis_form_body",
+    # A case status panel's link (``?status_form=<value>``): that form alone.
+    **{f"status-load-{value}": "status_form_alone" for value in Incident.Status.values},
 }
 TIMELINE_PAGE_SIZE = 30
 # Matrix rows and listed sources shown at once; "show more" adds as many again.
@@ -442,17 +444,45 @@ class CasePage:
         return page_reads.tag_names(self.incident.pk)
 
     @cached_property
-    def status_forms(self) -> list[tuple[Any, CaseStatusForm]]:
-        incident, out = self.incident, []
-        if self.access.can_lead:
-            for value in incident.allowed_statuses():
-                form = self.bound.get(("status", value)) or CaseStatusForm(
-                    incident=incident,
-                    target=value,
-                    initial={"status": value, "version": incident.version},
-                )
-                out.append((Incident.Status(value), form))
-        return out
+    def status_actions(self) -> list[tuple[Any, CaseStatusForm | None]]:
+        """The statuses the lead may move the case to, each with its form when
+        its panel is open: sent back with errors, or asked for
+        (``status_asked``). A closed panel carries a link that loads its form
+        (``status_form_alone``), so only the forms shown are built."""
+        if not self.access.can_lead:
+            return []
+        return [
+            (Incident.Status(value), self.bound.get(("status", value)) or self._status_form(value))
+            for value in self.incident.allowed_statuses()
+        ]
+
+    @cached_property
+    def status_asked(self) -> str:
+        """The status whose form the URL asks for (``?status_form=<value>``, its
+        panel's link): one the lead may move the case to now, else empty (a
+        stale or made-up value is ignored). A blocked resolution has no form."""
+        value = self.request.GET.get("status_form", "")
+        if not self.access.can_lead or value not in self.incident.allowed_statuses():
+            return ""
+        if value == Incident.Status.RESOLVED and self.blockers:
+            return ""
+        return value
+
+    def _status_form(self, value: str) -> CaseStatusForm | None:
+        """A blank form to move the case to VALUE, if the URL asks for it."""
+        if value != self.status_asked:
+            return None
+        incident = self.incident
+        return CaseStatusForm(
+            incident=incident, target=value, initial={"status": value, "version": incident.version}
+        )
+
+    @cached_property
+    def status_alone(self) -> tuple[Any, CaseStatusForm] | None:
+        """The status and form one panel's link loads (``status_form_alone``), or None."""
+        value = self.status_asked
+        form = self._status_form(value) if value else None
+        return (Incident.Status(value), form) if form is not None else None
 
     @cached_property
     def blockers(self) -> list[str]:
