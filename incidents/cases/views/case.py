@@ -677,7 +677,7 @@ class CasePage:
 
     @cached_property
     def sources_html(self) -> SafeString:
-        url = id_url("evidence:detail")
+        url = id_url("evidence:detail", escaped=True)
         return SafeString("".join(source_html(item, url(item.pk)) for item in self.evidence))
 
     @cached_property

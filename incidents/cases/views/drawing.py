@@ -80,11 +80,14 @@ def _around(name: str, args: tuple[Any, ...], probe: str) -> tuple[str, str]:
     return f"{head}/", f"/{tail}"
 
 
-def id_url(name: str, *args: Any) -> Any:
+def id_url(name: str, *args: Any, escaped: bool = False) -> Any:
     """A function of one id that gives the URL NAME reverses to with ARGS and
     that id, from one ``reverse()``: the page links to dozens of items and
-    hypotheses, and reversing each was a measurable cost."""
+    hypotheses, and reversing each was a measurable cost. ESCAPED: as HTML
+    writes it in an attribute (escaped once here, not at every link)."""
     head, tail = _around(name, args, "0")
+    if escaped:
+        head, tail = esc(head), esc(tail)
     return lambda pk: f"{head}{int(pk)}{tail}"
 
 
@@ -101,10 +104,12 @@ def truncate(text: str, length: int) -> str:
     (combining characters only shorten the count); else, when no combining
     character comes before the cut, the first characters and the ellipsis;
     in the rare other case, Truncator itself."""
-    text = unicodedata.normalize("NFC", text)
+    plain = text.isascii()  # already NFC, and no combining character
+    if not plain:
+        text = unicodedata.normalize("NFC", text)
     if len(text) <= length:
         return text
-    if length <= 0 or any(map(unicodedata.combining, text[: length + 1])):
+    if length <= 0 or (not plain and any(map(unicodedata.combining, text[: length + 1]))):
         return Truncator(text).chars(length)
     keep, ending = _cut(translation.get_language(), length)
     cut = text[:keep]
@@ -305,11 +310,32 @@ def source_rows(items: Iterable[EvidenceItem]) -> SafeString:
     return SafeString("".join(rows))
 
 
+@cache
+def grade_badge(reliability: str, credibility: int, titled: bool) -> str:
+    """An item's Admiralty grade as a badge ("B2"), drawn once per grade;
+    TITLED, with the words of both halves as its title (the source list)."""
+    title = ""
+    if titled:
+        source = choice_labels(EvidenceItem, "reliability").get(reliability, "")
+        information = choice_labels(EvidenceItem, "credibility").get(credibility, "")
+        title = f' title="{esc(source)}; {esc(information)}"'
+    return (
+        f'<span class="badge grade grade-{esc(reliability)}"{title}>'
+        f"{esc(reliability)}{esc(credibility)}</span>"
+    )
+
+
+@cache
+def _kind_span(kind: str) -> str:
+    label = choice_labels(EvidenceItem, "kind").get(kind, kind)
+    return f'<span class="evidence-kind">{esc(label)}</span>'
+
+
 def source_html(item: EvidenceItem | ItemRow, url: str) -> str:
     """One entry of the source list, drawn here (25 to hundreds a page). Every
-    text value goes through ``esc``; the rest are integers and prepared tags."""
-    kind = choice_labels(EvidenceItem, "kind").get(item.kind, item.kind)
-    meta = [f'<span class="evidence-kind">{esc(kind)}</span>']
+    text value goes through ``esc``; the rest are integers and prepared tags.
+    URL is the item's link as HTML writes it (``id_url(..., escaped=True)``)."""
+    meta = [_kind_span(item.kind)]
     if item.language:
         meta.append(f"<span>{esc(item.language)}</span>")
     if item.event_at:
@@ -331,16 +357,13 @@ def source_html(item: EvidenceItem | ItemRow, url: str) -> str:
         name = esc(truncate(item.original_name, 30))
         size = f" · {esc(filesizeformat(item.file_size))}" if item.file_size else ""
         meta.append(f"<span>file {name}{size}</span>")
-    reliability = choice_labels(EvidenceItem, "reliability").get(item.reliability, "")
-    credibility = choice_labels(EvidenceItem, "credibility").get(item.credibility, "")
     illustrative = ' <span class="illustrative">illustrative</span>' if item.is_illustrative else ""
     lines = "\n".join(meta)
     return (
         f'<li class="evidence-item" id="item-{int(item.pk)}">'
-        f'<span class="badge grade grade-{esc(item.reliability)}"'
-        f' title="{esc(reliability)}; {esc(credibility)}">{esc(item.grade)}</span>\n'
+        f"{grade_badge(item.reliability, item.credibility, True)}\n"
         f'<div class="evidence-main"><p class="evidence-title">'
-        f'<a href="{esc(url)}">{esc(item.title)}</a>{illustrative}</p>\n'
+        f'<a href="{url}">{esc(item.title)}</a>{illustrative}</p>\n'
         f'<p class="evidence-meta">{lines}</p></div></li>\n'
     )
 
@@ -364,16 +387,23 @@ def entry_li(
 ) -> SafeString:
     """One timeline entry's <li> (30 a page); the body is the stored, sanitised
     Markdown rendering, the rest goes through ``esc``."""
-    label = choice_labels(StatusUpdate, "kind").get(kind, kind)
-    automatic = " automatic" if StatusUpdate.Kind(kind).is_automatic else ""
+    classes, label = _entry_kind(kind)
     return SafeString(
-        f'<li class="entry kind-{esc(kind)}{automatic}" id="entry-{int(pk)}">\n'
+        f'<li class="{classes}" id="entry-{int(pk)}">\n'
         f'  <div class="entry-meta">\n'
-        f'    <span class="entry-kind">{esc(label)}</span>\n'
+        f'    <span class="entry-kind">{label}</span>\n'
         f'    <span class="entry-who">{esc(author or "system")}</span>\n'
         f"    {time_tag(created_at)}\n  </div>\n"
         f'  <div class="entry-body prose">{body_html}</div>\n</li>\n'
     )
+
+
+@cache
+def _entry_kind(kind: str) -> tuple[str, str]:
+    """An entry's classes and its kind's label, escaped, drawn once per kind."""
+    automatic = " automatic" if StatusUpdate.Kind(kind).is_automatic else ""
+    label = choice_labels(StatusUpdate, "kind").get(kind, kind)
+    return f"entry kind-{esc(kind)}{automatic}", esc(label)
 
 
 def card_head(h: Any, count: int, *, kept: bool = False) -> SafeString:
@@ -488,7 +518,7 @@ class MatrixHtml:
         self.cell_prefix = probe[: -len("0/0/")]
         self.query = escape(f"?{page.matrix_query}") if page.matrix_query else ""
         self.cell_prefix = escape(self.cell_prefix)
-        self.item_url = id_url("evidence:detail")
+        self.item_url = id_url("evidence:detail", escaped=True)
         self.editing = page.editing
         self.focus = page.focus
 
@@ -538,11 +568,12 @@ class MatrixHtml:
                 ' class="non-diagnostic"',
                 '<span class="non-diag-label">non-diagnostic</span>',
             )
-        # Only integers, escaped text (``esc``) and the cells drawn above go in.
+        # Only integers, escaped text (``esc``), the prepared grade badge, the link
+        # (escaped once by ``id_url``) and the cells drawn above go in.
         return SafeString(
-            f'<tr id="row-{pk}"{tr}><th scope="row" class="item-col"><span class="badge grade'
-            f' grade-{esc(item.reliability)}">{esc(item.grade)}</span>'
-            f' <a href="{esc(self.item_url(pk))}">{esc(truncate(item.title, 60))}</a></th>'
+            f'<tr id="row-{pk}"{tr}><th scope="row" class="item-col">'
+            f"{grade_badge(item.reliability, item.credibility, False)}"
+            f' <a href="{self.item_url(pk)}">{esc(truncate(item.title, 60))}</a></th>'
             f'{cells}<td class="diag-col">{diag}</td></tr>\n'
         )
 
