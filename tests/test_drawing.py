@@ -16,6 +16,7 @@ from incidents.cases.views.drawing import (
     grade_badge,
     id_url,
     truncate,
+    truncate_words,
 )
 
 # Plain English, Cyrillic and Kazakh, and the awkward: combining marks,
@@ -31,6 +32,15 @@ texts = st.one_of(
 @given(text=texts, length=st.integers(min_value=-2, max_value=100))
 def test_truncate_is_truncators_chars(text: str, length: int) -> None:
     assert truncate(text, length) == Truncator(text).chars(length)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(texts, st.text(st.sampled_from(" \n\tab…"), max_size=120)),
+    length=st.integers(min_value=-2, max_value=50),
+)
+def test_truncate_words_is_truncators_words(text: str, length: int) -> None:
+    assert truncate_words(text, length) == Truncator(text).words(length)
 
 
 @pytest.mark.parametrize(

@@ -111,20 +111,44 @@ def truncate(text: str, length: int) -> str:
         return text
     if length <= 0 or (not plain and any(map(unicodedata.combining, text[: length + 1]))):
         return Truncator(text).chars(length)
-    keep, ending = _cut(translation.get_language(), length)
-    cut = text[:keep]
+    keep = _kept(translation.get_language(), length)
+    return _ended(text[:keep])
+
+
+def truncate_words(text: str, length: int) -> str:
+    """``Truncator(text).words(length)`` (the ``truncatewords`` filter) without
+    its lazy object: the same words, joined by single spaces, and the
+    translated ending when some were left out."""
+    if length <= 0:
+        return ""
+    words = text.split()
+    if len(words) > length:
+        return _ended(" ".join(words[:length]))
+    return " ".join(words)
+
+
+def _ended(cut: str) -> str:
+    """CUT with the translated ending of a truncated text, as Django's
+    ``add_truncation_text`` writes it."""
+    ending = _ending(translation.get_language())
     if "%(truncated_text)s" in ending:
         return ending % {"truncated_text": cut}
-    return cut if cut.endswith(ending) else f"{cut}{ending}"  # as add_truncation_text
+    return cut if cut.endswith(ending) else f"{cut}{ending}"
 
 
 @cache
-def _cut(language: str | None, length: int) -> tuple[int, str]:
-    """How many plain characters Truncator keeps of a longer text cut to
-    LENGTH in LANGUAGE, and its translated ending."""
+def _ending(language: str | None) -> str:
+    """The ending of a truncated text in LANGUAGE."""
     with translation.override(language):
-        ending = pgettext("String to return when truncating text", "%(truncated_text)s…")
-        return calculate_truncate_chars_length(length, None), ending
+        return pgettext("String to return when truncating text", "%(truncated_text)s…")
+
+
+@cache
+def _kept(language: str | None, length: int) -> int:
+    """How many plain characters Truncator keeps of a longer text cut to
+    LENGTH in LANGUAGE."""
+    with translation.override(language):
+        return calculate_truncate_chars_length(length, None)
 
 
 def person_name(username: str, first_name: str, last_name: str) -> str:
@@ -419,7 +443,7 @@ def card_head(h: Any, count: int, *, kept: bool = False) -> SafeString:
     kind = choice_labels(Hypothesis, "kind").get(h.kind, h.kind)
     status = choice_labels(Hypothesis, "status").get(h.status, h.status)
     description = (
-        f'<p class="hyp-description">{esc(Truncator(h.description).words(40))}</p>'
+        f'<p class="hyp-description">{esc(truncate_words(h.description, 40))}</p>'
         if h.description
         else ""
     )
