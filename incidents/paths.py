@@ -17,7 +17,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_urlconf, reverse
 
 PLAIN = (str, int)
 
@@ -34,3 +35,31 @@ def path_of(name: str, *args: Any) -> str:
     if not all(type(arg) in PLAIN for arg in args):
         return reverse(name, args=args)
     return _cached(get_resolver(get_urlconf()), get_script_prefix(), name, args)
+
+
+class SitePaths:
+    """The site frame's links (``templates/base.html``) by short name, each from
+    ``path_of``: empty where the URLconf in force has no such view (an error
+    page under another URLconf), as ``{% url … as name %}`` would give."""
+
+    NAMES = {
+        "home": "home",
+        "cases": "cases:list",
+        "new_case": "cases:new",
+        "logout": "logout",
+        "admin": "admin:index",
+    }
+
+    def __getitem__(self, key: str) -> str:
+        try:
+            return path_of(self.NAMES[key])
+        except NoReverseMatch:
+            return ""
+
+
+SITE_PATHS = SitePaths()
+
+
+def site_paths(request: HttpRequest) -> dict[str, SitePaths]:
+    """Context processor: ``site_paths.home``… in every Django template."""
+    return {"site_paths": SITE_PATHS}

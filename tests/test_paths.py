@@ -83,3 +83,30 @@ def test_other_argument_types_go_to_reverse() -> None:
     lazy_ref = lazy(lambda: "INC-2026-0004", str)()
     assert path_of("cases:detail", lazy_ref) == "/cases/INC-2026-0004/"
     assert paths._cached.cache_info().currsize == 0
+
+
+def test_site_paths_are_the_frames_links() -> None:
+    from incidents.paths import SITE_PATHS
+
+    assert SITE_PATHS["home"] == reverse("home")
+    assert SITE_PATHS["cases"] == reverse("cases:list")
+    assert SITE_PATHS["new_case"] == reverse("cases:new")
+    assert SITE_PATHS["logout"] == reverse("logout")
+    assert SITE_PATHS["admin"] == reverse("admin:index")
+
+
+def test_site_paths_are_empty_under_a_urlconf_without_them() -> None:
+    from incidents.paths import SITE_PATHS
+
+    with override_settings(ROOT_URLCONF=__name__):
+        assert SITE_PATHS["home"] == "" and SITE_PATHS["admin"] == ""
+
+
+@pytest.mark.django_db
+def test_the_frame_links_to_the_site(client: Any, staff: Any) -> None:
+    client.force_login(staff)
+    html = client.get(reverse("cases:list")).content.decode()
+    for name in ("home", "cases:list", "cases:new", "admin:index"):
+        assert f'href="{reverse(name)}"' in html
+    assert f'<form method="post" action="{reverse("logout")}">' in html
+    assert 'href="/cases/" aria-current="page">Cases</a>' in html
