@@ -325,3 +325,27 @@ def test_time_tag_writes_what_the_date_filter_wrote(moment: dt.datetime) -> None
     template = Template('<time datetime="{{ d|date:\'c\' }}">{{ d|date:"j M Y, H:i" }}</time>')
     with timezone.override(zoneinfo.ZoneInfo("Asia/Almaty")):
         assert str(time_tag(moment)) == template.render(Context({"d": moment}))
+
+
+@pytest.mark.django_db
+def test_one_csrf_token_for_the_whole_page_and_it_posts(incident: Incident, lead: Any) -> None:
+    """The frame's token (hx-headers, Sign out) and the body's forms carry one
+    token, as one Django template did; HTMX and plain forms post with it."""
+    import re
+
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(lead)
+    html = client.get(url(incident)).content.decode()
+    header = re.search(r'"X-CSRFToken": "([^"]+)"', html)
+    fields = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
+    assert header is not None and fields == {header.group(1)}
+    posted = client.post(
+        reverse("cases:timeline", args=[incident.reference]),
+        {"update-kind": "note", "update-body": "With the page's token."},
+        HTTP_X_CSRFTOKEN=header.group(1),
+        HTTP_HX_REQUEST="true",
+    )
+    assert posted.status_code == 200
+    assert incident.updates.filter(body="With the page's token.").exists()

@@ -133,6 +133,10 @@ def test_one_csrf_token_per_rendering_as_djangos_engine_gives(rf: RequestFactory
     first, second = template.render({}, request).split("|")
     assert first == second and 'name="csrfmiddlewaretoken"' in first
     assert template.render({}, request).split("|")[0] != first  # a new one next time
+    # csrf_token is the same token, in the field Django's csrf_input writes.
+    both = engines["jinja2"].from_string("{{ csrf_input }}|{{ csrf_token }}")
+    field, token = both.render({}, request).split("|")
+    assert field == f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
 
 
 def test_a_block_and_a_macro_render_alone_through_their_names(tmp_path: Any) -> None:
