@@ -63,6 +63,7 @@ from incidents.cases.views.drawing import (
     id_url,
     person_name,
     source_html,
+    time_tag,
     truncate,
 )
 from incidents.cases.views.page_reads import ItemColumns
@@ -421,6 +422,11 @@ class CasePage:
         self.__dict__.clear()
 
     # -- header ---------------------------------------------------------------
+
+    @cached_property
+    def occurred_tag(self) -> SafeString:
+        """When the incident occurred, in the case's time zone (``<time>``)."""
+        return time_tag(self.incident.occurred_at)
 
     @cached_property
     def uncertainty_label(self) -> str:
@@ -864,6 +870,11 @@ class CasePage:
     @property
     def entries(self) -> list[Entry]:
         return self.timeline[0]
+
+    @cached_property
+    def entries_html(self) -> SafeString:
+        """The entries shown, drawn (one string for the template, not one per entry)."""
+        return SafeString("".join(entry.html for entry in self.entries))
 
     @property
     def older(self) -> int | None:
