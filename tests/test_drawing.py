@@ -98,3 +98,32 @@ def test_id_url_escaped_once() -> None:
     plain, escaped = id_url("evidence:detail"), id_url("evidence:detail", escaped=True)
     assert plain(12) == "/evidence/12/" == escaped(12)
     assert plain("13") == "/evidence/13/"
+
+
+def test_time_tag_is_kept_per_moment_and_zone() -> None:
+    import datetime as dt
+    import zoneinfo
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    from incidents.cases.views.drawing import time_tag
+
+    moment = dt.datetime(2026, 11, 20, 23, 42, tzinfo=dt.UTC)
+    template = Template('<time datetime="{{ d|date:\'c\' }}">{{ d|date:"j M Y, H:i" }}</time>')
+    seen = set()
+    for zone in ("Asia/Almaty", "Europe/Kyiv", "UTC", "Asia/Almaty"):
+        with timezone.override(zoneinfo.ZoneInfo(zone)):
+            drawn = str(time_tag(moment))
+            assert drawn == template.render(Context({"d": moment}))  # the filter's, each time
+            seen.add(drawn)
+    assert len(seen) == 3  # one per zone: a kept tag never leaks into another zone
+
+
+def test_time_tag_refuses_a_naive_datetime() -> None:
+    import datetime as dt
+
+    from incidents.cases.views.drawing import time_tag
+
+    with pytest.raises(ValueError):
+        time_tag(dt.datetime(2026, 11, 20, 23, 42))
