@@ -32,6 +32,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language
 from markupsafe import Markup
 
 from incidents.paths import path_of
@@ -121,7 +122,7 @@ class Part:
 
 
 # Parts drawn once (``drawn_once``), by the template as loaded, then by part.
-_drawn: WeakKeyDictionary[jinja2.Template, dict[str, str]] = WeakKeyDictionary()
+_drawn: WeakKeyDictionary[jinja2.Template, dict[tuple[str, str | None], str]] = WeakKeyDictionary()
 
 
 def drawn_once(template: backend.Template, context: dict[str, Any], request: Any) -> Markup:
@@ -130,13 +131,15 @@ def drawn_once(template: backend.Template, context: dict[str, Any], request: Any
     that is the same on every page and for every user, such as a blank form's
     fields (Django's widgets take a third of a millisecond for a few radio
     buttons and a text area). Nothing that varies (a CSRF token, a name, a
-    bound form) may be in such a part. A template that Jinja2 reloads because
-    it changed (DEBUG) is a new template: its parts are drawn again."""
+    bound form) may be in such a part; it is kept per language. A template
+    that Jinja2 reloads because it changed (DEBUG) is a new template: its
+    parts are drawn again."""
     part = template.template
     drawn = _drawn.setdefault(part.template, {})
-    if part.part not in drawn:
-        drawn[part.part] = str(template.render(context, request))
-    return Markup(drawn[part.part])
+    key = (part.part, get_language())  # labels and help texts are translated
+    if key not in drawn:
+        drawn[key] = str(template.render(context, request))
+    return Markup(drawn[key])
 
 
 @lru_cache(maxsize=32)

@@ -8,7 +8,8 @@ links), and each ``reverse()`` walks the URL patterns again: about 20 µs,
 ``path_of`` answers from a bounded cache keyed by everything ``reverse``
 reads besides its arguments: the URLconf in force (a new resolver object
 whenever Django clears its URL caches, as ``override_settings(ROOT_URLCONF=…)``
-does) and the script prefix. Only positional arguments of plain types are
+does), the script prefix, and the active language (``i18n_patterns`` would
+make the paths depend on it). Only positional arguments of plain types are
 cached; anything else goes to ``reverse`` itself, as does an error.
 """
 
@@ -19,14 +20,17 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_urlconf, reverse
+from django.utils.translation import get_language
 
 PLAIN = (str, int)
 
 
 @lru_cache(maxsize=4096)
-def _cached(resolver: Any, prefix: str, name: str, args: tuple[Any, ...]) -> str:
-    # RESOLVER and PREFIX are only the key: reverse() reads the same from the
-    # current thread, which set them.
+def _cached(
+    resolver: Any, prefix: str, language: str | None, name: str, args: tuple[Any, ...]
+) -> str:
+    # RESOLVER, PREFIX and LANGUAGE are only the key: reverse() reads the same
+    # from the current thread, which set them.
     return reverse(name, args=args)
 
 
@@ -34,7 +38,8 @@ def path_of(name: str, *args: Any) -> str:
     """``reverse(name, args=args)``, from the cache when seen before."""
     if not all(type(arg) in PLAIN for arg in args):
         return reverse(name, args=args)
-    return _cached(get_resolver(get_urlconf()), get_script_prefix(), name, args)
+    key = (get_resolver(get_urlconf()), get_script_prefix(), get_language())
+    return _cached(*key, name, args)
 
 
 class SitePaths:

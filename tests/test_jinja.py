@@ -211,8 +211,15 @@ def test_a_part_drawn_once_is_reused_until_its_template_reloads(tmp_path: Any) -
     assert draws == [1]
     # Rendered the ordinary way, the part is drawn each time.
     assert engine.get_template("t.jinja#m").render({"draw": draw}) == "<m>2</m>"
+    # Another language: drawn again (labels and help texts are translated).
+    import incidents.jinja
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(incidents.jinja, "get_language", lambda: "de")
+        assert drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None) == "<m>3</m>"
+    assert drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None) == "<m>1</m>"
     # The template changed on disk: Jinja2 reloads it, and the part is drawn anew.
     source.write_text("{% macro m() %}<n>{{ draw() }}</n>{% endmacro %}")
     stat = source.stat()
     os.utime(source, (stat.st_atime, stat.st_mtime + 5))
-    assert drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None) == "<n>3</n>"
+    assert drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None) == "<n>4</n>"

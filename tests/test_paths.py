@@ -110,3 +110,12 @@ def test_the_frame_links_to_the_site(client: Any, staff: Any) -> None:
         assert f'href="{reverse(name)}"' in html
     assert f'<form method="post" action="{reverse("logout")}">' in html
     assert 'href="/cases/" aria-current="page">Cases</a>' in html
+
+
+def test_kept_per_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Inquest runs with USE_I18N off; the key holds the language in case it
+    # is turned on (i18n_patterns would make paths depend on it).
+    english = path_of("cases:detail", "INC-2026-0001")
+    monkeypatch.setattr(paths, "get_language", lambda: "de")
+    assert path_of("cases:detail", "INC-2026-0001") == english
+    assert paths._cached.cache_info().currsize == 2
