@@ -486,9 +486,8 @@ class CasePage:
     @cached_property
     def status_alone(self) -> tuple[Any, CaseStatusForm] | None:
         """The status and form one panel's link loads (``status_form_alone``), or None."""
-        value = self.status_asked
-        form = self._status_form(value) if value else None
-        return (Incident.Status(value), form) if form is not None else None
+        value = self.status_asked  # ``_status_form`` builds the form asked for
+        return (Incident.Status(value), self._status_form(value)) if value else None
 
     @cached_property
     def blockers(self) -> list[str]:

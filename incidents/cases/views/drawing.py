@@ -28,9 +28,13 @@ from django.utils import timezone, translation
 from django.utils.dates import MONTHS_3
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import Truncator, calculate_truncate_chars_length, capfirst
+from django.utils.text import (
+    Truncator,
+    add_truncation_text,
+    calculate_truncate_chars_length,
+    capfirst,
+)
 from django.utils.timesince import timesince
-from django.utils.translation import pgettext
 
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.models import EvidenceItem
@@ -108,11 +112,11 @@ def choice_labels(model: Any, field: str) -> dict[Any, str]:
 
 def truncate(text: str, length: int) -> str:
     """``Truncator(text).chars(length)`` (the ``truncatechars`` filter) without
-    its cost per call (it walks every character and looks its ellipsis up in
-    the translations twice). The same result: in NFC; whole when it fits
-    (combining characters only shorten the count); else, when no combining
-    character comes before the cut, the first characters and the ellipsis;
-    in the rare other case, Truncator itself."""
+    its cost per call (it walks every character first). The same result: in
+    NFC; whole when it fits (combining characters only shorten the count);
+    else, when no combining character comes before the cut, the first
+    characters and Django's ending (``add_truncation_text``); in the rare
+    other case, Truncator itself."""
     plain = text.isascii()  # already NFC, and no combining character
     if not plain:
         text = unicodedata.normalize("NFC", text)
@@ -121,35 +125,19 @@ def truncate(text: str, length: int) -> str:
     if length <= 0 or (not plain and any(map(unicodedata.combining, text[: length + 1]))):
         return Truncator(text).chars(length)
     keep = _kept(translation.get_language(), length)
-    return _ended(text[:keep])
+    return add_truncation_text(text[:keep])
 
 
 def truncate_words(text: str, length: int) -> str:
     """``Truncator(text).words(length)`` (the ``truncatewords`` filter) without
-    its lazy object: the same words, joined by single spaces, and the
-    translated ending when some were left out."""
+    its lazy object: the same words, joined by single spaces, and Django's
+    ending (``add_truncation_text``) when some were left out."""
     if length <= 0:
         return ""
     words = text.split()
     if len(words) > length:
-        return _ended(" ".join(words[:length]))
+        return add_truncation_text(" ".join(words[:length]))
     return " ".join(words)
-
-
-def _ended(cut: str) -> str:
-    """CUT with the translated ending of a truncated text, as Django's
-    ``add_truncation_text`` writes it."""
-    ending = _ending(translation.get_language())
-    if "%(truncated_text)s" in ending:
-        return ending % {"truncated_text": cut}
-    return cut if cut.endswith(ending) else f"{cut}{ending}"
-
-
-@cache
-def _ending(language: str | None) -> str:
-    """The ending of a truncated text in LANGUAGE."""
-    with translation.override(language):
-        return pgettext("String to return when truncating text", "%(truncated_text)s…")
 
 
 @cache
