@@ -125,8 +125,26 @@ WSGI_APPLICATION = "incidents.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Every page and fragment the project draws: Jinja2 (incidents/jinja.py), from
+        # templates/ only. It is asked first, and finds no admin template.
+        "BACKEND": "incidents.jinja.Jinja2",
+        "NAME": "jinja2",
         "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "incidents.jinja.environment",
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+            ],
+        },
+    },
+    {
+        # The admin only, with the apps' overrides (incidents/*/templates/admin/).
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "NAME": "django",
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -134,21 +152,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "incidents.paths.site_paths",
             ],
-        },
-    },
-    {
-        # The case page's body (incidents/jinja.py). Only its own folder, templates/jinja2/,
-        # and no app directories: it cannot load a Django template, and the Django
-        # engine knows its templates by other names (jinja2/...), which nothing asks for.
-        "BACKEND": "incidents.jinja.Jinja2",
-        "NAME": "jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
-        "APP_DIRS": False,
-        "OPTIONS": {
-            "environment": "incidents.jinja.environment",
-            "context_processors": ["django.template.context_processors.csp"],
         },
     },
 ]
@@ -291,7 +295,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "incidents.static_storage.StaticStorage"
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
@@ -325,7 +329,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True  # the token reaches HTMX through hx-headers, not the cookie
 CSRF_COOKIE_SAMESITE = "Lax"
-CSRF_FAILURE_VIEW = "django.views.csrf.csrf_failure"  # renders templates/403_csrf.html
+CSRF_FAILURE_VIEW = "incidents.errors.csrf_failure"  # templates/errors/403_csrf.jinja
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

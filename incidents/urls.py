@@ -8,7 +8,10 @@ from incidents.cases.views import listing
 admin.site.site_header = "Inquest administration"
 admin.site.site_title = "Inquest admin"
 
-# Friendly error pages (templates/400.html, 403.html, 404.html); 500 and 503 in incidents.errors.
+# Friendly error pages (templates/errors/), incidents.errors.
+handler400 = "incidents.errors.bad_request"
+handler403 = "incidents.errors.permission_denied"
+handler404 = "incidents.errors.page_not_found"
 handler500 = "incidents.errors.server_error"
 
 urlpatterns = [

@@ -87,14 +87,11 @@ from incidents.hypotheses.models import (
     ConfidenceBand,
     Hypothesis,
 )
-from incidents.jinja import drawn_once
-from incidents.paths import path_of
+from incidents.jinja import url as path_of
 
 # The body and its regions (Jinja2; ``template#name`` renders one block or macro alone),
 # and the site frame around the whole page (Django).
 TEMPLATE = "cases/detail.jinja"
-FRAME = "cases/detail.html"
-BODY_MARK = SafeString("<!--case-page-body-->")  # where the frame takes the body
 # HX-Target (the id of the element asking) -> the part that answers it.
 REGIONS = {
     "header": "header",
@@ -887,10 +884,7 @@ class CasePage:
     def composer_fields(self) -> str:
         """The composer's fields (``#composer_fields``): sent back with errors,
         drawn for this page; blank, the same for every page, drawn once."""
-        template = engines["jinja2"].get_template(f"{TEMPLATE}#composer_fields")
-        if "update" in self.bound:
-            return template.render(self.context(), self.request)
-        return drawn_once(template, self.context(), self.request)
+        return render_to_string(f"{TEMPLATE}#composer_fields", self.context(), self.request)
 
 
 def render_case(
@@ -901,31 +895,12 @@ def render_case(
     status: int = 200,
     **state: Any,
 ) -> HttpResponse:
-    """The whole page, or one region of it, rendered in the case's time zone.
-
-    Jinja2 draws the region, or the body (the block ``body``): the output of
-    a block streams into one join, so the big parts drawn in Python (the
-    matrix rows, up to 300 kB, and the source list) are copied once, not by
-    every node around them as Django's engine did. The site frame is
-    rendered with a mark where the body goes, and the body put there in one
-    join (the frame's text is escaped by Django, so nothing in it can be the
-    mark; the last one is taken)."""
+    """The whole page, or one region of it (a block or macro of the page's
+    template, ``cases/detail.jinja#region``), in the case's time zone."""
     with timezone.override(access.incident.zone):
         page = CasePage(request, access, whole=region is None, **state)
-        try:
-            template = engines["jinja2"].get_template(f"{TEMPLATE}#{region or 'body'}")
-            body = page.context()
-            html = template.render(body, request)
-            if region is None:
-                # One CSRF token for the whole page, as one Django template has:
-                # the frame takes the body's (masking another costs 40 us).
-                context = {"incident": page.incident, "body": BODY_MARK}
-                context["csrf_token"] = body["csrf_token"]
-                head, _, tail = render_to_string(FRAME, context, request).rpartition(BODY_MARK)
-                html = "".join((head, html, tail))
-            return HttpResponse(html, status=status)
-        finally:
-            page.close()
+        name = f"{TEMPLATE}#{region}" if region else TEMPLATE
+        return HttpResponse(render_to_string(name, page.context(), request), status=status)
 
 
 def case_url(incident: Incident, anchor: str = "", query: str = "") -> str:

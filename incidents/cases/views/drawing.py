@@ -40,7 +40,7 @@ from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses import scoring
 from incidents.hypotheses.models import Assessment, Hypothesis
-from incidents.paths import path_of
+from incidents.jinja import url as path_of
 
 if TYPE_CHECKING:
     from incidents.cases.views.case import CasePage, ItemRow
