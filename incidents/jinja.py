@@ -27,10 +27,11 @@ from functools import partial
 from typing import Any
 
 import jinja2
-from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.contrib.humanize.templatetags.humanize import intcomma, naturaltime
 from django.middleware.csrf import get_token
-from django.template import defaultfilters
+from django.template import defaultfilters, defaulttags
 from django.template.backends import jinja2 as backend
+from django.templatetags import tz
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
@@ -55,11 +56,18 @@ def time(value: Any, arg: str | None = None) -> str:
     return defaultfilters.time(template_localtime(value), arg)
 
 
+@jinja2.pass_context
+def querystring(context: Any, *args: Any, **kwargs: Any) -> str:
+    """``{% querystring key=value %}``: the request's query string ("?…") with
+    KWARGS set (None removes a key), by Django's own tag."""
+    return defaulttags.querystring(None, *(args or [context["request"].GET]), **kwargs)
+
+
 def environment(**options: Any) -> jinja2.Environment:
     options["undefined"] = jinja2.StrictUndefined
     options.setdefault("extensions", []).append("jinja2.ext.do")
     env = jinja2.Environment(**options)
-    env.globals.update(url=url, static=static, htmx_script=htmx_script)
+    env.globals.update(url=url, static=static, htmx_script=htmx_script, querystring=querystring)
     env.filters.update(
         date=date,
         time=time,
@@ -71,6 +79,9 @@ def environment(**options: Any) -> jinja2.Environment:
         filesizeformat=defaultfilters.filesizeformat,
         linebreaksbr=defaultfilters.linebreaksbr,
         yesno=defaultfilters.yesno,
+        intcomma=intcomma,
+        utc=tz.utc,
+        timezone=tz.do_timezone,
     )
     return env
 
