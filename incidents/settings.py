@@ -93,6 +93,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Nothing a view answers is cached (case data on a shared computer, Back after a post).
+    "incidents.middleware.NoStoreMiddleware",
     # CSP near the top so that every page gets the header, error pages included.
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Who, from where, in which request: read by the audit triggers at each write.
@@ -106,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The same 404 page in every mode (no hint that a hidden case exists).
+    "incidents.middleware.NotFoundMiddleware",
     # A stale edit that a view let through answers 409 with what changed.
     "incidents.audit.middleware.ConflictMiddleware",
     # Login throttling; django-axes wants to be last.
@@ -354,7 +358,7 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.jinja"
 AXES_CLIENT_IP_CALLABLE = "incidents.audit.context.client_ip_for_axes"
 AXES_VERBOSE = False
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from incidents import views
@@ -17,7 +18,18 @@ handler500 = "incidents.errors.server_error"
 urlpatterns = [
     path("", listing.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("favicon.ico", views.favicon, name="favicon"),
+    # Sign-in and sign-out only (Jinja2 pages); password reset and change come back later.
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="registration/login.jinja"),
+        name="login",
+    ),
+    path(
+        "accounts/logout/",
+        auth_views.LogoutView.as_view(template_name="registration/logged_out.jinja"),
+        name="logout",
+    ),
     path("admin/", admin.site.urls),
     path("cases/", include("incidents.cases.urls")),
     path("cases/<str:reference>/hypotheses/", include("incidents.hypotheses.urls")),

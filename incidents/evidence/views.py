@@ -324,7 +324,7 @@ def thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(png, content_type="image/png")
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = SANDBOX_CSP
-    response["Cache-Control"] = "private, max-age=300"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
