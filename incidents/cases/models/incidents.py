@@ -1,4 +1,4 @@
-"""Cases (incidents), their members and their timeline.
+"""Cases (incidents) and their members.
 
 Every state change of a case is a method here that runs in one transaction
 and writes its timeline entry; views only call these methods.
@@ -21,62 +21,22 @@ from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.cases.markdown import render_markdown
+from incidents.cases.models.common import (
+    SearchVectorDeferred,
+    Tag,
+    choices_constraint,
+    validate_time_zone,
+    written_text,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+    from incidents.cases.models.timeline import StatusUpdate
     from incidents.hypotheses.models import Hypothesis
 
+
 REFERENCE_PREFIX = "INC"
-
-
-def validate_time_zone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            "“%(value)s” is not a known time zone; use an IANA name such as Asia/Almaty.",
-            params={"value": value},
-        ) from None
-
-
-def written_text(value: str | None, field: str) -> str:
-    """VALUE as it is kept: stripped of surrounding space. A NUL character is
-    refused with a message (PostgreSQL cannot store one in text; the forms
-    refuse it too, this covers the admin actions and scripts)."""
-    text = (value or "").strip()
-    if "\x00" in text:
-        raise ValidationError({field: "Remove the null character (\\x00) from this text."})
-    return text
-
-
-def choices_constraint(
-    field: str, choices: type[models.Choices], model: str
-) -> models.CheckConstraint:
-    """A named database constraint that keeps FIELD inside CHOICES, even for .update()."""
-    return models.CheckConstraint(
-        condition=Q(**{f"{field}__in": choices.values}), name=f"{model}_{field}_valid"
-    )
-
-
-class Tag(models.Model):
-    name = models.SlugField(max_length=50, unique=True, allow_unicode=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class SearchVectorDeferred(models.Manager[Any]):
-    """Querysets that leave the ``search_vector`` column in the database: it is
-    the database's own (full-text search and the triggers that keep it), and as
-    long as the text it indexes. Filters and ranks still use it in SQL."""
-
-    def get_queryset(self) -> models.QuerySet[Any]:
-        return super().get_queryset().defer("search_vector")
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
@@ -248,6 +208,8 @@ class Incident(models.Model):
         The reference carries the current year unless YEAR is given (a case
         recorded after the fact, such as the demo case of 2024).
         """
+        from incidents.cases.models.timeline import StatusUpdate
+
         fields.setdefault("lead", by)
         for attempt in range(5):
             try:
@@ -342,6 +304,7 @@ class Incident(models.Model):
         if someone saved the case since (see incidents.audit.versioning).
         """
         from incidents.audit.versioning import check_version
+        from incidents.cases.models.timeline import StatusUpdate
 
         reason = written_text(reason, "reason")
         with transaction.atomic():
@@ -396,6 +359,8 @@ class Incident(models.Model):
     # other at once cannot leave the case without a lead.
 
     def _members_changed(self, by: Any, body: str) -> StatusUpdate:
+        from incidents.cases.models.timeline import StatusUpdate
+
         return StatusUpdate.objects.post(
             self, kind=StatusUpdate.Kind.MEMBERS_CHANGED, by=by, body=body
         )
@@ -505,122 +470,3 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) in {self.incident.reference}"
-
-
-class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
-    def post(
-        self,
-        incident: Incident,
-        *,
-        kind: str,
-        body: str,
-        by: Any = None,
-        hypothesis: Any = None,
-        evidence: Any = None,
-    ) -> StatusUpdate:
-        """Add an entry to INCIDENT's timeline and mark the case as active now.
-
-        Both writes in one transaction; inside a caller's transaction (a move,
-        a rating) no savepoint is taken: the caller's block is the unit.
-        """
-        body = written_text(body, "body")
-        if not body:
-            raise ValidationError({"body": "Write something before posting."})
-        now = timezone.now()
-        with transaction.atomic(savepoint=False):
-            return self._post(incident, kind, body, by, hypothesis, evidence, now)
-
-    def _post(
-        self,
-        incident: Incident,
-        kind: str,
-        body: str,
-        by: Any,
-        hypothesis: Any,
-        evidence: Any,
-        now: dt.datetime,
-    ) -> StatusUpdate:
-        update = self.create(
-            incident=incident,
-            kind=kind,
-            body=body,
-            body_html=render_markdown(body),
-            author=by if getattr(by, "pk", None) else None,
-            hypothesis=hypothesis,
-            evidence=evidence,
-            created_at=now,
-        )
-        Incident.objects.filter(pk=incident.pk).update(last_activity_at=now)
-        return update
-
-
-class StatusUpdateKind(models.TextChoices):
-    NOTE = "note", "Note"
-    FINDING = "finding", "Finding"
-    OFFICIAL_STATEMENT = "official_statement", "Official statement"
-    CASE_STATUS = "case_status", "Case status changed"
-    HYPOTHESIS_ADDED = "hypothesis_added", "Hypothesis added"
-    HYPOTHESIS_MOVED = "hypothesis_moved", "Hypothesis moved"
-    CONFIDENCE_CHANGED = "confidence_changed", "Confidence changed"
-    EVIDENCE_ADDED = "evidence_added", "Evidence added"
-    MEMBERS_CHANGED = "members_changed", "Members changed"
-
-    @classmethod
-    def written(cls) -> list[tuple[str, str]]:
-        """The kinds a person may post by hand."""
-        return [(k.value, k.label) for k in (cls.NOTE, cls.FINDING, cls.OFFICIAL_STATEMENT)]
-
-    @property
-    def is_automatic(self) -> bool:
-        return self not in {self.NOTE, self.FINDING, self.OFFICIAL_STATEMENT}
-
-
-class StatusUpdate(models.Model):
-    """An entry on a case's timeline: written by a person, or automatic."""
-
-    Kind = StatusUpdateKind
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
-    kind = models.CharField(max_length=24, choices=Kind, default=Kind.NOTE)
-    body = models.TextField(max_length=20000)
-    body_html = models.TextField(editable=False)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="status_updates",
-    )
-    hypothesis = models.ForeignKey(
-        "hypotheses.Hypothesis",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="timeline_entries",
-    )
-    evidence = models.ForeignKey(
-        "evidence.EvidenceItem",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="timeline_entries",
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    objects = StatusUpdateQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [choices_constraint("kind", StatusUpdateKind, "statusupdate")]
-        indexes = [
-            models.Index(fields=["incident", "-created_at", "-id"], name="update_timeline_idx"),
-            models.Index(fields=["incident", "kind", "-created_at"], name="update_kind_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return (
-            f"{self.get_kind_display()} on {self.incident_id} at {self.created_at:%Y-%m-%d %H:%M}"
-        )
-
-    @property
-    def is_automatic(self) -> bool:
-        return self.Kind(self.kind).is_automatic
