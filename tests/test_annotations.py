@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from incidents.evidence import annotations as anno
@@ -452,11 +458,330 @@ def test_case_annotations_page(
 # -- Export ---------------------------------------------------------------------------
 
 
+# The rules of the W3C Web Annotation Data Model (https://www.w3.org/TR/annotation-model/)
+# that Inquest's annotations, collections and pages follow, written out as assertions.
+# The terms are those of the model's JSON-LD context, http://www.w3.org/ns/anno.jsonld
+# (W3C, Software and Document License), kept here as data: no network in tests.
+
+ANNO_TERMS = frozenset(
+    {
+        *("id", "type", "body", "target", "source", "selector", "state", "scope", "refinedBy"),
+        *("startSelector", "endSelector", "renderedVia", "creator", "generator", "rights"),
+        *("homepage", "via", "canonical", "stylesheet", "cached", "conformsTo", "items"),
+        *("partOf", "first", "last", "next", "prev", "audience", "motivation", "purpose"),
+        *("textDirection", "accessibility", "bodyValue", "format", "language"),
+        *("processingLanguage", "value", "exact", "prefix", "suffix", "styleClass", "name"),
+        *("email", "email_sha1", "nickname", "label", "created", "modified", "generated"),
+        *("sourceDate", "sourceDateStart", "sourceDateEnd", "start", "end", "total"),
+        "startIndex",
+    }
+)
+ANNO_CLASSES = frozenset(
+    {
+        *("Annotation", "Dataset", "Image", "Video", "Audio", "Text", "TextualBody"),
+        *("ResourceSelection", "SpecificResource", "FragmentSelector", "CssSelector"),
+        *("XPathSelector", "TextQuoteSelector", "TextPositionSelector", "DataPositionSelector"),
+        *("SvgSelector", "RangeSelector", "TimeState", "HttpRequestState", "CssStylesheet"),
+        *("Choice", "Person", "Software", "Organization", "AnnotationCollection"),
+        *("AnnotationPage", "Audience"),
+    }
+)
+MOTIVATIONS = frozenset(
+    {
+        *("assessing", "bookmarking", "classifying", "commenting", "describing", "editing"),
+        *("highlighting", "identifying", "linking", "moderating", "questioning", "replying"),
+        "tagging",
+    }
+)
+AGENT_CLASSES = frozenset({"Person", "Organization", "Software"})
+SELECTORS = frozenset({"TextQuoteSelector", "TextPositionSelector", "FragmentSelector"})
+# xsd:dateTime in UTC with Z (model 3.3.1: "MUST be expressed in the UTC timezone with Z")
+UTC_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def assert_terms(node: Any, *, extension: str = "inquest:") -> None:
+    """Every key is a term of the anno.jsonld context (or ``@context``, or one of
+    our ``inquest:`` extensions), every ``type`` one of its classes, and every
+    motivation and purpose one of its motivations: nothing a JSON-LD processor
+    would drop or read as a relative IRI."""
+    if isinstance(node, list):
+        for value in node:
+            assert_terms(value, extension=extension)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        assert key in ANNO_TERMS or key == "@context" or key.startswith(extension), key
+        if key == "type":
+            assert value in ANNO_CLASSES, value
+        if key in {"motivation", "purpose"}:
+            values = value if isinstance(value, list) else [value]
+            assert values and set(values) <= MOTIVATIONS, value
+        if not key.startswith(extension):
+            assert_terms(value, extension=extension)
+
+
+def assert_utc(value: Any) -> None:
+    assert isinstance(value, str) and UTC_Z.match(value), value
+    assert dt.datetime.fromisoformat(value).utcoffset() == dt.timedelta(0)
+
+
+def assert_iri(value: Any) -> None:
+    assert isinstance(value, str) and IRI.match(value), value
+
+
+def assert_agent(value: Any) -> None:
+    """An Agent (3.3.2) with a stable IRI, its class, and a nickname; a name if any."""
+    assert isinstance(value, dict), value
+    assert_iri(value["id"])
+    assert value["type"] in AGENT_CLASSES
+    assert isinstance(value["nickname"], str) and value["nickname"]
+    if "name" in value:
+        assert isinstance(value["name"], str) and value["name"]
+
+
+def motivations_of(annotation: dict[str, Any]) -> set[str]:
+    value = annotation["motivation"]
+    assert isinstance(value, str) or (isinstance(value, list) and len(value) > 1), value
+    return {value} if isinstance(value, str) else set(value)
+
+
+def assert_web_annotation(a: dict[str, Any], *, embedded: bool = False) -> None:
+    """One annotation against the model's MUSTs (3.1) and the SHOULDs clients rely on."""
+    if not embedded:
+        assert a["@context"] == anno.ANNO_CONTEXT
+    assert_terms(a)
+    assert_iri(a["id"])
+    assert a["type"] == "Annotation"
+    assert_utc(a["created"])
+    assert_utc(a["modified"])
+    assert a["created"] <= a["modified"]
+    assert_agent(a["creator"])
+    motivations = motivations_of(a)
+    purposes = set()
+    for body in a.get("body", []):
+        purposes.add(body["purpose"])
+        if body["type"] == "TextualBody":
+            assert isinstance(body["value"], str) and body["value"]
+            assert MEDIA_TYPE.match(body["format"]), body
+            assert BCP47.match(body["language"]), body
+            assert_agent(body["creator"])
+            assert_utc(body["created"])
+            assert "items" not in body
+        else:
+            assert body["type"] == "SpecificResource" and body["purpose"] == "linking"
+            assert_iri(body["source"])
+            assert "value" not in body and "items" not in body
+    # The motivation says what the bodies do: a note comments, tags alone tag,
+    # a stance assesses (with a link to its hypothesis).
+    assert ("commenting" in motivations) == ("commenting" in purposes)
+    assert ("assessing" in motivations) == ("assessing" in purposes) == ("linking" in purposes)
+    if "tagging" in motivations:
+        assert purposes & {"tagging"} and "commenting" not in purposes
+    target = a["target"]
+    assert target["type"] == "SpecificResource"
+    assert_iri(target["source"])
+    assert MEDIA_TYPE.match(target["format"]), target
+    if "language" in target:
+        assert BCP47.match(target["language"]), target
+    selectors = target["selector"]
+    assert isinstance(selectors, list) and selectors
+    for selector in selectors:
+        assert selector["type"] in SELECTORS
+        if selector["type"] == "TextQuoteSelector":
+            assert isinstance(selector["exact"], str) and selector["exact"]
+            assert isinstance(selector["prefix"], str) and isinstance(selector["suffix"], str)
+        elif selector["type"] == "TextPositionSelector":
+            assert 0 <= selector["start"] <= selector["end"]
+        else:
+            assert selector["conformsTo"] == anno.MEDIA_FRAGMENTS
+            assert anno.parse_xywh(selector["value"]) is not None
+
+
+def assert_page(page: dict[str, Any], *, collection: str, embedded: bool = False) -> None:
+    """An AnnotationPage (5.2): part of COLLECTION, with its place and its annotations."""
+    if not embedded:
+        assert page["@context"] == anno.ANNO_CONTEXT
+    assert_terms(page)
+    assert_iri(page["id"])
+    assert page["type"] == "AnnotationPage"
+    assert page["partOf"] == collection
+    assert isinstance(page["startIndex"], int) and page["startIndex"] >= 0
+    for link in ("next", "prev"):
+        if link in page:
+            assert_iri(page[link])
+    assert isinstance(page["items"], list) and page["items"]  # at least one item
+    for annotation in page["items"]:
+        assert_web_annotation(annotation, embedded=True)
+
+
+def assert_collection(doc: dict[str, Any]) -> None:
+    """An AnnotationCollection (5.1): label, total, and first and last pages when not empty."""
+    assert doc["@context"] == anno.ANNO_CONTEXT
+    assert_terms(doc)
+    assert_iri(doc["id"])
+    assert doc["type"] == "AnnotationCollection"
+    assert isinstance(doc["label"], str) and doc["label"]
+    assert isinstance(doc["total"], int) and doc["total"] >= 0
+    if doc["total"]:
+        assert_page(doc["first"], collection=doc["id"], embedded=True)
+        assert doc["first"]["startIndex"] == 0 and "prev" not in doc["first"]
+        assert_iri(doc["last"])
+    else:
+        assert "first" not in doc and "last" not in doc
+
+
+def walk_collection(client: Client, url: str) -> list[dict[str, Any]]:
+    """Every annotation of the collection at URL, page by page, each page checked
+    and linked to its neighbours; the pages add up to the collection's total."""
+    collection = json.loads(client.get(url).content)
+    assert_collection(collection)
+    if not collection["total"]:
+        return []
+    annotations: list[dict[str, Any]] = []
+    page, previous = collection["first"], None
+    while True:
+        assert page["startIndex"] == len(annotations)
+        assert page.get("prev") == previous
+        annotations += page["items"]
+        if "next" not in page:
+            break
+        previous = page["id"]
+        response = client.get(page["next"])
+        assert response.status_code == 200
+        assert response["Content-Type"] == anno.ANNO_PROFILE
+        page = json.loads(response.content)
+        assert_page(page, collection=collection["id"])
+    assert page["id"] == collection["last"]
+    assert len(annotations) == collection["total"]
+    assert len({a["id"] for a in annotations}) == len(annotations)
+    return annotations
+
+
+# -- Export: the shapes --------------------------------------------------------------
+
+
+def test_times_are_utc_with_z() -> None:
+    almaty = dt.timezone(dt.timedelta(hours=5))
+    assert anno.utc(dt.datetime(2026, 5, 13, 13, 2, 11, tzinfo=almaty)) == "2026-05-13T08:02:11Z"
+    assert anno.utc(dt.datetime(2026, 5, 13, 8, 2, 11, 123, tzinfo=dt.UTC)).endswith(".000123Z")
+
+
+def test_creator_is_an_agent_with_a_stable_iri(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["*", ".example.org", "Inquest.Example.org", "other.example"]
+    assert anno.agent(7, "alice", "Alice Adams") == {
+        "id": "urn:inquest:inquest.example.org:user:7",
+        "type": "Person",
+        "nickname": "alice",
+        "name": "Alice Adams",
+    }
+    assert "name" not in anno.agent(7, "alice", "")
+    settings.ALLOWED_HOSTS = ["*"]
+    assert anno.agent_iri(7) == "urn:inquest:localhost:user:7"
+    settings.ALLOWED_HOSTS = ["[::1]"]
+    assert_iri(anno.agent_iri(7))
+    assert anno.agent_iri(7) == "urn:inquest:%5B%3A%3A1%5D:user:7"
+
+
+@pytest.mark.parametrize(
+    ("note", "tags", "assessing", "expected"),
+    [
+        ("A note", [], False, "commenting"),
+        ("A note", ["timing"], False, "commenting"),
+        ("A note", ["timing"], True, ["commenting", "assessing"]),
+        ("  ", ["timing"], False, "tagging"),
+        ("", ["timing"], True, ["tagging", "assessing"]),
+        ("", [], True, "assessing"),
+        ("", [], False, "highlighting"),
+    ],
+)
+def test_motivation(note: str, tags: list[str], assessing: bool, expected: Any) -> None:
+    assert anno.motivation(note, tags, assessing) == expected
+
+
+@pytest.mark.parametrize(
+    ("file_type", "expected"),
+    [
+        ("", "text/plain"),  # pasted text
+        ("text/plain", "text/plain"),
+        ("text/csv", "text/csv"),
+        ("application/pdf", "application/pdf"),
+        ("text/html", "text/html"),
+        ("image/png", "text/plain"),  # the text of an image is transcribed
+        ("video/mp4", "text/plain"),
+    ],
+)
+def test_format_of_an_items_text(file_type: str, expected: str) -> None:
+    assert anno.text_format(file_type) == expected
+
+
+def test_textual_bodies_carry_format_language_creator_and_created(settings: Any) -> None:
+    settings.LANGUAGE_CODE = "kk"
+    creator = anno.agent(3, "bob")
+    target = anno.specific_resource(
+        "urn:x:1",
+        format="text/plain",
+        language="ru",
+        selector=anno.text_selectors("a", "", "", 0, 1),
+    )
+    a = anno.web_annotation(
+        id="urn:x:annotation:1",
+        created="2026-05-13T08:02:11Z",
+        modified="2026-05-14T08:02:11Z",
+        creator=creator,
+        note="Forty seconds",
+        tags=["timing", "key-passage"],
+        assessment=("supports: Hacked.", "urn:x:hypothesis:4"),
+        target=target,
+    )
+    assert_web_annotation({"@context": anno.ANNO_CONTEXT, **a})
+    assert a["motivation"] == ["commenting", "assessing"]
+    note, *tags, stance, link = a["body"]
+    assert note == {
+        "type": "TextualBody",
+        "value": "Forty seconds",
+        "format": "text/plain",
+        "language": "kk",
+        "purpose": "commenting",
+        "creator": creator,
+        "created": "2026-05-13T08:02:11Z",
+    }
+    assert [(t["value"], t["purpose"]) for t in tags] == [
+        ("timing", "tagging"),
+        ("key-passage", "tagging"),
+    ]
+    assert stance["purpose"] == "assessing" and stance["value"] == "supports: Hacked."
+    assert link == {
+        "type": "SpecificResource",
+        "source": "urn:x:hypothesis:4",
+        "purpose": "linking",
+    }
+    assert a["target"] == {
+        "type": "SpecificResource",
+        "source": "urn:x:1",
+        "format": "text/plain",
+        "language": "ru",
+        "selector": [
+            {"type": "TextQuoteSelector", "exact": "a", "prefix": "", "suffix": ""},
+            {"type": "TextPositionSelector", "start": 0, "end": 1},
+        ],
+    }
+    # No language known for the item: none claimed.
+    assert "language" not in anno.specific_resource("urn:x:1", format="", language="", selector=[])
+
+
 def test_jsonld_export_follows_the_web_annotation_model(
     client: Client, incident: Any, item: EvidenceItem, lead: Any, hypothesis: Hypothesis
 ) -> None:
     photo = attach(incident, lead, png_bytes(400, 300), name="screen.png", title="Photo")
-    Annotation.create_for(
+    EvidenceItem.objects.filter(pk=photo.pk).update(language="kk")
+    EvidenceItem.objects.filter(pk=item.pk).update(language="ru")
+    lead.first_name, lead.last_name = "Alice", "Adams"
+    lead.save()
+    key = Annotation.create_for(
         item,
         by=lead,
         body="Key",
@@ -476,17 +801,43 @@ def test_jsonld_export_follows_the_web_annotation_model(
         'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
     )
     doc = json.loads(response.content)
-    assert doc["@context"] == "http://www.w3.org/ns/anno.jsonld"
-    assert doc["type"] == "AnnotationCollection"
-    assert doc["id"].startswith("http://testserver/evidence/")
+    assert_collection(doc)
+    assert doc["id"] == f"http://testserver/evidence/{item.pk}/annotations.jsonld"
     assert doc["total"] == 1
     page = doc["first"]
-    assert page["type"] == "AnnotationPage" and len(page["items"]) == 1
+    assert page["id"] == f"{doc['id']}?page=1" == doc["last"]
+    assert page["partOf"] == doc["id"] and page["startIndex"] == 0
+    assert "next" not in page and "prev" not in page
     annotation = page["items"][0]
-    # Required by the data model: id, type "Annotation", target (with source); body optional.
-    assert annotation["type"] == "Annotation" and annotation["id"].startswith("http")
-    assert annotation["target"]["source"].startswith("http")
-    selectors = {s["type"]: s for s in annotation["target"]["selector"]}
+    assert annotation["id"] == f"http://testserver/evidence/{item.pk}/#annotation-{key.pk}"
+    assert annotation["motivation"] == ["commenting", "assessing"]
+    assert annotation["created"].endswith("Z") and annotation["modified"].endswith("Z")
+    assert annotation["creator"] == {
+        "id": f"urn:inquest:127.0.0.1:user:{lead.pk}",
+        "type": "Person",
+        "nickname": "alice",
+        "name": "Alice Adams",
+    }
+    bodies = {b["purpose"]: b for b in annotation["body"]}
+    assert bodies["commenting"]["value"] == "Key"
+    assert bodies["tagging"]["value"] == "timing"
+    assert bodies["assessing"]["value"] == "supports: The content system was hacked."
+    assert bodies["linking"]["source"] == (
+        f"http://testserver/cases/{incident.reference}/#hypothesis-{hypothesis.pk}"
+    )
+    for body in (bodies["commenting"], bodies["tagging"], bodies["assessing"]):
+        assert (body["format"], body["language"]) == ("text/plain", "en")
+        assert body["creator"] == annotation["creator"]
+        assert body["created"] == annotation["created"]
+    target = annotation["target"]
+    # Pasted text: the item's page, plain text, in the item's language.
+    assert target["source"] == f"http://testserver/evidence/{item.pk}/"
+    assert (target["type"], target["format"], target["language"]) == (
+        "SpecificResource",
+        "text/plain",
+        "ru",
+    )
+    selectors = {s["type"]: s for s in target["selector"]}
     assert selectors["TextQuoteSelector"]["exact"] == "flag image"
     assert selectors["TextQuoteSelector"]["prefix"].endswith("changed: ")
     start = TEXT.index("flag image")
@@ -495,19 +846,140 @@ def test_jsonld_export_follows_the_web_annotation_model(
         "start": start,
         "end": start + 10,
     }
-    purposes = {b.get("purpose") for b in annotation["body"]}
-    assert {"commenting", "tagging", "assessing"} <= purposes
-    assert annotation["creator"]["nickname"] == "alice"
     assert item.custody.order_by("-id").first().action == "exported"
 
     region = json.loads(client.get(reverse("evidence:jsonld", args=[photo.pk])).content)
+    assert_collection(region)
     target = region["first"]["items"][0]["target"]
-    assert target["selector"] == {
-        "type": "FragmentSelector",
-        "conformsTo": "http://www.w3.org/TR/media-frags/",
-        "value": "xywh=1,2,30,40",
+    assert target == {
+        "type": "SpecificResource",
+        "source": f"http://testserver/evidence/{photo.pk}/download/",
+        "format": "image/png",
+        "language": "kk",
+        "selector": [
+            {
+                "type": "FragmentSelector",
+                "conformsTo": "http://www.w3.org/TR/media-frags/",
+                "value": "xywh=1,2,30,40",
+            }
+        ],
     }
-    assert target["source"].endswith(f"/evidence/{photo.pk}/download/")
+    assert region["first"]["items"][0]["motivation"] == "commenting"
+
+
+def test_passage_of_a_text_file_targets_the_file(client: Client, incident: Any, lead: Any) -> None:
+    """Text read from a file: the target is the file, in the file's detected type."""
+    log = attach(incident, lead, TEXT.encode(), name="log.txt", title="Log")
+    assert log.annotation_text == TEXT
+    Annotation.create_for(log, by=lead, body="Here", exact="flag image")
+    login(client, lead)
+    doc = json.loads(client.get(reverse("evidence:jsonld", args=[log.pk])).content)
+    target = doc["first"]["items"][0]["target"]
+    assert target["source"] == f"http://testserver/evidence/{log.pk}/download/"
+    assert target["format"] == "text/plain"
+
+
+def test_empty_collection_has_no_pages(client: Client, item: EvidenceItem, lead: Any) -> None:
+    login(client, lead)
+    url = reverse("evidence:jsonld", args=[item.pk])
+    doc = json.loads(client.get(url).content)
+    assert_collection(doc)
+    assert doc["total"] == 0 and "first" not in doc
+    assert client.get(url, {"page": "1"}).status_code == 404
+
+
+def test_large_collections_page(
+    client: Client,
+    item: EvidenceItem,
+    lead: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """PAGE_SIZE annotations a page, linked first to last; the same queries for
+    one page as for several, and for a small collection as for a large one."""
+    monkeypatch.setattr(anno, "PAGE_SIZE", 2)
+    words = ["night operator", "flag image", "playlist"]
+    for n in range(3):
+        Annotation.create_for(item, by=lead, body=f"Note {n}", tags=[f"t{n}"], exact=words[n])
+    login(client, lead)
+    url = reverse("evidence:jsonld", args=[item.pk])
+    client.get(url)  # the session, the compiled reads: warm
+    with CaptureQueriesContext(connection) as small:
+        client.get(url, {"page": "2"})
+    for n in range(4):
+        Annotation.create_for(item, by=lead, body=f"More {n}", tags=["x", "y"], exact="playlist")
+
+    with django_assert_max_num_queries(len(small)):
+        doc = json.loads(client.get(url).content)
+    with django_assert_max_num_queries(len(small)):
+        middle = json.loads(client.get(url, {"page": "2"}).content)
+    assert doc["total"] == 7 and doc["last"] == f"{doc['id']}?page=4"
+    assert [len(p) for p in (doc["first"]["items"], middle["items"])] == [2, 2]
+    assert doc["first"]["next"] == middle["id"] == f"{doc['id']}?page=2"
+    assert middle["prev"] == f"{doc['id']}?page=1" and middle["next"] == f"{doc['id']}?page=3"
+    assert middle["startIndex"] == 2 and middle["partOf"] == doc["id"]
+    annotations = walk_collection(client, url)
+    assert [a["body"][0]["value"] for a in annotations] == [
+        a.body for a in Annotation.objects.filter(item=item).order_by("position_start", "id")
+    ]
+    last = json.loads(client.get(doc["last"]).content)
+    assert len(last["items"]) == 1 and "next" not in last
+    for bad in ("5", "0", "-1", "x", "1.0", "²"):
+        assert client.get(url, {"page": bad}).status_code == 404, bad
+
+
+def test_the_docs_examples_follow_the_model() -> None:
+    """The shapes docs/evidence.md and docs/export.md show pass the same rules."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+
+    def example(name: str, after: str) -> dict[str, Any]:
+        text = (docs / name).read_text().split(after, 1)[1]
+        return json.loads(text.split("```json\n", 1)[1].split("\n```", 1)[0])
+
+    collection = example("evidence.md", "## Export")
+    assert_collection(collection)
+    assert collection["first"]["items"][0]["motivation"] == ["commenting", "assessing"]
+    assert_web_annotation(example("export.md", "## `annotations[]`"))
+
+
+@pytest.fixture
+def demo(db: Any, settings: Any) -> Any:
+    """The demo case, with an image-region annotation added to it."""
+    from django.core.management import call_command
+
+    from incidents.cases.management.commands.load_demo import REFERENCE
+    from incidents.cases.models import Incident
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("load_demo", force=True, stdout=io.StringIO())
+    case = Incident.objects.get(reference=REFERENCE)
+    photo = attach(case, case.lead, png_bytes(320, 200), name="frame.png", title="Frame")
+    Annotation.create_for(photo, by=case.lead, body="The flag, top left.", region="xywh=0,0,80,40")
+    return case
+
+
+def test_demo_annotations_collections_and_pages_follow_the_model(
+    client: Client, demo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every item of the demo case: its collection, its pages (two a page, so
+    some page), its annotations; and the annotations of the case's export."""
+    monkeypatch.setattr(anno, "PAGE_SIZE", 2)
+    login(client, demo.lead)
+    seen = []
+    for item in demo.evidence.order_by("id"):
+        seen += walk_collection(client, reverse("evidence:jsonld", args=[item.pk]))
+    live = Annotation.objects.filter(item__incident=demo, deleted_at__isnull=True)
+    assert len(seen) == live.count() == 4
+    assert {"commenting", "assessing"} <= set().union(*(motivations_of(a) for a in seen))
+    assert any(s["type"] == "FragmentSelector" for a in seen for s in a["target"]["selector"])
+    assert {a["target"].get("language") for a in seen} >= {"en", "ru"}
+
+    export = json.loads(client.get(f"/cases/{demo.reference}/export.json").content)
+    assert len(export["annotations"]) == 4
+    for exported in export["annotations"]:
+        assert_web_annotation(exported)
+    by_creator = {(a["creator"]["id"], a["created"]) for a in seen}
+    assert {(a["creator"]["id"], a["created"]) for a in export["annotations"]} == by_creator
 
 
 def test_edit_form_loads_when_asked_for(

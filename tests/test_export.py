@@ -14,6 +14,8 @@ from incidents.cases.models import Incident, StatusUpdate, Tag
 from incidents.compiled import PLACEHOLDER_BASE
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
+from tests.evidence_factories import png_bytes
+from tests.test_annotations import assert_web_annotation
 
 
 def url(incident) -> str:
@@ -86,7 +88,7 @@ def test_structure(client, incident, lead):
     assert response["Content-Disposition"] == f'attachment; filename="{incident.reference}.json"'
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
     doc = json.loads(response.content)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["exported_by"] == "alice"
     assert set(doc) == {
         "schema_version",
@@ -273,7 +275,11 @@ def test_people_and_derived_fields_of_each_list(client, incident, lead, investig
     assert unrated["title"] == "Unrated" and unrated["grade"] == "D4"
     assert unrated["credibility_weight"] == 0.707107 and unrated["diagnosticity"] == 0.0
     assert doc["assessments"][0]["author"] == "alice"
-    assert doc["annotations"][0]["creator"] == "alice"
+    assert doc["annotations"][0]["creator"] == {
+        "id": f"urn:inquest:127.0.0.1:user:{lead.pk}",
+        "type": "Person",
+        "nickname": "alice",
+    }
     assert doc["annotations"][0]["inquest:evidence_id"] == e["id"]
     timeline = {t["body"]: t for t in doc["timeline"]}
     assert timeline["Written by Bob."]["author"] == "bob"
@@ -330,3 +336,83 @@ def test_compiled_queries_read_each_case_its_own_rows(client, incident, lead):
         assert {a["evidence_id"] for a in doc["assessments"]} == {e["id"] for e in doc["evidence"]}
         assert any('"text_body"' in q["sql"] for q in queries)
         assert all(str(PLACEHOLDER_BASE) not in str(q["sql"]) for q in queries)
+
+
+def test_annotations_are_web_annotations(client, incident, lead, investigator):
+    """Z times, the creator as an Agent, the motivation, bodies with format,
+    language, creator and created, and a target with the item's format and
+    language: as annotations.jsonld writes them, with urn: ids."""
+    investigator.first_name, investigator.last_name = "Bob", "Baker"
+    investigator.save()
+    text = EvidenceItem.attach(
+        incident, by=lead, title="Statement", text_body="Some text to quote.", language="ru"
+    )
+    photo = EvidenceItem.attach(
+        incident,
+        by=lead,
+        title="Photo",
+        upload=SimpleUploadedFile("p.png", png_bytes(100, 80), "image/png"),
+    )
+    h = Hypothesis.propose(incident, by=lead, statement="It was hacked.", kind="other")
+    note = Annotation.create_for(
+        text,
+        by=investigator,
+        body="Look here",
+        tags=["timing"],
+        stance="supports",
+        hypothesis=h,
+        exact="text",
+    )
+    Annotation.create_for(photo, by=lead, body="The flag", region="xywh=1,2,30,40")
+    client.force_login(lead)
+    doc = json.loads(client.get(url(incident)).content)
+    first, region = doc["annotations"]
+    for a in (first, region):
+        assert_web_annotation(a)
+    ref = incident.reference
+    assert first["id"] == f"urn:inquest:{ref}:annotation:{note.pk}"
+    assert first["creator"] == {
+        "id": f"urn:inquest:127.0.0.1:user:{investigator.pk}",
+        "type": "Person",
+        "nickname": "bob",
+        "name": "Bob Baker",
+    }
+    assert region["creator"]["id"] == f"urn:inquest:127.0.0.1:user:{lead.pk}"
+    assert first["motivation"] == ["commenting", "assessing"]
+    assert region["motivation"] == "commenting"
+    assert first["created"].endswith("Z") and first["modified"].endswith("Z")
+    bodies = {b["purpose"]: b for b in first["body"]}
+    assert bodies["commenting"] == {
+        "type": "TextualBody",
+        "value": "Look here",
+        "format": "text/plain",
+        "language": "en",
+        "purpose": "commenting",
+        "creator": first["creator"],
+        "created": first["created"],
+    }
+    assert bodies["tagging"]["value"] == "timing"
+    assert bodies["assessing"]["value"] == "supports: It was hacked."
+    assert bodies["linking"] == {
+        "type": "SpecificResource",
+        "source": f"urn:inquest:{ref}:hypothesis:{h.pk}",
+        "purpose": "linking",
+    }
+    assert first["target"] == {
+        "type": "SpecificResource",
+        "source": f"urn:inquest:{ref}:evidence:{text.pk}",
+        "format": "text/plain",
+        "language": "ru",
+        "selector": [
+            {
+                "type": "TextQuoteSelector",
+                "exact": "text",
+                "prefix": "Some ",
+                "suffix": " to quote.",
+            },
+            {"type": "TextPositionSelector", "start": 5, "end": 9},
+        ],
+    }
+    assert region["target"]["format"] == "image/png" and "language" not in region["target"]
+    assert region["target"]["selector"][0]["value"] == "xywh=1,2,30,40"
+    assert (first["inquest:stance"], first["inquest:hypothesis_id"]) == ("supports", h.pk)

@@ -6,16 +6,24 @@ Positions are counted in Unicode code points over the item's normalised text
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from incidents.evidence import files
+
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from incidents.evidence.models import Annotation, EvidenceItem
 
 CONTEXT = 32  # characters of prefix and suffix kept with a quote
@@ -211,111 +219,276 @@ def render_highlights(text: str, annotations: Iterable[Annotation]) -> SafeStrin
 
 
 # -- Export -------------------------------------------------------------------
+#
+# The W3C Web Annotation Data Model (https://www.w3.org/TR/annotation-model/),
+# written for ``/evidence/<id>/annotations.jsonld`` (``as_collection``) and for
+# the ``annotations`` of ``export.json`` (incidents.cases.views.export), which
+# both build each annotation with ``web_annotation``. docs/evidence.md shows
+# the shapes; tests/test_annotations.py checks them against the model's rules.
+
+PAGE_SIZE = 100  # annotations per AnnotationPage of annotations.jsonld
+PLAIN_TEXT = "text/plain"  # the notes, and an item's pasted or transcribed text
+
+
+def utc(value: dt.datetime) -> str:
+    """An aware time as an xsd:dateTime in UTC written with ``Z`` (model 3.3.1)."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def deployment_host() -> str:
+    """This deployment's name in the IRIs of its people: the first name in
+    ``ALLOWED_HOSTS`` that is a plain host (not ``*``, not a ``.domain``
+    pattern), else ``localhost``. List the public name first and keep it."""
+    for host in settings.ALLOWED_HOSTS:
+        if host and host != "*" and not host.startswith("."):
+            return quote(host.lower(), safe=".-_~")
+    return "localhost"
+
+
+def agent_iri(user_id: int) -> str:
+    """A person's stable IRI: ``urn:inquest:<host>:user:<id>``. By the user's
+    id, which never changes (a username can), and the deployment's name, so
+    that two deployments' user 7 are not one person."""
+    return f"urn:inquest:{deployment_host()}:user:{user_id}"
+
+
+def agent(user_id: int, username: str, full_name: str = "") -> dict[str, Any]:
+    """A person as a W3C Agent (model 3.3.2): id, type, nickname, name when known."""
+    person: dict[str, Any] = {"id": agent_iri(user_id), "type": "Person", "nickname": username}
+    if full_name:
+        person["name"] = full_name
+    return person
+
+
+def notes_language() -> str:
+    """The language of the notes, tags and stances: the deployment's
+    ``LANGUAGE_CODE``. Inquest records no language per person or per case;
+    the language of the annotated text is the item's own (on the target)."""
+    return settings.LANGUAGE_CODE
+
+
+def motivation(note: str, tags: Sequence[str], assessing: bool) -> str | list[str]:
+    """``commenting`` (a note), or ``tagging`` (tags and no note), and also
+    ``assessing`` (a stance on a hypothesis); ``highlighting`` when none of
+    these. One value as a string, several as a list, as JSON-LD compacts them."""
+    reasons = ["commenting"] if note.strip() else ["tagging"] if tags else []
+    if assessing:
+        reasons.append("assessing")
+    if not reasons:
+        return "highlighting"
+    return reasons[0] if len(reasons) == 1 else reasons
+
+
+def text_is_from_file(file_type: str) -> bool:
+    """Whether an item's text was read from its file (a textual type or a PDF)
+    rather than pasted or transcribed (an image, a video, no file)."""
+    return bool(file_type) and (files.is_textual(file_type) or file_type == "application/pdf")
+
+
+def text_format(file_type: str) -> str:
+    """The format of the text an annotation's selectors count in: the file's
+    detected type when the text was read from it, else ``text/plain``."""
+    return file_type if text_is_from_file(file_type) else PLAIN_TEXT
+
+
+def text_selectors(
+    exact: str, prefix: str, suffix: str, start: int | None, end: int | None
+) -> list[dict[str, Any]]:
+    """A TextQuoteSelector, and a TextPositionSelector when the passage has a
+    place (an orphaned annotation keeps its quote only)."""
+    selectors: list[dict[str, Any]] = []
+    if exact:
+        selectors.append(
+            {"type": "TextQuoteSelector", "exact": exact, "prefix": prefix, "suffix": suffix}
+        )
+    if start is not None and end is not None:
+        selectors.append({"type": "TextPositionSelector", "start": start, "end": end})
+    return selectors
+
+
+def region_selectors(region: str) -> list[dict[str, Any]]:
+    return [{"type": "FragmentSelector", "conformsTo": MEDIA_FRAGMENTS, "value": region}]
+
+
+def specific_resource(
+    source: str, *, format: str, language: str, selector: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The target: SOURCE with its format, its language (BCP 47, left out
+    when the item has none) and the selectors of the passage or region."""
+    target: dict[str, Any] = {"type": "SpecificResource", "source": source}
+    if format:
+        target["format"] = format
+    if language:
+        target["language"] = language
+    target["selector"] = selector
+    return target
+
+
+def web_annotation(
+    *,
+    id: str,
+    created: Any,
+    modified: Any,
+    creator: dict[str, Any],
+    note: str,
+    tags: Sequence[str],
+    assessment: tuple[str, str] | None,
+    target: dict[str, Any],
+) -> dict[str, Any]:
+    """One annotation. CREATED and MODIFIED are UTC times (``utc``, or aware
+    datetimes the export's encoder writes with ``Z``); ASSESSMENT is the
+    stance as text and the hypothesis's IRI. Each TextualBody carries its
+    format, language, creator and created; a tag stays ``purpose: tagging``."""
+    language = notes_language()
+
+    def textual(value: str, purpose: str) -> dict[str, Any]:
+        return {
+            "type": "TextualBody",
+            "value": value,
+            "format": PLAIN_TEXT,
+            "language": language,
+            "purpose": purpose,
+            "creator": creator,
+            "created": created,
+        }
+
+    bodies = [textual(note, "commenting")] if note.strip() else []
+    bodies += [textual(tag, "tagging") for tag in tags]
+    if assessment is not None:
+        stance, hypothesis = assessment
+        bodies.append(textual(stance, "assessing"))
+        bodies.append({"type": "SpecificResource", "source": hypothesis, "purpose": "linking"})
+    document: dict[str, Any] = {
+        "id": id,
+        "type": "Annotation",
+        "motivation": motivation(note, tags, assessment is not None),
+        "created": created,
+        "modified": modified,
+        "creator": creator,
+    }
+    if bodies:
+        document["body"] = bodies
+    document["target"] = target
+    return document
 
 
 def as_web_annotation(
     annotation: Annotation, *, item_url: str, file_url: str, absolute: Any
-) -> dict:
-    """One annotation in the W3C Web Annotation Data Model."""
-    bodies: list[dict[str, Any]] = [
-        {
-            "type": "TextualBody",
-            "value": annotation.body,
-            "format": "text/plain",
-            "purpose": "commenting",
-        }
-    ]
-    bodies += [
-        {"type": "TextualBody", "value": tag.name, "purpose": "tagging"}
-        for tag in annotation.tags.all()
-    ]
-    hypothesis = annotation.hypothesis if annotation.hypothesis_id else None
-    if annotation.stance and hypothesis is not None:
-        bodies.append(
-            {
-                "type": "TextualBody",
-                "value": f"{annotation.stance}: {hypothesis.statement}",
-                "purpose": "assessing",
-            }
-        )
-        bodies.append(
-            {
-                "type": "SpecificResource",
-                "source": absolute(
-                    f"{annotation.item.incident.get_absolute_url()}"
-                    f"#hypothesis-{annotation.hypothesis_id}"
-                ),
-                "purpose": "linking",
-            }
-        )
+) -> dict[str, Any]:
+    """ANNOTATION (its item, author, hypothesis and tags loaded) for annotations.jsonld.
+
+    A region targets the item's file. A passage targets the file when the
+    item's text was read from it, and the item's page otherwise.
+    """
+    item = annotation.item
     if annotation.region:
-        target: dict[str, Any] = {
-            "source": file_url,
-            "selector": {
-                "type": "FragmentSelector",
-                "conformsTo": MEDIA_FRAGMENTS,
-                "value": annotation.region,
-            },
-        }
-        if annotation.item.file_type:
-            target["format"] = annotation.item.file_type
+        target = specific_resource(
+            file_url,
+            format=item.file_type,
+            language=item.language,
+            selector=region_selectors(annotation.region),
+        )
     else:
-        selectors: list[dict[str, Any]] = [
-            {
-                "type": "TextQuoteSelector",
-                "exact": annotation.quote_exact,
-                "prefix": annotation.quote_prefix,
-                "suffix": annotation.quote_suffix,
-            }
-        ]
-        if annotation.position_start is not None and annotation.position_end is not None:
-            selectors.append(
-                {
-                    "type": "TextPositionSelector",
-                    "start": annotation.position_start,
-                    "end": annotation.position_end,
-                }
-            )
-        target = {"source": item_url, "format": "text/plain", "selector": selectors}
+        target = specific_resource(
+            file_url if item.file and text_is_from_file(item.file_type) else item_url,
+            format=text_format(item.file_type),
+            language=item.language,
+            selector=text_selectors(
+                annotation.quote_exact,
+                annotation.quote_prefix,
+                annotation.quote_suffix,
+                annotation.position_start,
+                annotation.position_end,
+            ),
+        )
+    hypothesis = annotation.hypothesis if annotation.hypothesis_id else None
+    assessment = None
+    if annotation.stance and hypothesis is not None:
+        assessment = (
+            f"{annotation.stance}: {hypothesis.statement}",
+            absolute(f"{item.incident.get_absolute_url()}#hypothesis-{hypothesis.pk}"),
+        )
     author = annotation.author
-    return {
-        "id": absolute(f"{item_url}#annotation-{annotation.pk}"),
-        "type": "Annotation",
-        "motivation": "commenting",
-        "created": annotation.created_at.isoformat(),
-        "modified": annotation.updated_at.isoformat(),
-        "creator": {
-            "type": "Person",
-            "nickname": author.get_username(),
-            **({"name": author.get_full_name()} if author.get_full_name() else {}),
-        },
-        "body": bodies,
-        "target": target,
-    }
+    return web_annotation(
+        id=absolute(f"{item_url}#annotation-{annotation.pk}"),
+        created=utc(annotation.created_at),
+        modified=utc(annotation.updated_at),
+        creator=agent(author.pk, author.get_username(), author.get_full_name()),
+        note=annotation.body,
+        tags=[tag.name for tag in annotation.tags.all()],
+        assessment=assessment,
+        target=target,
+    )
+
+
+_PAGE = re.compile(r"[1-9][0-9]{0,8}")
+
+
+def page_number(value: str | None) -> int | None:
+    """The ``?page=`` asked for (1, 2, …), None for the collection itself; 404 otherwise."""
+    if value is None or value == "":
+        return None
+    if not _PAGE.fullmatch(value):
+        raise Http404("No such page.")
+    return int(value)
 
 
 def as_collection(
-    item: EvidenceItem, annotations: list[Annotation], *, absolute: Any, collection_url: str
-) -> dict:
-    """The item's annotations as an ``AnnotationCollection`` with one embedded page."""
+    item: EvidenceItem,
+    annotations: QuerySet[Annotation],
+    *,
+    page: int | None,
+    absolute: Any,
+    collection_url: str,
+) -> tuple[dict[str, Any], int]:
+    """The item's ANNOTATIONS (a queryset in their order) as an
+    ``AnnotationCollection`` whose first page is embedded, or, with PAGE, that
+    ``AnnotationPage`` alone; with how many annotations it holds.
+
+    ``PAGE_SIZE`` annotations a page, at ``<collection>?page=<n>`` from 1. An
+    empty collection has ``total: 0`` and no pages (a page holds at least one
+    annotation). Two queries and a prefetch whatever the size: the count and
+    the page's rows.
+    """
     from django.urls import reverse
 
+    total = annotations.count()
+    pages = -(-total // PAGE_SIZE)
+    if page is not None and not 1 <= page <= pages:
+        raise Http404("No such page.")
+    number = page or 1
+    start = (number - 1) * PAGE_SIZE
     item_url = absolute(item.get_absolute_url())
     file_url = absolute(reverse("evidence:download", args=[item.pk]))
+    rows = list(annotations[start : start + PAGE_SIZE]) if total else []
     items = [
-        as_web_annotation(a, item_url=item_url, file_url=file_url, absolute=absolute)
-        for a in annotations
+        as_web_annotation(a, item_url=item_url, file_url=file_url, absolute=absolute) for a in rows
     ]
-    return {
+
+    def page_url(n: int) -> str:
+        return f"{collection_url}?page={n}"
+
+    page_document: dict[str, Any] = {
+        "id": page_url(number),
+        "type": "AnnotationPage",
+        "partOf": collection_url,
+        "startIndex": start,
+    }
+    if number > 1:
+        page_document["prev"] = page_url(number - 1)
+    if number < pages:
+        page_document["next"] = page_url(number + 1)
+    page_document["items"] = items
+    if page is not None:
+        return {"@context": ANNO_CONTEXT, **page_document}, len(items)
+    collection: dict[str, Any] = {
         "@context": ANNO_CONTEXT,
         "id": collection_url,
         "type": "AnnotationCollection",
         "label": f"Annotations on “{item.title}” ({item.incident.reference})",
-        "total": len(items),
-        "first": {
-            "id": f"{collection_url}#page-1",
-            "type": "AnnotationPage",
-            "startIndex": 0,
-            "items": items,
-        },
+        "total": total,
     }
+    if total:
+        collection["first"] = page_document
+        collection["last"] = page_url(pages)
+    return collection, len(items)

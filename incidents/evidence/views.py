@@ -615,12 +615,13 @@ def annotation_delete(request: HttpRequest, pk: int, annotation_pk: int) -> Http
 @require_GET
 @login_required
 def annotations_jsonld(request: HttpRequest, pk: int) -> HttpResponse:
-    """The item's annotations as a W3C Web Annotation ``AnnotationCollection``."""
+    """The item's annotations as a W3C Web Annotation ``AnnotationCollection``
+    (its first page embedded), or with ``?page=<n>`` that ``AnnotationPage``."""
     item, _access = _item(request, pk)
-    live = list(_annotations(item).filter(deleted_at__isnull=True))
-    document = anno.as_collection(
+    document, exported = anno.as_collection(
         item,
-        live,
+        _annotations(item).filter(deleted_at__isnull=True),
+        page=anno.page_number(request.GET.get("page")),
         absolute=request.build_absolute_uri,
         collection_url=request.build_absolute_uri(reverse("evidence:jsonld", args=[item.pk])),
     )
@@ -628,7 +629,7 @@ def annotations_jsonld(request: HttpRequest, pk: int) -> HttpResponse:
         item,
         action=CustodyEntry.Action.EXPORTED,
         by=request.user,
-        reason=f"{len(live)} annotation(s) exported as W3C Web Annotation JSON-LD.",
+        reason=f"{exported} annotation(s) exported as W3C Web Annotation JSON-LD.",
     )
     response = HttpResponse(
         json.dumps(document, indent=2, ensure_ascii=False), content_type=anno.ANNO_PROFILE

@@ -44,6 +44,7 @@ from django.views.decorators.http import require_GET
 from incidents.accounts.access import get_case_for_user
 from incidents.cases.models import Incident, Membership, StatusUpdate
 from incidents.compiled import compiled
+from incidents.evidence import annotations as anno
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import (
     Assessment,
@@ -54,7 +55,7 @@ from incidents.hypotheses.models import (
 )
 from incidents.hypotheses.scoring import CaseScores, Cell, Item, compute, credibility_weight
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: annotations' creator is a W3C Agent, not a username
 EXPORT_REASON = "Included in a JSON export of the case."
 
 
@@ -241,10 +242,16 @@ def _annotation_rows(case: int) -> QuerySet[Any]:
         .values_list(
             "id",
             "item_id",
+            "item__language",
+            "item__file_type",
+            "author_id",
             "author__username",
+            "author__first_name",
+            "author__last_name",
             "body",
             "stance",
             "hypothesis_id",
+            "hypothesis__statement",
             "quote_exact",
             "quote_prefix",
             "quote_suffix",
@@ -483,10 +490,16 @@ def _evidence(incident: Incident, scores: CaseScores) -> Iterator[dict[str, Any]
 
 
 def _annotations(incident: Incident) -> Iterator[dict[str, Any]]:
-    """Each annotation with its tags: a row per (annotation, tag), collapsed."""
+    """Each annotation with its tags: a row per (annotation, tag), collapsed.
+    Each author's Agent is made once and shared by their annotations."""
     rows = _annotation_rows.lazy(incident.pk)
+    agents: dict[int, dict[str, Any]] = {}
     for a, tags in _collapsed(rows, "tags__name"):
-        yield _annotation_document(a, incident, tags)
+        creator = agents.get(a.author_id)
+        if creator is None:
+            name = f"{a.author__first_name} {a.author__last_name}".strip()
+            creator = agents[a.author_id] = anno.agent(a.author_id, a.author__username, name)
+        yield _annotation_document(a, incident, tags, creator)
 
 
 def _hypothesis_document(
@@ -587,45 +600,47 @@ def _evidence_document(item: Any, scores: CaseScores, custody: list[Any]) -> dic
     }
 
 
-def _annotation_document(a: Any, incident: Incident, tags: list[str]) -> dict[str, Any]:
-    """A W3C Web Annotation (JSON-LD) with our extensions under ``inquest:``."""
-    selectors: list[dict[str, Any]] = []
-    if a.quote_exact:
-        selectors.append(
-            {
-                "type": "TextQuoteSelector",
-                "exact": a.quote_exact,
-                "prefix": a.quote_prefix,
-                "suffix": a.quote_suffix,
-            }
-        )
-    if a.position_start is not None and a.position_end is not None:
-        selectors.append(
-            {"type": "TextPositionSelector", "start": a.position_start, "end": a.position_end}
-        )
+def _annotation_document(
+    a: Any, incident: Incident, tags: list[str], creator: dict[str, Any]
+) -> dict[str, Any]:
+    """A W3C Web Annotation (JSON-LD) as annotations.jsonld writes it, with
+    ``urn:inquest:`` ids and our extensions under ``inquest:``."""
+    urn = f"urn:inquest:{incident.reference}"
+    source = f"{urn}:evidence:{a.item_id}"
     if a.region:
-        selectors.append(
-            {
-                "type": "FragmentSelector",
-                "conformsTo": "http://www.w3.org/TR/media-frags/",
-                "value": a.region,
-            }
+        target = anno.specific_resource(
+            source,
+            format=a.item__file_type,
+            language=a.item__language,
+            selector=anno.region_selectors(a.region),
+        )
+    else:
+        target = anno.specific_resource(
+            source,
+            format=anno.text_format(a.item__file_type),
+            language=a.item__language,
+            selector=anno.text_selectors(
+                a.quote_exact, a.quote_prefix, a.quote_suffix, a.position_start, a.position_end
+            ),
+        )
+    assessment = None
+    if a.stance and a.hypothesis_id is not None:
+        assessment = (
+            f"{a.stance}: {a.hypothesis__statement}",
+            f"{urn}:hypothesis:{a.hypothesis_id}",
         )
     return {
-        "@context": "http://www.w3.org/ns/anno.jsonld",
-        "id": f"urn:inquest:{incident.reference}:annotation:{a.id}",
-        "type": "Annotation",
-        "created": _time(a.created_at),
-        "modified": _time(a.updated_at),
-        "creator": a.author__username,
-        "body": [
-            {"type": "TextualBody", "purpose": "commenting", "value": a.body},
-            *({"type": "TextualBody", "purpose": "tagging", "value": name} for name in tags),
-        ],
-        "target": {
-            "source": f"urn:inquest:{incident.reference}:evidence:{a.item_id}",
-            "selector": selectors,
-        },
+        "@context": anno.ANNO_CONTEXT,
+        **anno.web_annotation(
+            id=f"{urn}:annotation:{a.id}",
+            created=_time(a.created_at),
+            modified=_time(a.updated_at),
+            creator=creator,
+            note=a.body,
+            tags=tags,
+            assessment=assessment,
+            target=target,
+        ),
         "inquest:evidence_id": a.item_id,
         "inquest:stance": a.stance or None,
         "inquest:hypothesis_id": a.hypothesis_id,
