@@ -13,34 +13,42 @@ one assessment per pair, annotation positions in order).
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from functools import partial
-from types import SimpleNamespace
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.core.management.color import no_style
-from django.db import connections, models, transaction
-from django.db.models import Max
+from django.db import transaction
 
 from incidents.cases.models import REFERENCE_PREFIX, Incident, Membership, StatusUpdate, Tag
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
-from incidents.hypotheses.models import Assessment, ConfidenceBand, ConfidenceChange, Hypothesis
+from incidents.hypotheses.models import Assessment, ConfidenceChange, Hypothesis
 from incidents.perf import textgen
+from incidents.perf.case_rows import CasePlan, CaseRows
 from incidents.perf.models import Dataset
+from incidents.perf.rows import (
+    ANNOTATION_COLS,
+    ASSESSMENT_COLS,
+    CONFIDENCE_COLS,
+    CUSTODY_COLS,
+    EVIDENCE_COLS,
+    HYPOTHESIS_COLS,
+    INCIDENT_COLS,
+    MEMBERSHIP_COLS,
+    MODELS,
+    TAG_COLS,
+    TIMELINE_COLS,
+    Chunk,
+    Writer,
+    _max_ids,
+)
 
 BENCH_PASSWORD = "bench-password-not-secret"  # only ever used on a throwaway database
 MEMBER_USERNAME = "bench-member"
 STAFF_USERNAME = "bench-staff"
-MEMBER_SHARE = 0.10
 # Keep every year's case numbers below 10,000 (see docs/performance.md: the
 # reference allocator orders references as strings).
 CASES_PER_YEAR = 9000
@@ -91,126 +99,6 @@ SIZES: dict[str, Size] = {
 
 CHUNK_CASES = 2_000
 
-KINDS_BY_CASE_STATUS = {
-    "open": ["proposed"],
-    "investigating": ["proposed", "under_evaluation", "supported", "weakened", "refuted"],
-    "closed_inconclusive": ["weakened", "supported", "refuted", "withdrawn"],
-}
-RATINGS = ["CC", "C", "N", "NA", "I", "II"]
-RATING_WEIGHTS = [8, 22, 35, 10, 18, 7]
-RELEVANCES = ["low", "medium", "high"]
-RELEVANCE_WEIGHTS = [2, 6, 2]
-WRITTEN_KINDS = ["note", "finding", "official_statement"]
-AUTO_KINDS = ["hypothesis_moved", "confidence_changed", "evidence_added", "members_changed"]
-URL_HOSTS = ["tengrinews.kz", "kazinform.kz", "inform.kz", "example.org", "t.me", "youtube.com"]
-
-
-# -- writing -----------------------------------------------------------------
-
-
-class Writer:
-    """COPY on PostgreSQL, bulk_create elsewhere; fills fields the caller left out."""
-
-    def __init__(self, using: str = "default") -> None:
-        self.using = using
-        self.connection = connections[using]
-        self.postgres = self.connection.vendor == "postgresql"
-        self.rows: dict[str, int] = {}
-
-    def _extras(self, model: type[models.Model], columns: Sequence[str]) -> list[tuple[str, Any]]:
-        """Defaults for concrete fields added to MODEL after this generator was written."""
-        extras = []
-        for f in model._meta.concrete_fields:
-            if f.attname in columns or f.primary_key or f.null:
-                continue
-            if getattr(f, "db_default", models.NOT_PROVIDED) is not models.NOT_PROVIDED:
-                continue
-            extras.append((f.attname, f.get_default()))
-        return extras
-
-    def write(
-        self, model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        if not rows:
-            return
-        extras = self._extras(model, columns)
-        names = list(columns) + [name for name, _ in extras]
-        tail = tuple(value for _, value in extras)
-        self.rows[model._meta.label] = self.rows.get(model._meta.label, 0) + len(rows)
-        if self.postgres:
-            tail = tuple(json.dumps(v) if isinstance(v, dict | list) else v for v in tail)
-            cols = ", ".join(
-                self.connection.ops.quote_name(model._meta.get_field(n).column) for n in names
-            )
-            table = self.connection.ops.quote_name(model._meta.db_table)
-            json_at = [
-                i
-                for i, n in enumerate(columns)
-                if isinstance(model._meta.get_field(n), models.JSONField)
-            ]
-            sql = f"COPY {table} ({cols}) FROM STDIN"
-            with self.connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-                for row in rows:
-                    if json_at:
-                        row = list(row)
-                        for i in json_at:
-                            row[i] = json.dumps(row[i])
-                    copy.write_row(tuple(row) + tail)
-        else:
-            objs = [model(**dict(zip(names, tuple(row) + tail, strict=True))) for row in rows]
-            model.objects.using(self.using).bulk_create(objs, batch_size=500)
-
-    def reset_sequences(self, model_list: Iterable[type[models.Model]]) -> None:
-        statements = self.connection.ops.sequence_reset_sql(no_style(), list(model_list))
-        with self.connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)
-
-
-CUSTODY_REASON = "Collected during the investigation."
-
-
-def custody_row(entry_id: int, item_id: int, actor_id: int, at: dt.datetime) -> tuple:
-    """The first link of an item's custody chain, hashed by the model's own rule."""
-    entry = SimpleNamespace(
-        item_id=item_id,
-        action="collected",
-        actor_id=actor_id,
-        at=at,
-        reason=CUSTODY_REASON,
-        place="",
-        recipient="",
-        sha256="",
-        previous_hash="",
-    )
-    entry.hashed_fields = partial(CustodyEntry.hashed_fields, entry)
-    digest = CustodyEntry.compute_hash(entry)  # type: ignore[arg-type]
-    return (entry_id, item_id, "collected", actor_id, at, CUSTODY_REASON, "", "", "", "", digest)
-
-
-# -- the plan ------------------------------------------------------------------
-
-
-@dataclass
-class Ids:
-    """Next free id per table."""
-
-    next: dict[str, int] = field(default_factory=dict)
-
-    def take(self, model: type[models.Model], n: int = 1) -> int:
-        label = model._meta.label
-        first = self.next[label]
-        self.next[label] = first + n
-        return first
-
-
-def _max_ids(model_list: Iterable[type[models.Model]], using: str) -> Ids:
-    ids = Ids()
-    for model in model_list:
-        top = model.objects.using(using).aggregate(m=Max("pk"))["m"] or 0
-        ids.next[model._meta.label] = top + 1
-    return ids
-
 
 def spread(total: int, buckets: int, rng: random.Random) -> list[int]:
     """TOTAL items dropped at random into BUCKETS (about Poisson around the mean)."""
@@ -222,169 +110,7 @@ def spread(total: int, buckets: int, rng: random.Random) -> list[int]:
     return counts
 
 
-@dataclass
-class CasePlan:
-    index: int
-    created_at: dt.datetime
-    last_activity_at: dt.datetime
-    reference: str = ""
-    evidence: int = 0
-    hypotheses: int = 3
-    timeline: int = 1
-    annotations: int = 0
-    special: str = ""  # "", "normal" or "heavy"
-
-
-@dataclass
-class Chunk:
-    incidents: list[tuple] = field(default_factory=list)
-    tags: list[tuple] = field(default_factory=list)
-    memberships: list[tuple] = field(default_factory=list)
-    hypotheses: list[tuple] = field(default_factory=list)
-    confidence: list[tuple] = field(default_factory=list)
-    evidence: list[tuple] = field(default_factory=list)
-    custody: list[tuple] = field(default_factory=list)
-    assessments: list[tuple] = field(default_factory=list)
-    timeline: list[tuple] = field(default_factory=list)
-    annotations: list[tuple] = field(default_factory=list)
-
-
-INCIDENT_COLS = [
-    "id",
-    "reference",
-    "title",
-    "summary",
-    "occurred_at",
-    "occurred_uncertainty",
-    "place_name",
-    "latitude",
-    "longitude",
-    "time_zone",
-    "severity",
-    "status",
-    "lead_id",
-    "created_by_id",
-    "created_at",
-    "updated_at",
-    "last_activity_at",
-    "version",
-]
-TAG_COLS = ["id", "incident_id", "tag_id"]
-MEMBERSHIP_COLS = ["id", "incident_id", "user_id", "role", "created_at"]
-HYPOTHESIS_COLS = [
-    "id",
-    "incident_id",
-    "kind",
-    "statement",
-    "description",
-    "status",
-    "confidence",
-    "created_by_id",
-    "created_at",
-    "updated_at",
-    "version",
-]
-CONFIDENCE_COLS = ["id", "hypothesis_id", "previous", "band", "reason", "author_id", "created_at"]
-EVIDENCE_COLS = [
-    "id",
-    "incident_id",
-    "kind",
-    "title",
-    "description",
-    "url",
-    "file",
-    "original_name",
-    "file_sha256",
-    "file_size",
-    "file_type",
-    "text_body",
-    "language",
-    "reliability",
-    "credibility",
-    "event_at",
-    "event_uncertainty",
-    "collected_at",
-    "collected_by_id",
-    "obtained_from",
-    "is_illustrative",
-    "extracted_metadata",
-    "verification",
-    "last_verified_at",
-    "created_at",
-    "updated_at",
-    "version",
-    "custody_head",
-]
-CUSTODY_COLS = [
-    "id",
-    "item_id",
-    "action",
-    "actor_id",
-    "at",
-    "reason",
-    "place",
-    "recipient",
-    "sha256",
-    "previous_hash",
-    "entry_hash",
-]
-ASSESSMENT_COLS = [
-    "id",
-    "evidence_id",
-    "hypothesis_id",
-    "rating",
-    "relevance",
-    "reason",
-    "author_id",
-    "created_at",
-    "updated_at",
-    "version",
-]
-TIMELINE_COLS = [
-    "id",
-    "incident_id",
-    "kind",
-    "body",
-    "body_html",
-    "author_id",
-    "hypothesis_id",
-    "evidence_id",
-    "created_at",
-]
-ANNOTATION_COLS = [
-    "id",
-    "item_id",
-    "author_id",
-    "body",
-    "stance",
-    "hypothesis_id",
-    "quote_exact",
-    "quote_prefix",
-    "quote_suffix",
-    "position_start",
-    "position_end",
-    "region",
-    "created_at",
-    "updated_at",
-    "deleted_at",
-    "version",
-]
-
-MODELS: list[type[models.Model]] = [
-    Incident,
-    Incident.tags.through,
-    Membership,
-    Hypothesis,
-    ConfidenceChange,
-    EvidenceItem,
-    CustodyEntry,
-    Assessment,
-    StatusUpdate,
-    Annotation,
-]
-
-
-class Generator:
+class Generator(CaseRows):
     def __init__(
         self,
         size: str,
@@ -597,268 +323,7 @@ class Generator:
             (int(r.rsplit("-", 1)[1]) for r in refs.values_list("reference", flat=True)), default=0
         )
 
-    # -- one case ------------------------------------------------------------
-
-    def _case(self, plan: CasePlan, out: Chunk, rng: random.Random) -> None:
-        ids, users = self.ids, self.users
-        lang = textgen.language(rng)
-        created, active = plan.created_at, plan.last_activity_at
-        if plan.special:
-            status = "investigating"
-        else:
-            status = rng.choices(
-                ["open", "investigating", "resolved", "closed_inconclusive"], [15, 50, 25, 10]
-            )[0]
-        # Members: the lead, one to three others, the 10 % user on one case in ten.
-        lead = rng.choice(users)
-        others = rng.sample(users, k=min(len(users), rng.randint(1, 3)))
-        roles: dict[int, str] = {lead: "lead"}
-        for uid in others:
-            roles.setdefault(uid, rng.choice(["investigator", "investigator", "observer"]))
-        if plan.special or rng.random() < MEMBER_SHARE:
-            if plan.special:
-                lead = self.member_id
-                roles = {lead: "lead", **{u: r for u, r in roles.items() if r != "lead"}}
-                roles[self.staff_id] = "investigator"
-            else:
-                roles[self.member_id] = rng.choice(["lead", "investigator", "observer"])
-                if roles[self.member_id] == "lead":
-                    lead = self.member_id
-                    roles = {
-                        u: ("investigator" if r == "lead" and u != lead else r)
-                        for u, r in roles.items()
-                    }
-        if self.member_id in roles:
-            self.member_cases += 1
-        writers = [u for u, r in roles.items() if r != "observer"]
-
-        case_id = ids.take(Incident)
-        occurred = created - dt.timedelta(hours=rng.randint(1, 72))
-        has_coords = rng.random() < 0.6
-        summary = textgen.paragraph(lang, rng, 1, 3)
-        if plan.special:
-            title = f"Bench {plan.special} case: " + textgen.title(lang, rng)
-        else:
-            title = textgen.title(lang, rng)
-        out.incidents.append(
-            (
-                case_id,
-                plan.reference,
-                title[:200],
-                summary,
-                occurred,
-                dt.timedelta(minutes=rng.choice([5, 15, 60, 240])) if rng.random() < 0.7 else None,
-                rng.choice(textgen.PLACES["en"]),
-                Decimal(f"{rng.uniform(40.5, 55.4):.6f}") if has_coords else None,
-                Decimal(f"{rng.uniform(46.5, 87.3):.6f}") if has_coords else None,
-                rng.choice(["Asia/Almaty", "Asia/Aqtobe", "Asia/Qyzylorda", "UTC"]),
-                rng.choices(["low", "moderate", "high", "critical"], [25, 40, 25, 10])[0],
-                status,
-                lead,
-                lead,
-                created,
-                active,
-                active,
-                1 + rng.randint(0, 6),
-            )
-        )
-        for tag in rng.sample(self.tag_ids, k=min(len(self.tag_ids), rng.randint(0, 3))):
-            out.tags.append((ids.take(Incident.tags.through), case_id, tag))
-        for uid, role in roles.items():
-            out.memberships.append((ids.take(Membership), case_id, uid, role, created))
-
-        # Hypotheses.
-        hyp_first = ids.take(Hypothesis, plan.hypotheses)
-        hyp_ids = list(range(hyp_first, hyp_first + plan.hypotheses))
-        kinds = ["technical_fault", "cyberattack", "deliberate_act", "other"]
-        if status == "resolved":
-            statuses = ["confirmed"] + [rng.choice(["refuted", "withdrawn"]) for _ in hyp_ids[1:]]
-            rng.shuffle(statuses)
-        elif plan.special:
-            # Movable both ways by the benchmark: under evaluation <-> supported.
-            statuses = [
-                ["under_evaluation", "supported", "weakened"][k % 3] for k in range(len(hyp_ids))
-            ]
-        else:
-            statuses = [rng.choice(KINDS_BY_CASE_STATUS[status]) for _ in hyp_ids]
-        bands = ConfidenceBand.values
-        for k, hid in enumerate(hyp_ids):
-            kind = kinds[k % 4]
-            confidence = None if statuses[k] == "proposed" else rng.choice(bands)
-            out.hypotheses.append(
-                (
-                    hid,
-                    case_id,
-                    kind,
-                    textgen.hypothesis_statement(kind, rng)[:300],
-                    textgen.sentence("en", rng),
-                    statuses[k],
-                    confidence,
-                    lead,
-                    created,
-                    active,
-                    1 + rng.randint(0, 3),
-                )
-            )
-            if plan.special and confidence:
-                previous = None
-                for _ in range(rng.randint(1, 3)):
-                    band = rng.choice([b for b in bands if b != previous])
-                    out.confidence.append(
-                        (
-                            ids.take(ConfidenceChange),
-                            hid,
-                            previous,
-                            band,
-                            textgen.sentence("en", rng),
-                            lead,
-                            created + dt.timedelta(hours=rng.randint(1, 400)),
-                        )
-                    )
-                    previous = band
-
-        # Evidence, its custody entry and its row of the matrix.
-        ev_first = ids.take(EvidenceItem, plan.evidence)
-        ev_kinds = EvidenceItem.Kind.values
-        annotate_every = max(1, plan.evidence // plan.annotations) if plan.annotations else 0
-        annotations_left = plan.annotations
-        for j in range(plan.evidence):
-            eid = ev_first + j
-            item_lang = lang if rng.random() < 0.7 else textgen.language(rng)
-            body = textgen.paragraph(item_lang, rng, 2, 6)
-            collected = created + dt.timedelta(minutes=rng.randint(1, 60 * 24 * 30))
-            by = rng.choice(writers)
-            url = (
-                f"https://{rng.choice(URL_HOSTS)}/{plan.reference.lower()}/{j}"
-                if rng.random() < 0.5
-                else ""
-            )
-            custody = custody_row(ids.take(CustodyEntry), eid, by, collected)
-            out.custody.append(custody)
-            out.evidence.append(
-                (
-                    eid,
-                    case_id,
-                    rng.choice(ev_kinds),
-                    textgen.sentence(item_lang, rng)[:300],
-                    textgen.sentence(item_lang, rng),
-                    url,
-                    "",
-                    "",
-                    "",
-                    None,
-                    "",
-                    body,
-                    item_lang,
-                    rng.choice("ABCDEF"),
-                    rng.randint(1, 6),
-                    occurred + dt.timedelta(minutes=rng.randint(-30, 30)),
-                    dt.timedelta(minutes=rng.choice([1, 5, 30])) if rng.random() < 0.5 else None,
-                    collected,
-                    by,
-                    rng.choice(textgen.ACTORS["en"]),
-                    False,
-                    {},
-                    "unverified",
-                    None,
-                    collected,
-                    collected,
-                    1,
-                    custody[-1],
-                )
-            )
-            ratings = rng.choices(RATINGS, RATING_WEIGHTS, k=len(hyp_ids))
-            relevances = rng.choices(RELEVANCES, RELEVANCE_WEIGHTS, k=len(hyp_ids))
-            aid = ids.take(Assessment, len(hyp_ids))
-            for k, hid in enumerate(hyp_ids):
-                out.assessments.append(
-                    (
-                        aid + k,
-                        eid,
-                        hid,
-                        ratings[k],
-                        relevances[k],
-                        "",
-                        by,
-                        collected,
-                        collected,
-                        1,
-                    )
-                )
-            if annotations_left and j % annotate_every == 0:
-                per_item = max(1, plan.annotations // max(1, plan.evidence // annotate_every))
-                for _ in range(min(per_item, annotations_left)):
-                    annotations_left -= 1
-                    start = rng.randint(0, max(0, len(body) - 40))
-                    end = min(len(body), start + rng.randint(10, 40))
-                    stance = rng.choice(["", "supports", "contradicts"])
-                    out.annotations.append(
-                        (
-                            ids.take(Annotation),
-                            eid,
-                            by,
-                            textgen.sentence("en", rng),
-                            stance,
-                            rng.choice(hyp_ids) if stance else None,
-                            body[start:end],
-                            body[max(0, start - 32) : start],
-                            body[end : end + 32],
-                            start,
-                            end,
-                            "",
-                            collected,
-                            collected,
-                            None,
-                            1,
-                        )
-                    )
-
-        # Timeline: the opening entry, then notes and automatic entries up to the last activity.
-        window = max(1.0, (active - created).total_seconds())
-        stamps = sorted(
-            created + dt.timedelta(seconds=rng.random() * window) for _ in range(plan.timeline - 1)
-        )
-        if plan.timeline > 1:
-            stamps[-1] = active
-        tl_first = ids.take(StatusUpdate, plan.timeline)
-        opened = f"Case {plan.reference} opened."
-        out.timeline.append(
-            (
-                tl_first,
-                case_id,
-                "case_status",
-                opened,
-                f"<p>{opened}</p>",
-                lead,
-                None,
-                None,
-                created,
-            )
-        )
-        for k, at in enumerate(stamps, start=1):
-            kind = rng.choice(WRITTEN_KINDS if rng.random() < 0.6 else AUTO_KINDS)
-            body = textgen.sentence(lang, rng)
-            hyp = (
-                rng.choice(hyp_ids) if kind in {"hypothesis_moved", "confidence_changed"} else None
-            )
-            ev = (
-                ev_first + rng.randrange(plan.evidence)
-                if kind == "evidence_added" and plan.evidence
-                else None
-            )
-            out.timeline.append(
-                (
-                    tl_first + k,
-                    case_id,
-                    kind,
-                    body,
-                    f"<p>{html.escape(body, quote=False)}</p>",
-                    rng.choice(writers),
-                    hyp,
-                    ev,
-                    at,
-                )
-            )
+    # -- writing (one case's rows: incidents.perf.case_rows) ------------------
 
     def _flush(self, chunk: Chunk) -> None:
         w = self.writer
