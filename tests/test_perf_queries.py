@@ -30,16 +30,15 @@ from incidents.perf import capture
 from incidents.perf.benchmark import (
     Result,
     RouteMissing,
-    csrf_token,
     first_route,
-    markdown,
-    next_link,
     percentile,
     url_or_missing,
 )
+from incidents.perf.client import csrf_token, next_link
 from incidents.perf.generator import MEMBER_USERNAME, STAFF_USERNAME, Generator
 from incidents.perf.middleware import QueryCountMiddleware
 from incidents.perf.models import Dataset
+from incidents.perf.report import markdown
 
 BASE_SCALE = 2  # 40 cases: more than one page of the list (25) for staff
 

@@ -8,26 +8,22 @@ inside a timed request.
 
 from __future__ import annotations
 
-import datetime as dt
-import http.client
-import json
 import math
-import os
-import platform
 import re
 import secrets
 import shutil
 import statistics
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from html import unescape
 from pathlib import Path
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
+
+from incidents.perf.client import Client, Response, csrf_token
+from incidents.perf.report import load_average, machine_meta
 
 TARGETS_MS = {"list": 25.0, "search": 30.0, "case": 40.0, "heavy": 250.0, "write": 15.0}
 MAX_LIST_QUERIES = 5
@@ -37,100 +33,6 @@ MAX_WORKER_MIB = 80.0
 
 class RouteMissing(Exception):
     """The page does not exist (yet) in this build."""
-
-
-@dataclass
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    seconds: float
-    cookies: dict[str, str] = field(default_factory=dict)
-
-
-class Client:
-    """A tiny HTTP client with a cookie jar; one connection per request, as a browser might."""
-
-    def __init__(self, base_url: str) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 80
-        self.cookies: dict[str, str] = {}
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        data: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Response:
-        body = urllib.parse.urlencode(data or {}, doseq=True).encode() if data is not None else None
-        hdrs = {"Host": f"{self.host}:{self.port}", "User-Agent": "inquest-bench"}
-        if self.cookies:
-            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if body is not None:
-            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
-        hdrs.update(headers or {})
-        started = time.perf_counter()
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
-        try:
-            conn.request(method, path, body=body, headers=hdrs)
-            resp = conn.getresponse()
-            content = resp.read()
-        finally:
-            conn.close()
-        seconds = time.perf_counter() - started
-        for name, value in resp.getheaders():
-            if name.lower() == "set-cookie":
-                pair = value.split(";", 1)[0]
-                key, _, val = pair.partition("=")
-                if val and "max-age=0" not in value.lower():
-                    self.cookies[key.strip()] = val.strip()
-                else:
-                    self.cookies.pop(key.strip(), None)
-        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, content, seconds)
-
-
-# -- HTML helpers -----------------------------------------------------------------
-
-INPUT_RE = re.compile(r"<input\b[^>]*>", re.I | re.S)
-ATTR_RE = re.compile(r'([\w:-]+)\s*=\s*("([^"]*)"|\'([^\']*)\')', re.S)
-A_RE = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.I | re.S)
-
-
-def attrs(tag: str) -> dict[str, str]:
-    return {
-        m.group(1).lower(): unescape(m.group(3) or m.group(4) or "") for m in ATTR_RE.finditer(tag)
-    }
-
-
-def csrf_token(html: str, cookies: dict[str, str]) -> str:
-    for tag in INPUT_RE.findall(html):
-        a = attrs(tag)
-        if a.get("name") == "csrfmiddlewaretoken" and a.get("value"):
-            return a["value"]
-    match = re.search(
-        r'X-CSRFToken&quot;\s*:\s*&quot;([^&]+)&quot;|"X-CSRFToken"\s*:\s*"([^"]+)"', html
-    )
-    if match:
-        return match.group(1) or match.group(2)
-    return cookies.get("csrftoken", "")
-
-
-def next_link(html: str) -> str | None:
-    """The href of the list's "next page" link (rel=next, or a link labelled next/older)."""
-    candidates = []
-    for attr_text, text in A_RE.findall(html):
-        a = attrs(attr_text)
-        href = a.get("href")
-        if not href:
-            continue
-        label = re.sub(r"<[^>]+>", "", text).strip().lower()
-        if "next" in a.get("rel", "").split():
-            return href
-        if label.startswith(("next", "older", "more")) or label in {"→", "›", "»"}:
-            candidates.append(href)
-    return candidates[0] if candidates else None
 
 
 # -- what is measured ---------------------------------------------------------------
@@ -527,129 +429,3 @@ def summary(r: Result) -> str:
     q = "/".join(map(str, r.queries)) or "?"
     floor = f"floor {r.floor_median_ms} ms, ×{r.ratio}" if r.ratio is not None else "no floor"
     return f"median {r.median_ms} ms, p95 {r.p95_ms} ms, {q} queries, {r.bytes} B, {floor} {r.note}"
-
-
-def load_average() -> str:
-    """The 1, 5 and 15 minute load averages: other work on the machine skews the times."""
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return ""
-
-
-def machine_meta(dataset: Any) -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        db_version = cursor.fetchone()[0]
-    return {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "host": platform.node(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "database": db_version,
-        "commit": commit,
-        "load_average": load_average(),
-        "dataset": {
-            "size": dataset.size,
-            "cases": dataset.cases,
-            "evidence": dataset.evidence,
-            "timeline": dataset.timeline,
-            "normal_reference": dataset.normal_reference,
-            "heavy_reference": dataset.heavy_reference,
-            "generated_in_seconds": dataset.seconds,
-        },
-    }
-
-
-def fmt(value: Any, suffix: str = "") -> str:
-    return "–" if value is None else f"{value}{suffix}"
-
-
-def markdown(report: dict[str, Any]) -> str:
-    meta = report["meta"]
-    ds = meta["dataset"]
-    lines = [
-        f"# Inquest benchmark, size {ds['size']}",
-        "",
-        f"{meta['date']} on {meta['host']} ({meta['cpu']}, {meta['cpus']} CPUs), "
-        f"{meta['database'].split(' on ')[0]}, commit {meta['commit'] or '?'}, "
-        f"load average {meta.get('load_average', '?')} at the start and "
-        f"{report.get('load_average_at_end', '?')} at the end. "
-        f"{ds['cases']:,} cases, {ds['evidence']:,} evidence items, "
-        f"{ds['timeline']:,} timeline entries (generated in {ds['generated_in_seconds']}s).",
-        "",
-        "| user | page | median ms | p95 ms | queries | bytes | floor ms | ×floor | target | met |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-    ]
-    for r in report["pages"]:
-        if not r["measured"]:
-            lines.append(f"| {r['user']} | {r['name']} | {r['note']} | | | | | | | |")
-            continue
-        target = f"≤ {r['target_ms']:g} ms" if r["target_ms"] else ""
-        met = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in r["met"].items())
-        queries = "/".join(map(str, r["queries"])) or "?"
-        name = r["name"] + (f" ({r['note']})" if r["note"] else "")
-        lines.append(
-            f"| {r['user']} | {name} | {fmt(r['median_ms'])} | {fmt(r['p95_ms'])} | {queries} "
-            f"| {fmt(r['bytes'])} | {fmt(r['floor_median_ms'])} | {fmt(r['ratio'])} "
-            f"| {target} | {met} |"
-        )
-    lines += ["", "Throughput (wrk on the case list):", ""]
-    for t in report["throughput"]:
-        if "requests_per_second" in t:
-            lines.append(
-                f"- {t['user']}: {t['requests_per_second']:.0f} requests/s with "
-                f"{t['connections']} connections for {t['seconds']}s "
-                f"(p50 {fmt(t.get('p50_ms'))} ms, p99 {fmt(t.get('p99_ms'))} ms"
-                + (f", {t['non_2xx']} non-2xx" if t.get("non_2xx") else "")
-                + ")"
-            )
-        else:
-            lines.append(f"- {t.get('user')}: {t.get('note', 'no result')}")
-    mem = report["memory"]
-    lines += [
-        "",
-        f"Worker RSS (MiB): before {mem['workers_mib_before']}, after the pages "
-        f"{mem['workers_mib_after_pages']}, after wrk {mem['workers_mib_after_wrk']}; "
-        f"peak {mem['peak_mib']} (target ≤ {mem['target_mib']:g}: "
-        f"{'met' if mem['met'] else 'NOT met'}).",
-        f"Worker PSS (MiB, shared pages divided among the workers): before "
-        f"{mem.get('workers_pss_mib_before')}, after the pages "
-        f"{mem.get('workers_pss_mib_after_pages')}, after wrk "
-        f"{mem.get('workers_pss_mib_after_wrk')}; peak {mem.get('peak_pss_mib')}.",
-        f"Highest RSS each worker reached (VmHWM, MiB): {mem.get('workers_hwm_mib')}; a"
-        " sign-in hashes its password with Argon2 (Django's default, 100 MiB), freed at"
-        " once.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    size = report["meta"]["dataset"]["size"]
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    md_path = out_dir / f"bench-{size}-{stamp}.md"
-    json_path = out_dir / f"bench-{size}-{stamp}.json"
-    md_path.write_text(markdown(report))
-    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    (out_dir / f"latest-{size}.md").write_text(markdown(report))
-    (out_dir / f"latest-{size}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    return md_path, json_path

@@ -10,18 +10,13 @@ from __future__ import annotations
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from incidents.perf.benchmark import (
-    RouteMissing,
-    Target,
-    csrf_token,
-    first_route,
-    next_link,
-    url_or_missing,
-)
+from incidents.perf.benchmark import RouteMissing, Target, first_route, url_or_missing
+from incidents.perf.client import csrf_token, next_link
 from incidents.perf.generator import BENCH_PASSWORD
 
 if TYPE_CHECKING:
-    from incidents.perf.benchmark import Bench, Client
+    from incidents.perf.benchmark import Bench
+    from incidents.perf.client import Client
 
 PASSWORD = BENCH_PASSWORD
 HTMX = {"HX-Request": "true"}

@@ -8,8 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from incidents.perf.benchmark import Bench, markdown, write_report
+from incidents.perf.benchmark import Bench
 from incidents.perf.models import Dataset
+from incidents.perf.report import markdown, write_report
 
 
 class Command(BaseCommand):
