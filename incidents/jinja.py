@@ -108,12 +108,17 @@ class Part:
         context["alone"] = self.part
         if not self.part:
             return self.template.render(context)
-        module = self.template.make_module(context)
+        # Evaluated with ``alone`` set, the template draws nothing but defines
+        # its macros and imports others ({% from … import %}, which a module
+        # would leave out): a block drawn alone sees both, as on the page.
+        defined = self.template.new_context(context)
+        for _ in self.template.root_render_func(defined):
+            pass
         block = self.template.blocks.get(self.part)
         if block is None:
-            return str(getattr(module, self.part)())
-        macros = {k: v for k, v in vars(module).items() if isinstance(v, jinja2.runtime.Macro)}
-        return "".join(block(self.template.new_context({**context, **macros})))
+            return str(defined.vars[self.part]())
+        names = {k: v for k, v in defined.vars.items() if isinstance(v, jinja2.runtime.Macro)}
+        return "".join(block(self.template.new_context({**context, **names})))
 
 
 def parts_of(template: jinja2.Template) -> set[str]:

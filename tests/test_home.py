@@ -93,8 +93,8 @@ def test_query_count_does_not_grow_with_cases(client, lead, investigator, role):
 
 
 def test_rows_escape_text_and_show_author_and_start_of_entry(client, lead):
-    """The rows are drawn in Python (drawing.home_rows, activity_items): text is
-    escaped, the author goes by their full name, a long entry is cut at 110."""
+    """The rows (templates/cases/home.jinja): text is escaped, the author goes
+    by their full name, a long entry is cut at 110 (truncatechars)."""
     lead.first_name, lead.last_name = "Alice", "<Lead>"
     lead.save()
     case = Incident.open_case(by=lead, title="Flag <b>on</b> screen & more")
@@ -115,30 +115,32 @@ def test_rows_escape_text_and_show_author_and_start_of_entry(client, lead):
 
 
 @pytest.mark.parametrize(
-    "seconds",
-    [0.2, 1.5, 2.5, 59.5, 60.5, 61.5, 119.5, 3599.5, 3600.5, 7300.5, 86399.5, 86400.5, 90061.5]
-    + [86400 * d + 0.5 for d in (2, 6, 7, 8, 13, 14, 30, 31, 45, 59, 60, 61, 364, 365, 366, 400)]
-    + [86400 * 3 + 3600 * 5 + 0.5, 86400 * 800 + 0.5],
+    "ago, words",
+    [
+        (dt.timedelta(seconds=0.2), "now"),
+        (dt.timedelta(seconds=90), "a minute ago"),
+        (dt.timedelta(hours=5, minutes=3), "5\xa0hours ago"),
+        (dt.timedelta(days=3, hours=5, minutes=1), "3\xa0days, 5\xa0hours ago"),
+        (dt.timedelta(days=800), "2\xa0years, 2\xa0months ago"),
+        (-dt.timedelta(days=2, minutes=30), "2\xa0days from now"),  # clock skew
+    ],
 )
-def test_ago_says_what_naturaltime_says(seconds):
-    """drawing.ago is naturaltime without its lazy translations: same words."""
-    from django.contrib.humanize.templatetags.humanize import naturaltime
+def test_last_activity_says_how_long_ago_in_naturaltime_s_words(client, lead, ago, words):
+    """Home and list say when a case last moved as humanize's naturaltime does."""
     from django.utils import timezone
 
-    from incidents.cases.views.drawing import ago
-
-    value = timezone.now() - dt.timedelta(seconds=seconds)
-    assert ago(value) == naturaltime(value)
-
-
-def test_ago_of_a_future_time_is_naturaltime_s():
-    from django.contrib.humanize.templatetags.humanize import naturaltime
-    from django.utils import timezone
-
-    from incidents.cases.views.drawing import ago
-
-    value = timezone.now() + dt.timedelta(days=2, hours=1)
-    assert ago(value) == naturaltime(value) == "2\xa0days from now"
+    incident = Incident.open_case(by=lead, title="Flag on the LED screen")
+    at = timezone.now() - ago
+    Incident.objects.filter(pk=incident.pk).update(last_activity_at=at)
+    StatusUpdate.objects.filter(incident=incident).update(created_at=at)
+    client.force_login(lead)
+    home = client.get("/").content.decode()
+    stamp = at.isoformat()
+    assert f'<td class="nowrap"><time datetime="{stamp}" title="' in home
+    assert home.count(f">{words}</time>") == 2  # my case's row and its entry
+    listed = client.get("/cases/").content.decode()
+    assert f'<td class="nowrap"><time datetime="{stamp}" title="' in listed
+    assert f">{words}</time>" in listed
 
 
 def test_the_last_activity_title_is_in_utc_whatever_the_time_zone(client, lead, settings):

@@ -1,6 +1,7 @@
-"""The Jinja2 environment of the case page (``incidents/jinja.py``): every
-global and filter the template uses writes what Django's engine wrote, and
-the engine loads its own templates only."""
+"""The Jinja2 environment of the project's pages (``incidents/jinja.py``):
+every global and filter the templates use writes what Django's engine
+writes, parts of a template render alone, and each engine loads its own
+templates only (Jinja2 the project's pages, Django the admin)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ from typing import Any
 
 import jinja2
 import pytest
-from django.template import Context, Template, TemplateDoesNotExist, engines
+from django.template import Context, RequestContext, Template, TemplateDoesNotExist, engines
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-
-from incidents.cases.views.case import FRAME, TEMPLATE
 
 ALMATY = zoneinfo.ZoneInfo("Asia/Almaty")
 
@@ -164,62 +163,103 @@ def test_a_block_and_a_macro_render_alone_through_their_names(tmp_path: Any) -> 
         engine.get_template("t.jinja#nope")
 
 
-def test_a_macro_renders_alone_through_its_name() -> None:
+def test_the_pages_parts_render_alone_through_their_names() -> None:
     engine = engines["jinja2"]
-    assert engine.get_template(f"{TEMPLATE}#matrix_explain_body").template is not None
+    for name in (
+        "cases/list.jinja#results",  # a block
+        "evidence/detail.jinja#panel",  # a macro
+        "accounts/members.jinja#members",
+        "409.jinja#conflict",
+    ):
+        assert engine.get_template(name).template is not None
     with pytest.raises(TemplateDoesNotExist):
-        engine.get_template(f"{TEMPLATE}#no_such_region")
+        engine.get_template("cases/list.jinja#no_such_region")
     with pytest.raises(TemplateDoesNotExist):
-        engine.get_template(f"{TEMPLATE}#url")  # a global, not a macro of the template
+        engine.get_template("cases/list.jinja#url")  # a global, not a part of the template
+    with pytest.raises(TemplateDoesNotExist):
+        engine.get_template("cases/list.jinja#badge")  # imported, not a part of the template
 
 
-def test_each_engine_loads_its_own_templates_only() -> None:
-    with pytest.raises(TemplateDoesNotExist):
-        engines["jinja2"].get_template(FRAME)
-    with pytest.raises(TemplateDoesNotExist):
-        engines["jinja2"].get_template("base.html")
-    with pytest.raises(TemplateDoesNotExist):
-        engines["django"].get_template(TEMPLATE)
-    with pytest.raises(TemplateDoesNotExist):
-        render_to_string("cases/detail.jinja#no_such_region")
+def test_a_block_alone_sees_the_macros_its_template_imports(tmp_path: Any) -> None:
+    from incidents.jinja import Jinja2
 
-
-def test_a_part_drawn_once_is_reused_until_its_template_reloads(tmp_path: Any) -> None:
-    import os
-
-    from incidents.jinja import Jinja2, drawn_once
-
-    source = tmp_path / "t.jinja"
-    source.write_text("{% macro m() %}<m>{{ draw() }}</m>{% endmacro %}")
+    (tmp_path / "m.jinja").write_text("{% macro em(v) %}<em>{{ v }}</em>{% endmacro %}")
+    (tmp_path / "t.jinja").write_text(
+        '{% from "m.jinja" import em %}'
+        "{% if not alone %}[{% block b %}{{ em(v) }}{% endblock %}]{% endif %}"
+    )
     engine = Jinja2(
         {
             "NAME": "t",
             "DIRS": [tmp_path],
             "APP_DIRS": False,
-            "OPTIONS": {"environment": "incidents.jinja.environment", "auto_reload": True},
+            "OPTIONS": {"environment": "incidents.jinja.environment"},
         }
     )
-    draws: list[int] = []
+    assert engine.get_template("t.jinja#b").render({"v": "<x>"}) == "<em>&lt;x&gt;</em>"
+    assert engine.get_template("t.jinja").render({"v": 1}) == "[<em>1</em>]"
 
-    def draw() -> int:
-        draws.append(1)
-        return len(draws)
 
-    first = drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None)
-    again = drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None)
-    assert first == again == "<m>1</m>" and isinstance(again, jinja2.runtime.Markup)
-    assert draws == [1]
-    # Rendered the ordinary way, the part is drawn each time.
-    assert engine.get_template("t.jinja#m").render({"draw": draw}) == "<m>2</m>"
-    # Another language: drawn again (labels and help texts are translated).
-    import incidents.jinja
+def test_each_engine_loads_its_own_templates_only() -> None:
+    """Jinja2 draws the project's pages (templates/), Django the admin (the
+    apps' templates): neither finds the other's, so a page cannot be drawn by
+    the wrong engine, and no Django-language page is left in templates/."""
+    for page in ("base.jinja", "cases/list.jinja", "cases/detail.jinja", "errors/404.jinja"):
+        assert engines["jinja2"].get_template(page).template is not None
+        with pytest.raises(TemplateDoesNotExist):
+            engines["django"].get_template(page)
+    for admin in ("admin/base_site.html", "admin/index.html", "admin/login.html"):
+        assert engines["django"].get_template(admin).template is not None
+        with pytest.raises(TemplateDoesNotExist):
+            engines["jinja2"].get_template(admin)
+    for gone in ("base.html", "cases/list.html", "registration/login.html"):
+        with pytest.raises(TemplateDoesNotExist):
+            render_to_string(gone)
+    with pytest.raises(TemplateDoesNotExist):
+        render_to_string("cases/detail.jinja#no_such_region")
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(incidents.jinja, "get_language", lambda: "de")
-        assert drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None) == "<m>3</m>"
-    assert drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None) == "<m>1</m>"
-    # The template changed on disk: Jinja2 reloads it, and the part is drawn anew.
-    source.write_text("{% macro m() %}<n>{{ draw() }}</n>{% endmacro %}")
-    stat = source.stat()
-    os.utime(source, (stat.st_atime, stat.st_mtime + 5))
-    assert drawn_once(engine.get_template("t.jinja#m"), {"draw": draw}, None) == "<n>4</n>"
+
+def test_intcomma_utc_and_timezone_are_djangos() -> None:
+    moment = dt.datetime(2026, 11, 20, 23, 42, tzinfo=dt.UTC)
+    with timezone.override(ALMATY):
+        for source, django_source in [
+            ("{{ n|intcomma }}", "{% load humanize %}{{ n|intcomma }}"),
+            ("{{ d|utc|date('Y-m-d H:i e') }}", "{% load tz %}{{ d|utc|date:'Y-m-d H:i e' }}"),
+            (
+                "{{ d|timezone('Asia/Tokyo')|date('Y-m-d H:i') }}",
+                "{% load tz %}{{ d|timezone:'Asia/Tokyo'|date:'Y-m-d H:i' }}",
+            ),
+        ]:
+            written = jinja(source, n=1234567, d=moment)
+            assert written == django(django_source, n=1234567, d=moment)
+    assert jinja("{{ d|utc|date('H:i') }}", d=moment) == "23:42"
+    assert jinja("{{ d|timezone('Asia/Tokyo')|date('H:i') }}", d=moment) == "08:42"
+
+
+def test_querystring_is_djangos(rf: RequestFactory) -> None:
+    request = rf.get("/cases/", {"q": "a&b", "after": "x", "status": "open"})
+    source = "{{ querystring(after=none, before=cursor) }}"
+    written = engines["jinja2"].from_string(source).render({"cursor": "c1"}, request)
+    expected = Template("{% querystring after=None before=cursor %}").render(
+        RequestContext(request, {"cursor": "c1"})
+    )
+    assert written == expected == "?q=a%26b&amp;status=open&amp;before=c1"
+
+
+def test_the_shared_macros_escape_what_they_are_given() -> None:
+    source = (
+        '{% from "macros/common.jinja" import badge, grade, time_tag, ago %}'
+        "{{ badge('status', v, v) }}|{{ grade(item, v) }}|{{ time_tag(d) }}|{{ ago(d, true) }}"
+    )
+    item = type("Item", (), {"reliability": "B", "credibility": 2})()
+    moment = dt.datetime(2026, 11, 20, 9, 42, tzinfo=dt.UTC)
+    with timezone.override(ALMATY):
+        badge, grade, tag, ago = jinja(source, v='<b a="1">', item=item, d=moment).split("|")
+    assert (
+        badge == '<span class="badge status-&lt;b a=&#34;1&#34;&gt;">&lt;b a=&#34;1&#34;&gt;</span>'
+    )
+    assert grade == '<span class="badge grade grade-B" title="&lt;b a=&#34;1&#34;&gt;">B2</span>'
+    assert tag == '<time datetime="2026-11-20T14:42:00+05:00">20 Nov 2026, 14:42</time>'
+    assert ago.startswith(
+        '<time datetime="2026-11-20T09:42:00+00:00" title="2026-11-20 09:42 UTC">'
+    )

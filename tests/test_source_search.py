@@ -140,6 +140,19 @@ def test_result_row_shows_grade_case_and_snippet(client, lead, incident, sources
     assert incident.reference in body and incident.title in body
     assert f'href="/cases/{incident.reference}/"' in body
     assert "<mark>seconds</mark>" in body
+    # The whole row (templates/cases/list.jinja, source_row).
+    log = sources["log"]
+    row = re.search(r"<tr>\s*<td><a class=\"source-title\".*?</tr>", body, re.S)
+    assert row is not None
+    cells = [c.strip() for c in re.findall(r"<td>(.*?)</td>", row.group(0), re.S)]
+    assert cells == [
+        f'<a class="source-title" href="/evidence/{log.pk}/">Operator log of the screen</a>'
+        f'<p class="snippet">{cells[0].split('<p class="snippet">')[1]}',
+        '<span class="badge grade grade-B" title="Source B, information 2">B2</span>',
+        f'<span class="case-ref">{incident.reference}</span> '
+        f'<a href="/cases/{incident.reference}/">{incident.title}</a>',
+    ]
+    assert "<mark>seconds</mark>" in cells[0]
 
 
 def test_snippet_escapes_the_source_text(client, lead, incident):

@@ -31,6 +31,8 @@ def _members_context(incident: Incident, **extra: Any) -> dict[str, Any]:
         "memberships": memberships,
         "roles": Membership.Role.choices,
         "add_form": extra.pop("add_form", None) or AddMemberForm(),
+        "notice": "",
+        "member_error": "",
         **extra,
     }
 
@@ -77,7 +79,7 @@ def members(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """The case's members: leads add people, change roles, remove people."""
     access = get_case_for_user(request, reference, Need.LEAD)
     incident = access.incident
-    template = "accounts/members.html#members" if request.htmx else "accounts/members.html"
+    template = "accounts/members.jinja#members" if request.htmx else "accounts/members.jinja"
     if request.method == "POST":
         extra, changed = _apply(request, incident)
         if changed and not request.htmx:
@@ -99,5 +101,5 @@ def history(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     access = get_case_for_user(request, reference, Need.LEAD)
     events = AuditEvent.objects.for_incident(access.incident).order_by("-id")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    template = "accounts/history.html#events" if request.htmx else "accounts/history.html"
+    template = "accounts/history.jinja#events" if request.htmx else "accounts/history.jinja"
     return render(request, template, {"incident": access.incident, "page": page})

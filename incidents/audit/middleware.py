@@ -64,7 +64,7 @@ class ConflictMiddleware:
             if key not in _NOT_ECHOED
             for value in values
         ]
-        template = "409.html#conflict" if getattr(request, "htmx", False) else "409.html"
+        template = "409.jinja#conflict" if getattr(request, "htmx", False) else "409.jinja"
         response = TemplateResponse(
             request,
             template,

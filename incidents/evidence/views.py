@@ -222,7 +222,7 @@ def _page(
     oob: bool = False,
     **bound: Any,
 ) -> HttpResponse:
-    template = "evidence/detail.html"
+    template = "evidence/detail.jinja"
     if request.htmx:  # type: ignore[attr-defined]
         template += f"#{region}"
     context = _context(request, item, access, **bound)
@@ -287,7 +287,7 @@ def download(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     if not item.verify(by=request.user, reason="Checked before download.", downloading=True):
         response = render(
             request,
-            "evidence/refused.html",
+            "evidence/refused.jinja",
             {"item": item, "incident": item.incident, "problems": item.last_problems},
             status=409,
         )
@@ -437,7 +437,7 @@ def annotate(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         # The popover's form alone, with its errors (htmx swaps it in place).
         context = {"access": access, "item": item, "annotation_form": form}
-        return render(request, "evidence/detail.html#annotation_form", context)
+        return render(request, "evidence/detail.jinja#new_annotation_form", context)
     return _after_invalid(request, item, access, "annotations", annotation=form)
 
 
@@ -513,7 +513,7 @@ def _annotation_added(
             "image": (item.extracted_metadata or {}).get("image") or {},
         }
         with timezone.override(item.incident.zone):
-            response = render(request, "evidence/detail.html#annotation_added", context)
+            response = render(request, "evidence/detail.jinja#annotation_added", context)
         # Only the out-of-band parts change the page: the popover's form stays
         # where it is, and annotate.js empties and closes it.
         response["HX-Reswap"] = "none"
@@ -545,7 +545,7 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
             annotation.edit_form = form  # type: ignore[attr-defined]
             return render(
                 request,
-                "evidence/detail.html#annotation_edit_form",
+                "evidence/detail.jinja#annotation_edit_form",
                 {"access": access, "item": item, "a": annotation},
             )
         return _page(request, item, access, "annotations", edit=(annotation.pk, form))
@@ -589,7 +589,7 @@ def _annotation_entry(
     with timezone.override(item.incident.zone):
         response = render(
             request,
-            "evidence/detail.html#annotation_entry",
+            "evidence/detail.jinja#annotation_entry",
             {"access": access, "item": item, "a": entry},
         )
     if bound is None:
@@ -670,7 +670,7 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
     with timezone.override(incident.zone):
         return render(
             request,
-            "evidence/case_annotations.html",
+            "evidence/case_annotations.jinja",
             {
                 "access": access,
                 "incident": incident,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -39,7 +40,6 @@ from incidents.cases.search import (
     uses_postgres_search,
     visible_sources,
 )
-from incidents.cases.views.drawing import activity_items, case_rows, home_rows, source_rows
 from incidents.compiled import Shape, compiled
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Hypothesis
@@ -47,9 +47,9 @@ from incidents.lookups import AnyOf
 
 HOME_CASES = 20
 HOME_ACTIVITY = 10
-# What the home page shows of a case and of an entry (drawing.home_rows, activity_items).
+# What the home page shows of a case and of an entry (templates/cases/home.jinja).
 HOME_CASE_COLUMNS = ("reference", "title", "status", "severity", "last_activity_at")
-# What a row of the case list shows (drawing.case_rows) and its page cursors read.
+# What a row of the case list shows (CaseRow) and its page cursors read.
 LIST_FIELDS = (
     "id",
     "reference",
@@ -77,6 +77,48 @@ HOME_ENTRY_COLUMNS = (
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """A row of the case list as ``templates/cases/list.jinja`` shows it, from a
+    row of ``_case_page`` (``LIST_FIELDS``) and the case's tag names."""
+
+    reference: str
+    title: str
+    status: str
+    status_label: str
+    severity: str
+    severity_label: str
+    lead: str  # the lead's full name, or their username without one
+    time_zone: str  # the case's own zone, in which it occurred
+    occurred_at: dt.datetime | None
+    last_activity_at: dt.datetime
+    confirmed: bool  # a hypothesis of the case is confirmed
+    tags: list[str]
+
+    @classmethod
+    def of(cls, row: Any, tags: list[str]) -> CaseRow:
+        lead = f"{row.lead__first_name} {row.lead__last_name}".strip() or row.lead__username
+        return cls(
+            reference=row.reference,
+            title=row.title,
+            status=row.status,
+            status_label=STATUS_LABELS.get(row.status, row.status),
+            severity=row.severity,
+            severity_label=SEVERITY_LABELS.get(row.severity, row.severity),
+            lead=lead,
+            time_zone=row.time_zone,
+            occurred_at=row.occurred_at,
+            last_activity_at=row.last_activity_at,
+            confirmed=row.confirmed_id is not None,
+            tags=tags,
+        )
+
+
+STATUS_LABELS: dict[str, str] = {value: str(label) for value, label in Incident.Status.choices}
+SEVERITY_LABELS: dict[str, str] = {value: str(label) for value, label in Incident.Severity.choices}
+ROLE_LABELS: dict[str, str] = {value: str(label) for value, label in Membership.Role.choices}
 
 
 def wants_partial(request: HtmxHttpRequest) -> bool:
@@ -116,15 +158,25 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         entry.incident = by_pk[entry.incident_id]
     context = {
         "cases": cases,
-        "case_rows": home_rows(cases),
         "activity": activity,
-        "activity_items": activity_items(activity),
+        "role_labels": ROLE_LABELS,
+        "home_cases": HOME_CASES,
     }
-    return render(request, "cases/home.html", context)
+    return render(request, "cases/home.jinja", context)
 
 
 def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, Any]:
-    context: dict[str, Any] = {"form": form, "sorts": SORTS, "page_size": PAGE_SIZE}
+    context: dict[str, Any] = {
+        "form": form,
+        "sorts": SORTS,
+        "page_size": PAGE_SIZE,
+        "scope": "cases",
+        "page": Page([], None, None),
+        "cases": [],
+        "sources": [],
+        "total": None,  # the count of a search's matches, when there is search text
+        "total_capped": False,
+    }
     if not form.is_valid():
         return context
     data = form.cleaned_data
@@ -172,7 +224,7 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
 
     page = paginate(read, segments, after=data["after"], before=data["before"])
     tags = _tag_names([row.id for row in page.rows])
-    context.update(page=page, cases=page.rows, case_rows=case_rows(page.rows, tags))
+    context.update(page=page, cases=[CaseRow.of(row, tags[row.id]) for row in page.rows])
     return context
 
 
@@ -339,7 +391,7 @@ def _sources_context(
         before=data["before"],
     )
     add_snippets(page.rows, text)  # type: ignore[arg-type]
-    context.update(page=page, sources=page.rows, source_rows=source_rows(page.rows))  # type: ignore[arg-type]
+    context.update(page=page, sources=page.rows)
     return context
 
 
@@ -385,7 +437,7 @@ def case_list(request: HtmxHttpRequest) -> HttpResponse:
     """
     form = CaseFilterForm(request.GET)
     context = _list_context(request, form)
-    template = "cases/list.html#results" if wants_partial(request) else "cases/list.html"
+    template = "cases/list.jinja#results" if wants_partial(request) else "cases/list.jinja"
     return render(request, template, context)
 
 
@@ -403,5 +455,5 @@ def case_new(request: HtmxHttpRequest) -> HttpResponse:
                 form.add_model_errors(error)
             else:
                 return redirect(incident)
-        return render(request, "cases/new.html", {"form": form}, status=422)
-    return render(request, "cases/new.html", {"form": NewCaseForm()})
+        return render(request, "cases/new.jinja", {"form": form}, status=422)
+    return render(request, "cases/new.jinja", {"form": NewCaseForm()})
