@@ -87,7 +87,6 @@ INSTALLED_APPS = [
     "incidents.hypotheses",
     "incidents.evidence",
     "incidents.audit",
-    "incidents.perf",
 ]
 
 MIDDLEWARE = [
@@ -116,13 +115,25 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# Benchmark mode (docs/performance.md): X-Query-Count headers and the floor views.
-# Never on in production.
-INQUEST_BENCH_FLOOR = env_bool("INQUEST_BENCH_FLOOR", False)
-# Tests: check each compiled read's statement against the ORM's (incidents/compiled.py).
-INQUEST_CHECK_COMPILED = env_bool("INQUEST_CHECK_COMPILED", False)
+# Benchmark mode (docs/performance.md, "Benchmark mode"); never on in production.
+# INQUEST_BENCH installs the benchmark tooling, incidents.perf: the data generator,
+# `manage.py bench` and the perf.Dataset table (its migration comes with the app, so
+# a production database never gets that table). INQUEST_BENCH_FLOOR, on with it
+# unless set false, adds the floor views under /_bench/ (incidents/urls.py) and the
+# X-Query-Count middleware. `make bench` sets INQUEST_BENCH; so does the test run
+# (tests/environment.py), with the floor off but where a test turns it on.
+INQUEST_BENCH = env_bool("INQUEST_BENCH", False)
+INQUEST_BENCH_FLOOR = env_bool("INQUEST_BENCH_FLOOR", INQUEST_BENCH)
+if INQUEST_BENCH_FLOOR and not INQUEST_BENCH:
+    raise ImproperlyConfigured(
+        "INQUEST_BENCH_FLOOR needs INQUEST_BENCH=true (benchmark mode, never in production)."
+    )
+if INQUEST_BENCH:
+    INSTALLED_APPS.append("incidents.perf")
 if INQUEST_BENCH_FLOOR:
     MIDDLEWARE.insert(0, "incidents.perf.middleware.QueryCountMiddleware")
+# Tests: check each compiled read's statement against the ORM's (incidents/compiled.py).
+INQUEST_CHECK_COMPILED = env_bool("INQUEST_CHECK_COMPILED", False)
 
 ROOT_URLCONF = "incidents.urls"
 WSGI_APPLICATION = "incidents.wsgi.application"

@@ -36,5 +36,7 @@ urlpatterns = [
     path("", include("incidents.evidence.urls")),
 ]
 
-if settings.INQUEST_BENCH_FLOOR:  # benchmark floor views (docs/performance.md); never in production
+# The benchmark's floor views: benchmark mode only (INQUEST_BENCH, incidents/settings.py;
+# docs/performance.md), never in production.
+if settings.INQUEST_BENCH_FLOOR:
     urlpatterns.append(path("_bench/", include("incidents.perf.urls")))

@@ -14,3 +14,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Every compiled read is checked against the SQL the ORM writes for the same
 # arguments (incidents/compiled.py): a read compiled on too little fails here.
 os.environ.setdefault("INQUEST_CHECK_COMPILED", "true")
+# Benchmark mode's app (incidents/perf: the data generator and its Dataset table) is
+# installed for the generator's tests and the query-count guards; its floor views and
+# X-Query-Count middleware stay off unless a test turns them on (tests/test_perf_queries.py).
+# Production never sets INQUEST_BENCH (tests/test_bench_mode.py).
+os.environ.setdefault("INQUEST_BENCH", "true")
+os.environ.setdefault("INQUEST_BENCH_FLOOR", "false")
