@@ -29,7 +29,7 @@ from typing import Any
 import jinja2
 from django.contrib.humanize.templatetags.humanize import intcomma, naturaltime
 from django.middleware.csrf import get_token
-from django.template import defaultfilters, defaulttags
+from django.template import RequestContext, defaultfilters, defaulttags
 from django.template.backends import jinja2 as backend
 from django.templatetags import tz
 from django.templatetags.static import static
@@ -60,7 +60,7 @@ def time(value: Any, arg: str | None = None) -> str:
 def querystring(context: Any, *args: Any, **kwargs: Any) -> str:
     """``{% querystring key=value %}``: the request's query string ("?…") with
     KWARGS set (None removes a key), by Django's own tag."""
-    return defaulttags.querystring(None, *(args or [context["request"].GET]), **kwargs)
+    return defaulttags.querystring(RequestContext(context["request"]), *args, **kwargs)
 
 
 def environment(**options: Any) -> jinja2.Environment:
