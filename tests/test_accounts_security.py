@@ -193,6 +193,26 @@ def test_users_change_their_own_password(client: Client, lead: Any) -> None:
     assert events("password_changed", user=lead) == 1
 
 
+def test_guessing_the_old_password_is_throttled_as_sign_in_is(client: Client, lead: Any) -> None:
+    client.force_login(lead)
+    new = "another-long-passphrase-42"
+    answers = [
+        client.post(
+            "/accounts/password/",
+            {"old_password": f"guess-{i}", "new_password1": new, "new_password2": new},
+        ).status_code
+        for i in range(5)
+    ]
+    assert answers[:4] == [200] * 4 and answers[4] == 429  # django-axes' lock-out
+    right = client.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert right.status_code == 429
+    lead.refresh_from_db()
+    assert lead.check_password(PASSWORD)
+
+
 # -- the second factor ------------------------------------------------------------------
 
 

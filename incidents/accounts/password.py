@@ -12,7 +12,9 @@
 * A link works once and for ``PASSWORD_RESET_TIMEOUT`` (an hour by default).
   A reset ends every session of the user; the second factor stays on.
 * A password change ends the user's other sessions (Django would sign them
-  out at their next request; ending them also takes them off the list).
+  out at their next request; ending them also takes them off the list). Its
+  old password is checked through ``authenticate``, so django-axes throttles
+  guesses there as at sign-in.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import password_validation
+from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 
@@ -99,8 +103,31 @@ class ResetCompleteView(EmailRequired, auth_views.PasswordResetCompleteView):
     template_name = "registration/password_reset_complete.jinja"
 
 
+class ChangeForm(PasswordChangeForm):
+    """Django's form, with the old password checked through ``authenticate``:
+    django-axes counts a wrong one as a failed sign-in (and locks out after a
+    few), so an unattended session cannot be used to guess the password."""
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        old = self.cleaned_data["old_password"]
+        checked = authenticate(self.request, username=self.user.get_username(), password=old)
+        if checked is None or checked.pk != self.user.pk:
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old
+
+
 class ChangeView(RulesShown, auth_views.PasswordChangeView):
     template_name = "registration/password_change_form.jinja"
+    form_class = ChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)  # saves, keeps this session (a new key)
