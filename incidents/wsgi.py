@@ -9,8 +9,8 @@ objects' GC headers and keep sharing their memory pages with the master
 Without ``--preload`` it is harmless: each worker does the same for itself.
 
 The youngest generation is collected after 5,000 new objects instead of
-Python's 700. A request's own objects die with it (the case page lets go of
-its parts: ``CasePage.close``), so a larger first generation lets them go by
+Python's 700. A request's own objects die with it (the case page's parts
+are plain values, none refers back to the page), so a larger first generation lets them go by
 reference counting before a collection ever looks at them: the collector's
 share of a case page's CPU went from about 0.3 to 0.1 ms.
 """

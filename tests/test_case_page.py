@@ -247,7 +247,7 @@ def test_scores_from_the_page_or_from_sql_are_the_same(
 ) -> None:
     """A matrix that shows every row scores the hypotheses from its own cells;
     one that does not runs the GROUP BY over the whole case. Both agree."""
-    from incidents.cases.views.case import PAGE_ROWS
+    from incidents.cases.views.page_data import PAGE_ROWS
     from incidents.hypotheses import scoring
 
     fill(incident, lead, 3)
@@ -305,26 +305,32 @@ def test_hypothesis_cards_count_annotated_passages_by_stance(
     )
 
 
-@pytest.mark.parametrize(
-    "moment",
-    [
-        dt.datetime(2026, 1, 5, 3, 7, 9, 123456, tzinfo=dt.UTC),
-        dt.datetime(2026, 11, 20, 23, 42, tzinfo=dt.UTC),  # the next day in Almaty
-    ],
-)
-def test_time_tag_writes_what_the_date_filter_wrote(moment: dt.datetime) -> None:
-    """The lists of the page draw their times in Python (``time_tag``); they
-    must read exactly as the template's ``date`` filter, in the case's zone."""
-    import zoneinfo
-
-    from django.template import Context, Template
-    from django.utils import timezone
-
-    from incidents.cases.views.drawing import time_tag
-
-    template = Template('<time datetime="{{ d|date:\'c\' }}">{{ d|date:"j M Y, H:i" }}</time>')
-    with timezone.override(zoneinfo.ZoneInfo("Asia/Almaty")):
-        assert str(time_tag(moment)) == template.render(Context({"d": moment}))
+def test_every_text_the_page_shows_is_escaped(client: Any, incident: Incident, lead: Any) -> None:
+    """Card heads, sources, matrix rows and cells, and timeline entries are
+    drawn by templates with autoescape: text written by people comes out as
+    text, whichever part shows it (the stored Markdown rendering aside)."""
+    evil = '<script>alert("x")</script>'
+    h = Hypothesis.propose(incident, by=lead, statement=f"H {evil}", kind="other")
+    h.description = f"Said {evil}"
+    h.save(update_fields=["description"])
+    item = EvidenceItem.attach(
+        incident,
+        by=lead,
+        title=f"Item {evil}",
+        url="https://example.org/?a=1&b=2",
+        obtained_from=f"From {evil}",
+        language="kk",
+    )
+    Assessment.rate(item, h, by=lead, rating="C", reason=f"Because {evil}")
+    lead.username = "eve<b>"
+    lead.save(update_fields=["username"])
+    StatusUpdate.objects.post(incident, kind="note", by=lead, body="A note.")
+    client.force_login(lead)
+    html = client.get(url(incident)).content.decode()
+    assert "<script>alert" not in html
+    assert html.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") >= 6
+    assert "eve&lt;b&gt;" in html and "eve<b>" not in html
+    assert 'href="https://example.org/?a=1&amp;b=2"' in html
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.utils import timezone
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.cases.search import seek
 from incidents.cases.views import page_reads
-from incidents.cases.views.case import ITEM_COLUMNS
+from incidents.cases.views.page_data import ITEM_COLUMNS
 from incidents.evidence.models import Annotation
 from incidents.hypotheses.models import Assessment, ConfidenceChange, Hypothesis
 from tests.evidence_factories import TEXT, attach, fast_hashing, png_bytes  # noqa: F401
@@ -69,12 +69,14 @@ def case(incident: Incident, lead: Any, investigator: Any) -> Incident:
 
 
 def test_tags_and_members(case: Incident) -> None:
-    assert page_reads.tag_names(case.pk) == list(case.tags.values_list("name", flat=True))
+    assert page_reads.tag_names(incident_id=case.pk) == list(
+        case.tags.values_list("name", flat=True)
+    )
     orm = case.memberships.order_by().values_list(
         "role", "user__username", "user__first_name", "user__last_name"
     )
-    assert sorted(page_reads.member_rows(case.pk)) == sorted(orm)
-    assert ("investigator", "bob", "Bob", "Kaliyev") in page_reads.member_rows(case.pk)
+    assert sorted(page_reads.member_rows(incident_id=case.pk)) == sorted(orm)
+    assert ("investigator", "bob", "Bob", "Kaliyev") in page_reads.member_rows(incident_id=case.pk)
 
 
 @pytest.mark.parametrize("limit", [None, 2, 100])
@@ -85,7 +87,7 @@ def test_first_items_with_their_count(case: Incident, limit: int | None) -> None
         .annotate(case_total=Subquery(total.values("n")))
         .values_list(*ITEM_COLUMNS, "case_total")
     )[:limit]
-    rows, count = page_reads.first_items(case.pk, limit)
+    rows, count = page_reads.first_items(incident_id=case.pk, limit=limit)
     assert rows == [row[:-1] for row in orm]
     assert count == 3
     photo = next(row for row in rows if row[ITEM_COLUMNS.index("title")] == "Photo of the screen")
@@ -96,7 +98,7 @@ def test_first_items_with_their_count(case: Incident, limit: int | None) -> None
 
 
 def test_no_items(incident: Incident) -> None:
-    assert page_reads.first_items(incident.pk, 100) == ([], 0)
+    assert page_reads.first_items(incident_id=incident.pk, limit=100) == ([], 0)
 
 
 def test_cells_and_histories(case: Incident) -> None:
@@ -104,25 +106,25 @@ def test_cells_and_histories(case: Incident) -> None:
     orm = Assessment.objects.filter(evidence_id__in=items).values_list(
         "evidence_id", "hypothesis_id", "rating", "relevance", "reason"
     )
-    assert sorted(page_reads.cell_rows(items)) == sorted(orm)
+    assert sorted(page_reads.cell_rows(item_ids=items)) == sorted(orm)
     hypotheses = list(case.hypotheses.values_list("id", flat=True))
     history = (
         ConfidenceChange.objects.filter(hypothesis_id__in=hypotheses)
         .order_by("created_at", "id")
         .values_list("hypothesis_id", "band", "created_at")
     )
-    assert page_reads.history_rows(hypotheses) == list(history)
+    assert page_reads.history_rows(hypothesis_ids=hypotheses) == list(history)
     assert len(history) == 2
 
 
 def test_nothing_to_look_for_runs_no_statement(django_assert_num_queries: Any) -> None:
     with django_assert_num_queries(0):
-        assert page_reads.cell_rows([]) == []
-        assert page_reads.history_rows([]) == []
+        assert page_reads.cell_rows(item_ids=[]) == []
+        assert page_reads.history_rows(hypothesis_ids=[]) == []
 
 
 def test_stance_counts_follow_the_models_rule(case: Incident) -> None:
-    counts = page_reads.stance_counts(case.pk)
+    counts = page_reads.stance_counts(incident_id=case.pk)
     assert counts == Annotation.objects.stance_counts(case)
     assert sorted(c["supports"] + c["contradicts"] for c in counts.values()) == [1, 2]
 
@@ -133,11 +135,15 @@ def test_timeline_pages(case: Incident, kind: str) -> None:
     newest = updates.order_by("-created_at", "-id").values_list(
         "id", "kind", "author__username", "created_at", "body_html"
     )
-    assert page_reads.timeline_rows(case.pk, kind, None, 3) == list(newest[:3])
+    assert page_reads.timeline_rows(incident_id=case.pk, kind=kind, before=None, limit=3) == list(
+        newest[:3]
+    )
     # Strictly older than the third entry, as ``search.seek`` selects them.
     pk, at = newest[2][0], newest[2][3]
     older = newest.filter(seek(("created_at", "id"), (at, pk), forward_desc=True))
-    assert page_reads.timeline_rows(case.pk, kind, (at, pk), 50) == list(older)
+    assert page_reads.timeline_rows(
+        incident_id=case.pk, kind=kind, before=(at, pk), limit=50
+    ) == list(older)
     assert len(older) == len(newest) - 3
 
 

@@ -1,6 +1,6 @@
 """Each region of the case page rendered alone (a block or a macro of
-``templates/jinja2/cases/detail.jinja``) is exactly its part of the whole
-page, and the big parts drawn in Python are in place in every answer."""
+``templates/cases/detail.jinja``) is exactly its part of the whole page, and
+the repeated parts (matrix rows, sources) are in place in every answer."""
 
 from __future__ import annotations
 
@@ -178,8 +178,7 @@ def test_a_saved_row_and_a_posted_entry_alone_are_those_of_the_page(
 def test_drawn_parts_are_in_place(
     client: Client, incident: Incident, lead: Any, headers: dict[str, str], query: str
 ) -> None:
-    """The matrix body and the source list, drawn in Python, are in every
-    answer that shows them."""
+    """The matrix's rows and the source list are in every answer that shows them."""
     fill(incident, lead, 3)
     client.force_login(lead)
     response = client.get(url(incident) + query, **headers)
@@ -204,3 +203,33 @@ def test_a_title_written_as_markup_stays_text(
     # The matrix row and the source list, escaped; never as markup.
     assert html.count("&lt;!--matrix_rows:0--&gt;&lt;b&gt;x&lt;/b&gt;") == 2
     assert "<b>x</b>" not in html
+
+
+def test_nothing_keeps_a_page_once_answered(
+    monkeypatch: pytest.MonkeyPatch, incident: Incident, lead: Any
+) -> None:
+    """No cache or module keeps a page, its rows or its forms once the answer
+    is rendered: the page is freed with everything it read (Jinja2's own
+    context holds it in a cycle until the collector's next pass)."""
+    import gc
+    import weakref
+
+    from incidents.cases.views import case
+
+    fill(incident, lead, 3)
+    pages: list[weakref.ref[Any]] = []
+
+    class Watched(case.CasePage):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            pages.append(weakref.ref(self))
+
+    monkeypatch.setattr(case, "CasePage", Watched)
+    render = Renderer(lead, incident, "?explain=1")
+    for region in (None, "hypotheses", "matrix", "timeline"):
+        assert render(region)
+    h = incident.hypotheses.order_by("pk").first()
+    assert h is not None
+    assert render("hypothesis_card_alone", card=h.pk, citing=h.pk)
+    gc.collect()
+    assert len(pages) == 5 and all(page() is None for page in pages)

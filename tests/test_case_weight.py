@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from incidents.cases.models import Incident
-from incidents.cases.views.case import PAGE_ROWS, SOURCE_ROWS
+from incidents.cases.views.page_data import PAGE_ROWS, SOURCE_ROWS
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
 

@@ -261,7 +261,9 @@ def test_investigator_may_not_confirm(
     response = client.post(
         move_url(hypothesis), {f"{p}-status": "confirmed", f"{p}-rationale": "Yes."}
     )
-    assert response.status_code == 403
+    # The model refuses (Hypothesis.move_to); the page says why, next to the choice.
+    assert response.status_code == 422
+    assert "Only the case lead confirms or refutes a hypothesis." in response.content.decode()
     hypothesis.refresh_from_db()
     assert hypothesis.status == "supported"
     # ...but may withdraw it.
@@ -271,6 +273,39 @@ def test_investigator_may_not_confirm(
     assert response.status_code == 302
     hypothesis.refresh_from_db()
     assert hypothesis.status == "withdrawn"
+
+
+def test_the_move_form_offers_confirm_and_refute_to_the_lead_only(
+    client: Any, hypothesis: Hypothesis, lead: Any, investigator: Any
+) -> None:
+    advance(hypothesis, lead, "under_evaluation", "supported")
+    for user, offered in [(lead, True), (investigator, False)]:
+        client.force_login(user)
+        form = client.get(move_url(hypothesis), HTTP_HX_REQUEST="true").content.decode()
+        assert 'value="withdrawn"' in form
+        assert ('value="confirmed"' in form) is offered
+        assert ('value="refuted"' in form) is offered
+
+
+def test_an_investigators_confirm_with_htmx_answers_the_card_with_why(
+    client: Any, hypothesis: Hypothesis, lead: Any, investigator: Any
+) -> None:
+    advance(hypothesis, lead, "under_evaluation", "supported")
+    client.force_login(investigator)
+    p = f"move-{hypothesis.pk}"
+    response = client.post(
+        move_url(hypothesis),
+        {f"{p}-status": "confirmed", f"{p}-rationale": "Yes."},
+        HTTP_HX_REQUEST="true",
+    )
+    card = response.content.decode()
+    assert response.status_code == 200
+    assert card.lstrip().startswith(
+        f'<article class="hyp-card hyp-supported" id="hyp-{hypothesis.pk}"'
+    )
+    assert "Only the case lead confirms or refutes a hypothesis." in card
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == "supported"
 
 
 def test_citing_evidence_of_another_case_is_refused(

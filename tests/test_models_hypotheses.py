@@ -239,3 +239,50 @@ def test_a_rating_refuses_a_bad_reason_and_keeps_the_cell(reason: str, message: 
     assert "reason" in refused.value.message_dict
     cell = Assessment.objects.get(evidence=item, hypothesis=hypothesis)
     assert (cell.rating, cell.reason, cell.version) == ("C", "Seen on the video.", 1)
+
+
+# -- who may conclude: only the case's lead confirms or refutes ----------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", [S.CONFIRMED, S.REFUTED])
+@pytest.mark.parametrize("who", ["investigator", "observer", "outsider", "staff"])
+def test_only_the_lead_confirms_or_refutes(
+    request: pytest.FixtureRequest, incident: Any, lead: Any, who: str, target: str
+) -> None:
+    hypothesis = put_in(HypothesisFactory(incident=incident), S.SUPPORTED)
+    moves, updates = HypothesisMove.objects.count(), StatusUpdate.objects.count()
+
+    with pytest.raises(ValidationError) as caught:
+        hypothesis.move_to(target, by=request.getfixturevalue(who), rationale="Sure.")
+
+    assert caught.value.message_dict == {
+        "status": ["Only the case lead confirms or refutes a hypothesis."]
+    }
+    hypothesis.refresh_from_db()
+    assert hypothesis.status == S.SUPPORTED
+    assert (HypothesisMove.objects.count(), StatusUpdate.objects.count()) == (moves, updates)
+    # The lead may; so may a superuser, as on every case.
+    hypothesis.move_to(target, by=lead, rationale="Sure.")
+    assert hypothesis.status == target
+
+
+@pytest.mark.django_db
+def test_a_superuser_concludes_as_a_lead(incident: Any, superuser: Any) -> None:
+    hypothesis = put_in(HypothesisFactory(incident=incident), S.WEAKENED)
+    hypothesis.move_to(S.REFUTED, by=superuser, rationale="Contradicted.")
+    assert hypothesis.status == S.REFUTED
+
+
+@pytest.mark.django_db
+def test_other_members_make_every_other_move(incident: Any, investigator: Any) -> None:
+    hypothesis = put_in(HypothesisFactory(incident=incident), S.SUPPORTED)
+    assert set(hypothesis.allowed_statuses(lead=False)) == LEGAL[S.SUPPORTED] - {
+        S.CONFIRMED,
+        S.REFUTED,
+    }
+    assert set(hypothesis.allowed_statuses()) == LEGAL[S.SUPPORTED]
+    hypothesis.move_to(S.WITHDRAWN, by=investigator, rationale="A duplicate.")
+    assert hypothesis.status == S.WITHDRAWN
+    hypothesis.move_to(S.UNDER_EVALUATION, by=investigator, rationale="Not a duplicate.")
+    assert hypothesis.status == S.UNDER_EVALUATION

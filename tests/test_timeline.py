@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from incidents.cases.models import Incident, StatusUpdate
-from incidents.cases.views.case import TIMELINE_PAGE_SIZE
+from incidents.cases.views.page_data import TIMELINE_PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 

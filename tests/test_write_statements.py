@@ -146,7 +146,7 @@ def test_rating_a_cell_in_a_large_case_reads_the_same(
     the case (constant in the case's size), and the foot shows its scores."""
     from django.urls import reverse
 
-    from incidents.cases.views.case import PAGE_ROWS
+    from incidents.cases.views.page_data import PAGE_ROWS
     from incidents.hypotheses import scoring
 
     items = [

@@ -12,16 +12,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
-from django_htmx.middleware import HtmxDetails
 
 from incidents.accounts.access import Need, get_case_for_user
 from incidents.accounts.forms import AddMemberForm, MemberForm
 from incidents.audit.models import AuditEvent
 from incidents.cases.models import Incident, Membership
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
+from incidents.htmx import HtmxHttpRequest
 
 
 def _members_context(incident: Incident, **extra: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Forms of the case list (filters) and of opening a case."""
+"""Forms of the case list (filters), of opening a case, and of the case page
+(moving the case to another status, posting to its timeline)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
-from incidents.cases.models import Incident, validate_time_zone
+from incidents.audit.versioning import VersionField
+from incidents.cases.models import Incident, StatusUpdate, validate_time_zone
 from incidents.cases.search import SORTS, BadCursor, Cursor, segments_for, source_segments
 
 ANY = [("", "Any")]
@@ -284,3 +286,47 @@ class NewCaseForm(forms.Form):
         for field_name, errors in error.error_dict.items():
             target = names.get(field_name, field_name)
             self.add_error(target if target in self.fields else None, errors)
+
+class CaseStatusForm(forms.Form):
+    """Move the case to another status (the lead's), with a reason."""
+
+    status = forms.ChoiceField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="It goes on the timeline.",
+    )
+    version = VersionField(required=False)  # a stale one is refused by the model
+
+    def __init__(self, *args: Any, incident: Incident, target: str = "", **kwargs: Any) -> None:
+        # One form per offered status on the page: ids must not repeat.
+        target = target if target in Incident.Status.values else "status"
+        kwargs.setdefault("auto_id", f"id_{target}_%s")
+        super().__init__(*args, **kwargs)
+        field = self.fields["status"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(s, Incident.Status(s).label) for s in incident.allowed_statuses()]
+        field.error_messages["invalid_choice"] = (
+            f"A case that is {incident.get_status_display().lower()} cannot move to "
+            "“%(value)s”. Reload the page to see the moves it allows now."
+        )
+
+
+class UpdateForm(forms.Form):
+    """A note, a finding or an official statement for the case's timeline."""
+
+    kind = forms.ChoiceField(
+        choices=StatusUpdate.Kind.written(),
+        initial=StatusUpdate.Kind.NOTE,
+        widget=forms.RadioSelect,
+    )
+    body = forms.CharField(
+        label="Entry",
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Markdown: **bold**, _italic_, lists, [links](https://…).",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["prefix"] = "update"
+        super().__init__(*args, **kwargs)

@@ -16,15 +16,6 @@ from django.core.exceptions import ValidationError
 from incidents.audit.versioning import Conflict, VersionField
 from incidents.hypotheses.models import Assessment, ConfidenceBand, Hypothesis
 
-# The moves that conclude a hypothesis: the form says so and asks for care.
-CONCLUDING = {
-    Hypothesis.Status.CONFIRMED,
-    Hypothesis.Status.REFUTED,
-    Hypothesis.Status.WITHDRAWN,
-}
-# Only the case lead may confirm or refute (DESIGN.md: who uses it).
-LEAD_ONLY = {Hypothesis.Status.CONFIRMED, Hypothesis.Status.REFUTED}
-
 
 def apply_model_errors(form: forms.Form, exc: ValidationError) -> None:
     """Put a model's ValidationError next to the matching fields of FORM.
@@ -89,10 +80,21 @@ class HypothesisForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class MoveForm(forms.Form):
-    """Move one hypothesis: the legal next states only, a rationale, citations."""
+class MoveChoiceField(forms.ChoiceField):
+    """The next states a person is offered (``choices``), while every legal
+    next state (``legal``) is accepted: a move the person may not make (only
+    the lead concludes) is refused by ``Hypothesis.move_to``, which says why."""
 
-    status = forms.ChoiceField(label="Move to", widget=forms.RadioSelect)
+    legal: tuple[str, ...] = ()
+
+    def valid_value(self, value: Any) -> bool:
+        return value in self.legal
+
+
+class MoveForm(forms.Form):
+    """Move one hypothesis: the next states the person may choose, a rationale, citations."""
+
+    status = MoveChoiceField(label="Move to", widget=forms.RadioSelect)
     rationale = forms.CharField(
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -115,10 +117,12 @@ class MoveForm(forms.Form):
         kwargs.setdefault("initial", {"version": hypothesis.version})
         super().__init__(*args, **kwargs)
         self.hypothesis = hypothesis
-        allowed = [s for s in hypothesis.allowed_statuses() if can_lead or s not in LEAD_ONLY]
         status_field = self.fields["status"]
-        assert isinstance(status_field, forms.ChoiceField)
-        status_field.choices = [(s, Hypothesis.Status(s).label) for s in allowed]
+        assert isinstance(status_field, MoveChoiceField)
+        status_field.legal = hypothesis.allowed_statuses()
+        status_field.choices = [
+            (s, Hypothesis.Status(s).label) for s in hypothesis.allowed_statuses(lead=can_lead)
+        ]
         cited = self.fields["cited_evidence"]
         assert isinstance(cited, forms.ChoiceField)
         cited.choices = [(item.pk, f"{item.grade} · {item.title}") for item in evidence]

@@ -1,8 +1,9 @@
 """Hypotheses, their moves and confidence history, and the ACH assessments.
 
-The legal moves of a hypothesis live in ``Hypothesis.TRANSITIONS``; every
-move and every change of confidence is a method that runs in one transaction
-and writes its timeline entry.
+The legal moves of a hypothesis live in ``Hypothesis.TRANSITIONS``, and who
+may make them in ``Hypothesis.LEAD_ONLY`` (only the case's lead concludes);
+every move and every change of confidence is a method that runs in one
+transaction and writes its timeline entry.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, models, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from incidents.audit.versioning import check_version
-from incidents.cases.models import Incident, StatusUpdate, choices_constraint, written_text
-from incidents.compiled import compiled
+from incidents.cases.models import (
+    Incident,
+    Membership,
+    StatusUpdate,
+    choices_constraint,
+    written_text,
+)
 
 
 class ConfidenceBand(models.TextChoices):
@@ -89,6 +95,8 @@ class Hypothesis(models.Model):
         S.WITHDRAWN: (S.UNDER_EVALUATION,),
     }
     CONCLUDED_STATUSES = frozenset({S.CONFIRMED, S.REFUTED, S.WITHDRAWN})
+    # The moves only the case's lead makes (a member with the lead role, or a superuser).
+    LEAD_ONLY = frozenset({S.CONFIRMED, S.REFUTED})
     del S
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="hypotheses")
@@ -151,25 +159,38 @@ class Hypothesis(models.Model):
             )
             return hypothesis
 
-    def allowed_statuses(self) -> tuple[str, ...]:
-        return self.TRANSITIONS.get(self.status, ())
+    def allowed_statuses(self, *, lead: bool = True) -> tuple[str, ...]:
+        """The statuses this hypothesis may move to next; for a member who
+        does not lead the case (LEAD false), without those only the lead
+        chooses (``LEAD_ONLY``)."""
+        allowed = self.TRANSITIONS.get(self.status, ())
+        return allowed if lead else tuple(s for s in allowed if s not in self.LEAD_ONLY)
 
     @property
     def is_concluded(self) -> bool:
         return self.status in self.CONCLUDED_STATUSES
 
-    def _lock(self) -> Hypothesis:
-        """This hypothesis read again and locked (with its case's row), and the
-        case's status, for a change: a compiled read (``_locked_row``)."""
-        row = _locked_row(self.pk)
-        if not row:
+    def _lock(self, by: Any = None) -> tuple[Hypothesis, str | None]:
+        """This hypothesis read again and locked, with its case's row and
+        status, and the role of BY on the case (None: not a member), in one
+        statement."""
+        role = Membership.objects.filter(
+            incident=OuterRef("incident_id"), user=getattr(by, "pk", None)
+        ).order_by()  # one membership per user and case: no need to join for its order
+        rows = list(
+            Hypothesis.objects.select_for_update()
+            .filter(pk=self.pk)
+            .annotate(role_of_by=Subquery(role.values("role")[:1]))
+            .values_list(*HYPOTHESIS_COLUMNS, "incident__status", "role_of_by")
+        )
+        if not rows:
             raise Hypothesis.DoesNotExist("The hypothesis is gone.")
-        *values, case_status = row[0]
+        *values, case_status, role_of_by = rows[0]
         locked = Hypothesis.from_db(self._state.db or DEFAULT_DB_ALIAS, HYPOTHESIS_COLUMNS, values)
         locked.incident = Incident.from_db(
             locked._state.db, ("id", "status"), (locked.incident_id, case_status)
         )
-        return locked
+        return locked, role_of_by
 
     def _refresh_from(self, locked: Hypothesis) -> None:
         for field in ("status", "confidence", "version", "updated_at"):
@@ -184,14 +205,15 @@ class Hypothesis(models.Model):
         cited_evidence: Iterable[Any] = (),
         expected_version: int | None = None,
     ) -> HypothesisMove:
-        """Move along the legal graph, with a rationale, on the timeline.
+        """Move along the legal graph, with a rationale, on the timeline. Only
+        the case's lead (or a superuser) confirms or refutes (``LEAD_ONLY``).
 
         EXPECTED_VERSION: the version the person's form was loaded with;
         ``Conflict`` if someone saved since (see incidents.audit.versioning).
         """
         rationale = written_text(rationale, "rationale")
         with transaction.atomic():
-            locked = self._lock()
+            locked, role = self._lock(by)
             check_version(locked, expected_version)
             if status not in Hypothesis.Status.values:
                 raise ValidationError({"status": f"“{status}” is not a hypothesis status."})
@@ -209,6 +231,11 @@ class Hypothesis(models.Model):
                         f"moved to {Hypothesis.Status(status).label.lower()}; "
                         f"it can go to: {allowed}."
                     }
+                )
+            leads = role == Membership.Role.LEAD or getattr(by, "is_superuser", False)
+            if status in self.LEAD_ONLY and not leads:
+                raise ValidationError(
+                    {"status": "Only the case lead confirms or refutes a hypothesis."}
                 )
             if not rationale:
                 raise ValidationError({"rationale": "Give the rationale for this move."})
@@ -249,7 +276,7 @@ class Hypothesis(models.Model):
         """State a new confidence band, kept in the history with its reason."""
         reason = written_text(reason, "reason")
         with transaction.atomic():
-            locked = self._lock()
+            locked, _ = self._lock()
             check_version(locked, expected_version)
             if band not in ConfidenceBand.values:
                 raise ValidationError({"confidence": f"“{band}” is not a confidence band."})
@@ -285,22 +312,9 @@ class Hypothesis(models.Model):
             return change
 
 
-# Every column of a hypothesis, in the model's order: a compiled read's row
-# of them becomes an instance through ``Hypothesis.from_db``.
+# Every column of a hypothesis, in the model's order: a row of them becomes
+# an instance through ``Hypothesis.from_db``.
 HYPOTHESIS_COLUMNS = tuple(f.attname for f in Hypothesis._meta.concrete_fields)
-
-
-@compiled(tuples=True)
-def _locked_row(pk: int) -> QuerySet[Any]:
-    """Every column of the hypothesis PK and its case's status, the rows of
-    both locked for update (PostgreSQL; SQLite locks the whole database).
-    Compiled once: the ORM's select_related build was half a millisecond of
-    every move and confidence change."""
-    return (
-        Hypothesis.objects.select_for_update()
-        .filter(pk=pk)
-        .values_list(*HYPOTHESIS_COLUMNS, "incident__status")
-    )
 
 
 class HypothesisMove(models.Model):
@@ -424,7 +438,8 @@ class Assessment(models.Model):
         if relevance not in cls.Relevance.values:
             raise ValidationError({"relevance": f"“{relevance}” is not a relevance."})
         reason = written_text(reason, "reason")
-        limit = cls._meta.get_field("reason").max_length
+        field = cls._meta.get_field("reason")
+        limit = field.max_length if isinstance(field, models.Field) else None
         if limit is not None and len(reason) > limit:
             raise ValidationError({"reason": f"Keep the reason within {limit:,} characters."})
         now = timezone.now()

@@ -1,9 +1,11 @@
 """Hypothesis and matrix controls of the case page.
 
 Mounted under ``cases/<reference>/hypotheses/``. Each view fetches the case
-through ``get_case_for_user`` with the Need its write requires, calls one
-model method, and answers with the refreshed region (HTMX) or a redirect to
-the case page (plain form). Errors come back next to the fields.
+with the Need its write requires (``get_case_for_user``, or one read of the
+object with its case and the user's role, checked by ``check_case_access``),
+calls one model method, and answers with the refreshed region (HTMX) or a
+redirect to the case page (plain form). A model's refusal comes back next to
+the fields (``apply_change``).
 """
 
 from __future__ import annotations
@@ -11,24 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from incidents.accounts.access import (
-    Need,
-    case_columns,
-    case_of,
-    check_case_access,
-    get_case_for_user,
-    role_of_user,
-)
+from incidents.accounts.access import Need, check_case_access, get_case_for_user, role_of_user
 from incidents.cases.views.case import (
-    HtmxHttpRequest,
     after_invalid,
     after_write,
     case_hypotheses_for_user,
@@ -36,10 +29,9 @@ from incidents.cases.views.case import (
     hypotheses_of,
     render_case,
 )
-from incidents.compiled import compiled
 from incidents.evidence.models import EvidenceItem
+from incidents.htmx import HtmxHttpRequest
 from incidents.hypotheses.forms import (
-    LEAD_ONLY,
     CellForm,
     ConfidenceForm,
     HypothesisForm,
@@ -91,8 +83,6 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
                 request, access, "move_citations_alone", citing=pk, hypotheses=hypotheses
             )
         return render_case(request, access, "move_form_alone", card=pk, hypotheses=hypotheses)
-    if request.POST.get(f"move-{pk}-status") in LEAD_ONLY and not access.can_lead:
-        raise PermissionDenied("Only the case lead confirms or refutes a hypothesis.")
     # Only the items the form cites are loaded (not every source of the case);
     # an id of another case's item is then not a valid choice.
     wanted_ids = [v for v in request.POST.getlist(f"move-{pk}-cited_evidence") if v.isdigit()]
@@ -195,20 +185,12 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
     )
 
 
-# The item's columns the cell's answer uses: not its text, metadata or search vector.
-_ITEM_FIELDS = tuple(
-    f.attname
-    for f in EvidenceItem._meta.concrete_fields
-    if f.name not in ("text_body", "extracted_metadata", "search_vector")
-)
-
-
-@compiled(tuples=True)
-def _item_with_case(item: int, reference: str, user: int) -> QuerySet[Any]:
-    """The item ITEM of the case REFERENCE, with the number of the case's
-    items (the matrix foot's "n of N shown") and the case, its lead and the
-    user's role on it (``case_columns``): one compiled read, no re-reads when
-    answering."""
+def item_with_case(item: int, reference: str, user: Any) -> EvidenceItem:
+    """The item ITEM of the case REFERENCE, in one read: with its case and the
+    case's lead (``item.incident``), the number of the case's items
+    (``case_items``: the matrix foot's "n of N shown") and USER's role on the
+    case (``role_of_user``); without its text, metadata or search vector,
+    which the answer does not show. 404 if there is no such item."""
     case_items = (
         EvidenceItem.objects.filter(incident=OuterRef("incident"))
         .order_by()
@@ -216,25 +198,17 @@ def _item_with_case(item: int, reference: str, user: int) -> QuerySet[Any]:
         .annotate(n=Count("id"))
         .values("n")
     )
-    return (
+    found = (
         EvidenceItem.objects.filter(pk=item, incident__reference=reference)
-        .annotate(
-            case_items=Subquery(case_items),
-            role_of_user=role_of_user(user, "incident_id"),
-        )
+        .select_related("incident__lead")
+        .defer("text_body", "extracted_metadata", "search_vector", "incident__search_vector")
+        .annotate(case_items=Subquery(case_items), role_of_user=role_of_user(user, "incident_id"))
         .order_by()
-        .values_list(*_ITEM_FIELDS, "case_items", *case_columns("incident__"))
+        .first()
     )
-
-
-def _item_of(row: tuple[Any, ...]) -> EvidenceItem:
-    """The item of an ``_item_with_case`` row, with ``case_items``, its case
-    and ``role_of_user``."""
-    width = len(_ITEM_FIELDS)
-    item = EvidenceItem.from_db(DEFAULT_DB_ALIAS, _ITEM_FIELDS, row[:width])
-    item.case_items = row[width]
-    item.incident, item.role_of_user = case_of(row)
-    return item
+    if found is None:
+        raise Http404("No such item.")
+    return found
 
 
 @require_http_methods(["GET", "POST"])
@@ -254,10 +228,7 @@ def cell(
     POST redirects back to the matrix.
     """
     need = Need.WRITE if request.method == "POST" or not request.GET.get("cancel") else Need.READ
-    rows = _item_with_case(evidence_id, reference, request.user.pk)
-    if not rows:
-        raise Http404("No such item.")
-    item = _item_of(rows[0])
+    item = item_with_case(evidence_id, reference, request.user)
     access = check_case_access(request, item.incident, need, role=item.role_of_user)
     hypotheses, hypothesis = hypotheses_of(access.incident, hypothesis_id)
     known = {"hypotheses": hypotheses, "item_count": item.case_items}

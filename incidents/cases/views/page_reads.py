@@ -1,5 +1,5 @@
-"""The case page's plain reads, each written once with the ORM and compiled
-to SQL once per connection (``incidents.compiled``).
+"""The case page's hot reads, fixed in shape, each written once with the
+ORM and compiled to SQL once per connection (``incidents.compiled``).
 
 Building a query through the ORM (cloning the queryset, resolving the
 lookups, compiling) costs about half a millisecond of Python, more than
@@ -7,9 +7,10 @@ PostgreSQL takes to run these; the case page makes eight of them. Each is a
 queryset here, run compiled with the case's id or the ids on the page in its
 placeholders' places; its values come back converted as the ORM converts
 them (datetimes, durations and booleans alike on SQLite and PostgreSQL).
-Rows come as plain tuples, unpacked by position. The rules stay on the models: the stance counts are
-``Annotation.objects.stance_count_rows``, the timeline's keyset is
-``search.seek``, the orders are the models' own.
+Rows come as plain tuples. Call them with keyword arguments. The rules stay
+on the models: the stance counts are ``Annotation.objects.stance_count_rows``,
+the timeline's keyset is ``search.seek``, the orders are the models' own.
+Reads that are not the page's own (the writes' reads) use the ORM as it is.
 
 A read with nothing to look for (no items, no hypotheses) runs no statement,
 as the ORM's ``__in=[]`` does not.
@@ -68,9 +69,9 @@ def _tags(case: int) -> QuerySet[Any]:
     return Tag.objects.filter(incidents=case).values_list("name")
 
 
-def tag_names(incident_id: int) -> list[str]:
+def tag_names(*, incident_id: int) -> list[str]:
     """The names of the case's tags, in order."""
-    return [name for (name,) in _tags(incident_id)]
+    return [name for (name,) in _tags(case=incident_id)]
 
 
 @compiled(tuples=True)
@@ -82,9 +83,9 @@ def _members(case: int) -> QuerySet[Any]:
     )
 
 
-def member_rows(incident_id: int) -> list[tuple[str, str, str, str]]:
+def member_rows(*, incident_id: int) -> list[tuple[str, str, str, str]]:
     """(role, username, first name, last name) of each member of the case."""
-    return _members(incident_id)
+    return _members(case=incident_id)
 
 
 # -- the hypotheses ---------------------------------------------------------------
@@ -101,7 +102,7 @@ def hypotheses(incident: Incident) -> list[Hypothesis]:
     with INCIDENT as its case."""
     out = [
         Hypothesis.from_db(connection.alias, HYPOTHESIS_COLUMNS, row)
-        for row in _hypotheses(incident.pk)
+        for row in _hypotheses(case=incident.pk)
     ]
     for h in out:
         h.incident = incident
@@ -130,10 +131,10 @@ def _first_items(case: int, limit: int | None) -> QuerySet[Any]:
     return items if limit is None else items[:limit]
 
 
-def first_items(incident_id: int, limit: int | None) -> tuple[list[tuple[Any, ...]], int]:
+def first_items(*, incident_id: int, limit: int | None) -> tuple[list[tuple[Any, ...]], int]:
     """The ``ItemColumns`` of the case's first LIMIT items in the order
     attached (all for None), and the number of the case's items, in one statement."""
-    rows = _first_items(incident_id, limit)
+    rows = _first_items(case=incident_id, limit=limit)
     return [row[:-1] for row in rows], (rows[0][-1] if rows else 0)
 
 
@@ -146,9 +147,9 @@ def _cells(items: Sequence[int]) -> QuerySet[Any]:
     )
 
 
-def cell_rows(item_ids: Sequence[int]) -> list[tuple[int, int, str, str, str]]:
+def cell_rows(*, item_ids: Sequence[int]) -> list[tuple[int, int, str, str, str]]:
     """(item, hypothesis, rating, relevance, reason) of the rated cells of ITEM_IDS."""
-    return _cells(item_ids) if item_ids else []
+    return _cells(items=item_ids) if item_ids else []
 
 
 # -- the hypotheses' charts ---------------------------------------------------
@@ -163,9 +164,9 @@ def _history(hypotheses: Sequence[int]) -> QuerySet[Any]:
     )
 
 
-def history_rows(hypothesis_ids: Sequence[int]) -> list[tuple[int, str, Any]]:
+def history_rows(*, hypothesis_ids: Sequence[int]) -> list[tuple[int, str, Any]]:
     """(hypothesis, band, when) of the confidence changes of HYPOTHESIS_IDS, oldest first."""
-    return _history(hypothesis_ids) if hypothesis_ids else []
+    return _history(hypotheses=hypothesis_ids) if hypothesis_ids else []
 
 
 @compiled(tuples=True)
@@ -173,10 +174,10 @@ def _stances(case: int) -> QuerySet[Any]:
     return Annotation.objects.stance_count_rows(case)
 
 
-def stance_counts(incident_id: int) -> dict[int, dict[str, int]]:
+def stance_counts(*, incident_id: int) -> dict[int, dict[str, int]]:
     """``Annotation.objects.stance_counts`` of the case, from the same query:
     ``{hypothesis_id: {"supports": n, "contradicts": m}}``."""
-    return stance_dict(_stances(incident_id))
+    return stance_dict(_stances(case=incident_id))
 
 
 # -- the timeline -------------------------------------------------------------
@@ -197,10 +198,10 @@ def _timeline(
 
 
 def timeline_rows(
-    incident_id: int, kind: str, before: tuple[dt.datetime, int] | None, limit: int
+    *, incident_id: int, kind: str, before: tuple[dt.datetime, int] | None, limit: int
 ) -> list[tuple[int, str, str | None, dt.datetime, str]]:
     """(id, kind, author's username, when, body HTML) of the case's newest
     LIMIT timeline entries, of KIND only if given, strictly older than BEFORE
     ((when, id) of an entry) if given, in ``search.seek``'s keyset."""
     at, pk = before if before is not None else (None, None)
-    return _timeline(incident_id, kind or None, at, pk, limit)
+    return _timeline(case=incident_id, kind=kind or None, at=at, before=pk, limit=limit)
