@@ -61,6 +61,9 @@ DERIVED_COLUMNS = {
 }
 CHAIN_LOCK_KEY = 7_263_517  # pg_advisory_xact_lock key of the chain
 CONTEXT_SETTING = "inquest.context"
+# The attribute of a connection wrapper that remembers what _send_context sent on it:
+# (raw connection, value), or None when unknown. Django's wrapper has no slot for it.
+SENT_ATTRIBUTE = "inquest_audit_sent"
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
 
 _resolving = threading.local()
@@ -434,11 +437,11 @@ def _send_context(db: BaseDatabaseWrapper, value: str) -> None:
     value carries the request id, so two requests never share it.
     """
     raw = db.connection
-    if getattr(db, "inquest_audit_sent", None) == (raw, value):
+    if getattr(db, SENT_ATTRIBUTE, None) == (raw, value):
         return
-    db.inquest_audit_sent = None
+    setattr(db, SENT_ATTRIBUTE, None)
     set_context_setting(raw, value)
-    db.inquest_audit_sent = (raw, value)
+    setattr(db, SENT_ATTRIBUTE, (raw, value))
 
 
 def set_context_setting(raw: Any, value: str) -> None:
@@ -455,7 +458,7 @@ def _forget_sent_context_on(db: BaseDatabaseWrapper, *names: str) -> None:
             continue
 
         def forget(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            db.inquest_audit_sent = None
+            setattr(db, SENT_ATTRIBUTE, None)
             return _original(*args, **kwargs)
 
         forget.inquest_forgets = True  # type: ignore[attr-defined]
@@ -485,7 +488,7 @@ def on_connection_created(sender: Any, connection: BaseDatabaseWrapper, **kwargs
         _sqlite_functions(connection)
     elif connection.vendor == "postgresql":
         # A new connection, or one from the pool: whatever it holds is unknown.
-        connection.inquest_audit_sent = None
+        setattr(connection, SENT_ATTRIBUTE, None)
         _forget_sent_context_on(connection, "_rollback", "_savepoint_rollback", "_close")
 
 

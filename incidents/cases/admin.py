@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, QuerySet
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
@@ -44,7 +45,9 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args: Any, choices: Iterable[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = [("", "— choose —"), *choices]
+        target = self.fields["target"]
+        assert isinstance(target, forms.ChoiceField)
+        target.choices = [("", "— choose —"), *choices]
 
 
 def transition_action(
@@ -155,7 +158,7 @@ class MembershipFormSet(forms.BaseInlineFormSet):
         roles = [
             form.cleaned_data.get("role")
             for form in self.forms
-            if form.cleaned_data and not self._should_delete_form(form)
+            if form.cleaned_data and not form.cleaned_data.get(DELETION_FIELD_NAME)
         ]
         if Membership.Role.LEAD not in roles:
             raise ValidationError("The case needs a lead: keep at least one member as lead.")
@@ -181,14 +184,14 @@ class ReadOnlyInline(RecordInline):
 
 class HypothesisInline(ReadOnlyInline):
     model = Hypothesis
-    fields = ["statement", "kind", "status", "confidence", "version"]
+    fields = ("statement", "kind", "status", "confidence", "version")
     readonly_fields = fields
     verbose_name_plural = "hypotheses (add and move them from the hypotheses admin)"
 
 
 class EvidenceInline(ReadOnlyInline):
     model = EvidenceItem
-    fields = ["title", "kind", "grade", "language", "is_illustrative", "collected_at"]
+    fields = ("title", "kind", "grade", "language", "is_illustrative", "collected_at")
     readonly_fields = fields
     verbose_name_plural = "evidence (add and grade it from the evidence admin)"
 

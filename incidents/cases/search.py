@@ -476,7 +476,7 @@ def _headlines(ids: list[int], text: str) -> QuerySet[EvidenceItem]:
     )
 
 
-def add_snippets(rows: Sequence[EvidenceItem], text: str) -> None:
+def add_snippets(rows: Sequence[Any], text: str) -> None:
     """Give each of ROWS a ``snippet``: HTML with the matched words in ``<mark>``.
 
     PostgreSQL: ``ts_headline`` for these rows only (it re-parses the text, so

@@ -56,6 +56,7 @@ class AssessmentInline(admin.TabularInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
         field = formset.form.base_fields["hypothesis"]
+        assert isinstance(field, forms.ModelChoiceField)
         field.queryset = (
             Hypothesis.objects.filter(incident=obj.incident) if obj else Hypothesis.objects.none()
         )
@@ -66,7 +67,7 @@ class CustodyInline(RecordInline):
     """The chain of custody: appended to by the model, never edited here."""
 
     model = CustodyEntry
-    fields = ["at", "action", "actor", "reason", "recipient", "sha256_short", "entry_hash_short"]
+    fields = ("at", "action", "actor", "reason", "recipient", "sha256_short", "entry_hash_short")
     readonly_fields = fields
 
     @admin.display(description="SHA-256 then")
@@ -105,7 +106,8 @@ class EvidenceItemForm(forms.ModelForm):
     # The checks run in _post_clean, after the model's own validation: the
     # admin's version mixin replaces clean() on change forms.
     def _post_clean(self) -> None:
-        super()._post_clean()
+        # django-stubs lacks BaseModelForm._post_clean, which Django has and calls.
+        super()._post_clean()  # type: ignore[misc]
         data, item = self.cleaned_data, self.instance
         url = data.get("url", item.url)
         text = data.get("text_body", item.text_body) or ""
@@ -327,7 +329,7 @@ class AnnotationForm(forms.ModelForm):
         ]
 
     def _post_clean(self) -> None:  # see EvidenceItemForm._post_clean
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # not in django-stubs; Django has it
         data = self.cleaned_data
         item = data.get("item") or getattr(self.instance, "item", None)
         hypothesis = data.get("hypothesis")

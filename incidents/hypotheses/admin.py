@@ -37,19 +37,19 @@ class HistoryInline(RecordInline):
 
 class MoveInline(HistoryInline):
     model = HypothesisMove
-    fields = ["created_at", "from_status", "to_status", "rationale", "author"]
+    fields = ("created_at", "from_status", "to_status", "rationale", "author")
     readonly_fields = fields
 
 
 class ConfidenceInline(HistoryInline):
     model = ConfidenceChange
-    fields = ["created_at", "previous", "band", "reason", "author"]
+    fields = ("created_at", "previous", "band", "reason", "author")
     readonly_fields = fields
 
 
 class AssessmentInline(HistoryInline):
     model = Assessment
-    fields = ["evidence", "rating", "relevance", "reason", "author", "updated_at"]
+    fields = ("evidence", "rating", "relevance", "reason", "author", "updated_at")
     readonly_fields = fields
     show_change_link = True
     verbose_name_plural = "assessments (rate evidence from the evidence or assessments admin)"
@@ -89,10 +89,10 @@ class HypothesisAdmin(VersionedAdminMixin, admin.ModelAdmin):
             fields.insert(0, "incident")  # a hypothesis stays in its case
         return fields
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ["incident", "kind", "statement", "description"]
-        return [
+            return ("incident", "kind", "statement", "description")
+        return (
             "incident",
             "kind",
             "statement",
@@ -105,7 +105,7 @@ class HypothesisAdmin(VersionedAdminMixin, admin.ModelAdmin):
             "created_by",
             "created_at",
             "updated_at",
-        ]
+        )
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         return list(self.inlines) if obj is not None else []

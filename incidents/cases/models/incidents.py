@@ -30,7 +30,7 @@ from incidents.cases.models.common import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
 
     from incidents.cases.models.timeline import StatusUpdate
     from incidents.hypotheses.models import Hypothesis
@@ -40,7 +40,7 @@ REFERENCE_PREFIX = "INC"
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> IncidentQuerySet:
+    def visible_to(self, user: AbstractUser | AnonymousUser) -> IncidentQuerySet:
         """The cases USER may see: every case for staff, their own cases for members."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -52,7 +52,7 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         return self.filter(Exists(Membership.objects.filter(incident=OuterRef("pk"), user=user_id)))
 
 
-def member_scope(user: AbstractBaseUser) -> int | None:
+def member_scope(user: AbstractUser | AnonymousUser) -> int | None:
     """Whose memberships bound the cases a signed-in USER sees (``visible_to``):
     None for staff, who see every case; the user's own id otherwise."""
     return None if user.is_staff else user.pk

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from incidents.cases.markdown import render_markdown
 from incidents.cases.models.common import choices_constraint, written_text
@@ -74,7 +75,7 @@ class StatusUpdateKind(models.TextChoices):
     MEMBERS_CHANGED = "members_changed", "Members changed"
 
     @classmethod
-    def written(cls) -> list[tuple[str, str]]:
+    def written(cls) -> list[tuple[str, str | Promise]]:
         """The kinds a person may post by hand."""
         return [(k.value, k.label) for k in (cls.NOTE, cls.FINDING, cls.OFFICIAL_STATEMENT)]
 

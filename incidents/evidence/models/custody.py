@@ -180,7 +180,7 @@ class CustodyEntry(models.Model):
                 )
                 entry.entry_hash = entry.compute_hash()
                 entries.append(entry)
-            cls.objects.bulk_create(entries)
+            CustodyEntry.objects.bulk_create(entries)
             EvidenceItem.objects.filter(pk__in=heads).update(
                 custody_head=models.Case(
                     *(models.When(pk=e.item_id, then=models.Value(e.entry_hash)) for e in entries),
