@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres test-sqlite chromium lint check bench serve
+.PHONY: install run test test-postgres test-sqlite chromium lint check typecheck verify bench serve
 
 ## install: the Python packages of the lock file (uv, then `uv sync`)
 install:
@@ -55,10 +55,32 @@ lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
-## check: Django's system checks and the migrations check
+## check: Django's system checks and the migrations check, in both modes: as in
+# production, and in benchmark mode (INQUEST_BENCH=true installs incidents/perf and
+# its migration; docs/performance.md)
 check: install
 	DEBUG=true $(RUN) python manage.py check
 	DEBUG=true $(RUN) python manage.py makemigrations --check --dry-run
+	DEBUG=true INQUEST_BENCH=true $(RUN) python manage.py check
+	DEBUG=true INQUEST_BENCH=true $(RUN) python manage.py makemigrations --check --dry-run
+
+## typecheck: mypy with django-stubs over incidents/ (pyproject's [tool.mypy]). The
+# stubs' plugin starts Django: DEBUG=true lets the settings start without a
+# SECRET_KEY, and INQUEST_BENCH=true installs incidents/perf so its models are known.
+typecheck: install
+	DEBUG=true INQUEST_BENCH=true $(RUN) mypy
+
+## verify: every static check: lint (ruff check, ruff format --check), check
+# (manage.py check, makemigrations --check) and typecheck (mypy). All three run,
+# so one report shows every failure; the target fails when any fails. Not yet
+# part of `test`: it joins it once mypy is clean over the whole tree.
+verify: install
+	@status=0; \
+	$(MAKE) --no-print-directory lint || status=$$?; \
+	$(MAKE) --no-print-directory check || status=$$?; \
+	$(MAKE) --no-print-directory typecheck || status=$$?; \
+	if [ $$status -ne 0 ]; then echo "make verify: FAILED (see above)" >&2; fi; \
+	exit $$status
 
 ## bench: benchmark on a throwaway PostgreSQL under gunicorn: make bench SIZE=S|M|L
 # (BENCH_OUT=dir for the reports; see docs/performance.md). Not part of `test`.
