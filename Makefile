@@ -88,6 +88,19 @@ SIZE ?= S
 bench: install
 	SIZE=$(SIZE) .ci/bench-run
 
+## backup: the database (one snapshot) and the media, with a manifest of SHA-256 hashes,
+# into BACKUP_DIR: a new folder, or an archive when it ends in .tar or .tar.gz
+# (default var/backups/inquest-<UTC time>). restore: BACKUP_DIR into an EMPTY
+# database (DATABASE_URL) and EMPTY media storage, after checking every hash.
+# The settings come from the environment, as for the app (docs/deployment.md).
+.PHONY: backup restore
+backup:
+	$(RUN) python manage.py backup --out "$${BACKUP_DIR:-var/backups/inquest-$$(date -u +%Y%m%dT%H%M%SZ)}"
+
+restore:
+	@test -n "$${BACKUP_DIR:-}" || { echo "make restore: set BACKUP_DIR to the backup folder or archive" >&2; exit 2; }
+	$(RUN) python manage.py restore "$$BACKUP_DIR"
+
 # The production configuration, locally, for smoke tests (docs/deployment.md):
 # collectstatic, migrate, gunicorn with 2 workers on 127.0.0.1:$(PORT), DEBUG
 # off, a throwaway SECRET_KEY unless one is set, and plain-http cookies and no

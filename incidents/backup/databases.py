@@ -289,7 +289,7 @@ def objects_in_sqlite(settings_dict: dict[str, Any]) -> list[str]:
 def load_sqlite(settings_dict: dict[str, Any], copy_path: Path) -> None:
     path = sqlite_path(settings_dict)
     path.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(copy_path)
+    source = sqlite3.connect(f"{copy_path.absolute().as_uri()}?mode=ro", uri=True)
     target = sqlite3.connect(path)
     try:
         source.backup(target)
