@@ -102,8 +102,10 @@ def assert_same_case(before: dict[str, Any], after: dict[str, Any]) -> None:
     file before it reads the chain: the second export's chains are the first
     one's, each followed by exactly that one new entry, linked to the last
     entry the first export showed (the chain goes on across the restore).
-    Everything else (the case, members, hypotheses and their histories,
-    evidence, grades, scores, assessments, timeline, annotations) is equal.
+    Each item's custody head, if the export names it, is its chain's last
+    entry. Everything else (the case, members, hypotheses and their
+    histories, evidence, grades, scores, assessments, timeline, annotations)
+    is equal.
     """
     before, after = dict(before), dict(after)
     assert before.pop("exported_at") <= after.pop("exported_at")
@@ -114,6 +116,11 @@ def assert_same_case(before: dict[str, Any], after: dict[str, Any]) -> None:
     for old, new in zip(items_before, items_after, strict=True):
         old, new = dict(old), dict(new)
         old_chain, new_chain = old.pop("custody"), new.pop("custody")
+        for item, chain in ((old, old_chain), (new, new_chain)):
+            # The chain's last entry, where the export names it: it moves with the chain.
+            head = item.pop("custody_head", None)
+            if head is not None:
+                assert head["entry_hash"] == chain[-1]["entry_hash"], item["id"]
         assert old == new, old["id"]
         assert new_chain[: len(old_chain)] == old_chain, old["id"]
         added = new_chain[len(old_chain) :]

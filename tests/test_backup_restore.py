@@ -84,8 +84,8 @@ def test_restore_drill_loses_nothing(client: Any, settings: Any, tmp_path: Path)
     assert manifest["database"]["vendor"] == "postgresql"
     assert manifest["database"]["tables"]["audit_auditevent"] == AuditEvent.objects.count()
     assert {f["name"] for f in manifest["media"]["files"]} == set(files_before)
-    assert manifest["evidence"] == {
-        "files": EvidenceItem.objects.exclude(file="").count(),
+    assert manifest["named_files"] == {
+        "count": EvidenceItem.objects.exclude(file="").count(),
         "missing": [],
         "mismatched": [],
     }
@@ -202,13 +202,15 @@ def test_backup_names_a_missing_or_altered_evidence_file(
     with pytest.raises(CommandError) as failed:
         run("backup", out=tmp_path / "backup")
     message = str(failed.value)
-    assert f"Evidence file {log.file.name} is missing" in message
-    assert f"Evidence file {memo.file.name} has SHA-256 " in message
+    table = EvidenceItem._meta.db_table
+    assert f"{log.file.name} (named by {table}) is missing from the media storage" in message
+    assert f"{memo.file.name} (named by {table}) has SHA-256 " in message
     manifest = json.loads((tmp_path / "backup" / MANIFEST).read_text())
-    assert manifest["evidence"]["missing"] == [log.file.name]
-    assert manifest["evidence"]["mismatched"] == [
+    assert manifest["named_files"]["missing"] == [{"name": log.file.name, "table": table}]
+    assert manifest["named_files"]["mismatched"] == [
         {
             "name": memo.file.name,
+            "table": table,
             "expected": memo.file_sha256,
             "found": hashlib.sha256(b"swapped").hexdigest(),
         }

@@ -19,15 +19,15 @@ A backup is a folder (or the same folder as a ``.tar``/``.tar.gz`` archive)::
 Consistency. On PostgreSQL one REPEATABLE READ transaction exports its
 snapshot and ``pg_dump --snapshot`` dumps exactly that snapshot, while the
 same transaction reads the migration state, the row count of every table and
-the evidence files the rows name, with their hashes: the manifest describes
-the very dump it sits beside. On SQLite the online backup API copies the
-file as of one moment and the same facts are read from the copy. The media
-are copied after the database: evidence files are never overwritten or
-deleted, so every file the dump names is already there, and a file uploaded
-meanwhile is an orphan in the backup (harmless). Each copied file is hashed
-on the way and compared with the hash its row holds; a missing or different
-file fails the backup (it is still written, and the manifest names the
-problem).
+every file the rows name (evidence items, reports), with its hash: the
+manifest describes the very dump it sits beside. On SQLite the online backup
+API copies the file as of one moment and the same facts are read from the
+copy. The media are copied after the database: stored files are never
+overwritten or deleted, so every file the dump names is already there, and
+a file uploaded meanwhile is an orphan in the backup (harmless). Each copied
+file is hashed on the way and compared with the hash its row holds; a
+missing or different file fails the backup (it is still written, and the
+manifest names the problem).
 
 A restore refuses to write anything unless the backup is whole (every hash
 in the manifest matches, no file is missing or added), the database is empty

@@ -119,19 +119,36 @@ class Facts:
 
     tables: dict[str, int] = field(default_factory=dict)
     migrations: dict[str, list[str]] = field(default_factory=dict)
-    evidence: dict[str, tuple[str, int]] = field(default_factory=dict)  # name: (sha256, size)
+    # Every file a row names: name -> (table, SHA-256 and size on record, when kept).
+    files: dict[str, tuple[str, str | None, int | None]] = field(default_factory=dict)
 
 
-def _evidence_query() -> str:
-    from incidents.evidence.models import EvidenceItem
+def _file_queries() -> dict[str, str]:
+    """By table: the query for the files its rows name, with the hash and size
+    they record beside them. A FileField's hash is the field ``<name>_sha256``
+    or ``sha256`` of the same model, its size ``<name>_size`` or ``size``
+    (evidence items: ``file_sha256``, ``file_size``; reports: ``sha256``,
+    ``size``); NULL when the model keeps none."""
+    from django.apps import apps
+    from django.db import models
 
-    meta = EvidenceItem._meta
-    column = {name: meta.get_field(name).column for name in ("file", "file_sha256", "file_size")}
-    return (
-        f"SELECT {_quote_ident(column['file'])}, {_quote_ident(column['file_sha256'])}, "
-        f"{_quote_ident(column['file_size'])} FROM {_quote_ident(meta.db_table)} "
-        f"WHERE {_quote_ident(column['file'])} <> ''"
-    )
+    queries = {}
+    for model in apps.get_models():
+        meta = model._meta
+        by_name = {each.name: each for each in meta.concrete_fields}
+        for each in meta.concrete_fields:
+            if not isinstance(each, models.FileField):
+                continue
+            sha = by_name.get(f"{each.name}_sha256") or by_name.get("sha256")
+            size = by_name.get(f"{each.name}_size") or by_name.get("size")
+            column = _quote_ident(str(each.column))
+            queries[meta.db_table] = (
+                f"SELECT {column}, "
+                f"{_quote_ident(str(sha.column)) if sha else 'NULL'}, "
+                f"{_quote_ident(str(size.column)) if size else 'NULL'} "
+                f"FROM {_quote_ident(meta.db_table)} WHERE {column} <> ''"
+            )
+    return queries
 
 
 def _read_facts(execute: Callable[[str], list[tuple[Any, ...]]], tables: dict[str, str]) -> Facts:
@@ -142,11 +159,10 @@ def _read_facts(execute: Callable[[str], list[tuple[Any, ...]]], tables: dict[st
     if "django_migrations" in facts.tables:
         for app, name in execute("SELECT app, name FROM django_migrations ORDER BY app, id"):
             facts.migrations.setdefault(app, []).append(name)
-    from incidents.evidence.models import EvidenceItem
-
-    if EvidenceItem._meta.db_table in facts.tables:
-        for name, sha256, size in execute(_evidence_query()):
-            facts.evidence[name] = (sha256, int(size or 0))
+    for table, query in _file_queries().items():
+        if table in facts.tables:
+            for name, sha256, size in execute(query):
+                facts.files[name] = (table, sha256 or None, None if size is None else int(size))
     return facts
 
 

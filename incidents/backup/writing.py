@@ -66,8 +66,8 @@ def write_backup(
     OUT is a new (or empty) folder, or an archive when its name ends in .tar,
     .tar.gz or .tgz. It is written under a temporary name beside OUT and
     renamed at the end, so a backup that stopped half-way never looks whole.
-    Returns the manifest and the problems found (missing or altered evidence
-    files); the caller fails when there are any.
+    Returns the manifest and the problems found (a file a row names that is
+    missing, or whose hash is not the row's); the caller fails when there are any.
     """
     started = time.monotonic()
     out = Path(out).expanduser().absolute()
@@ -80,8 +80,8 @@ def write_backup(
     try:
         manifest, problems = _write_folder(staging, using, storage, log)
         if is_archive(out):
-            mode = "w" if out.name.endswith(".tar") else "w:gz"
-            with tarfile.open(partial, mode) as archive:
+            plain = out.name.endswith(".tar")
+            with tarfile.open(partial, "w") if plain else tarfile.open(partial, "w:gz") as archive:
                 for path in sorted(staging.rglob("*")):
                     if path.is_file():
                         archive.add(path, arcname=path.relative_to(staging).as_posix())
@@ -122,7 +122,7 @@ def _write_folder(
     log(f"Database: {dump_name}, {size:,} bytes, {rows:,} rows, in {elapsed(started):.1f} s.")
     media_started = time.monotonic()
 
-    media_files = []
+    media_files: list[dict[str, Any]] = []
     for name in list_media(storage):
         sha256, file_size = copy_from_storage(storage, name, folder / MEDIA / name)
         media_files.append({"name": name, "size": file_size, "sha256": sha256})
@@ -130,15 +130,24 @@ def _write_folder(
     log(f"Media: {len(media_files)} file(s), {total:,} bytes, in {elapsed(media_started):.1f} s.")
 
     copied = {entry["name"]: entry for entry in media_files}
-    missing = sorted(name for name in facts.evidence if name not in copied)
-    mismatched = [
-        {"name": name, "expected": sha, "found": copied[name]["sha256"]}
-        for name, (sha, file_size) in sorted(facts.evidence.items())
-        if name in copied and (copied[name]["sha256"], copied[name]["size"]) != (sha, file_size)
+    missing = [
+        {"name": name, "table": table}
+        for name, (table, _, _) in sorted(facts.files.items())
+        if name not in copied
     ]
-    problems = [f"Evidence file {name} is missing from the media storage." for name in missing]
+    mismatched = [
+        {"name": name, "table": table, "expected": sha, "found": copied[name]["sha256"]}
+        for name, (table, sha, file_size) in sorted(facts.files.items())
+        if name in copied
+        and sha is not None
+        and (copied[name]["sha256"] != sha or file_size not in (None, copied[name]["size"]))
+    ]
+    problems = [
+        f"{m['name']} (named by {m['table']}) is missing from the media storage." for m in missing
+    ]
     problems += [
-        f"Evidence file {m['name']} has SHA-256 {m['found']}, its row says {m['expected']}."
+        f"{m['name']} (named by {m['table']}) has SHA-256 {m['found']}, "
+        f"its row says {m['expected']}."
         for m in mismatched
     ]
 
@@ -162,8 +171,8 @@ def _write_folder(
             "bytes": total,
             "files": media_files,
         },
-        "evidence": {
-            "files": len(facts.evidence),
+        "named_files": {
+            "count": len(facts.files),
             "missing": missing,
             "mismatched": mismatched,
         },
