@@ -41,6 +41,19 @@ gets its value, and each value compiles a variant of its own. The function
 may branch on those, and on whether an argument is None, never on a
 parameter's value.
 
+An argument annotated with a dataclass (a frozen one: a filter, who is
+reading) stands for its fields, each a parameter or a shape by its own
+annotation: ten filters travel as one value, and the function gets an
+instance of the class (with placeholders in the parameters' fields).
+
+Call a read with keyword arguments (``_tag_rows(cases=ids)``); positions are
+accepted too. Each value must be one the ORM would take: an ``int`` within a
+64-bit column's range, ids in it too, a datetime storable in every zone and a
+text without NUL or lone surrogates (``incidents.params``). The edges refuse
+the others (a 404, a form error); one that gets here anyway is refused with a
+``ValueError`` before any SQL runs. A variant whose queryset is empty
+(``.none()``: who may see nothing) reads no rows and runs no statement.
+
 Other values in the queryset (constants, choices) are compiled in as they are.
 
 An argument given as ``None`` is no parameter: the function gets ``None`` and
@@ -67,6 +80,7 @@ statement: the caller skips it, as the ORM skips ``__in=[]``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import inspect
@@ -79,11 +93,16 @@ from typing import Any, overload
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.query import ValuesListIterable
 
 from incidents.lookups import ids_array, ids_json
+from incidents.params import is_clean_text, is_storable
+
+# The range of a 64-bit signed column: an ``int`` parameter outside it is refused.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 # No row has these ids; within even a 32-bit column's range, since Django
 # compiles a lookup outside its column's range to "no rows" instead of SQL.
@@ -105,6 +124,34 @@ def _kind(annotation: Any) -> str:
         annotation = inspect.formatannotation(annotation)
     # Without the modules' names: dt.datetime, collections.abc.Sequence[int].
     return re.sub(r"\b\w+\.", "", annotation.split(" | ")[0])
+
+
+def _record(annotation: Any, scope: dict[str, Any]) -> type | None:
+    """The dataclass an argument is annotated with (its name looked up in the
+    function's module), or None."""
+    if not isinstance(annotation, str):
+        found: Any = annotation
+    else:
+        found = scope.get(annotation.strip())
+    return found if isinstance(found, type) and dataclasses.is_dataclass(found) else None
+
+
+def _refusal(kind: str, value: Any) -> str | None:
+    """Why the ORM would refuse VALUE for a placeholder of KIND (None: it would not)."""
+    if value is None:
+        return None
+    if kind == "int":
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            return "outside a 64-bit column's range"
+    elif kind in ("list[int]", "Sequence[int]"):
+        if any(isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX for v in value):
+            return "holds an id outside a 64-bit column's range"
+    elif kind == "datetime":
+        if isinstance(value, dt.datetime) and value.tzinfo is not None and not is_storable(value):
+            return "outside the calendar once converted to UTC"
+    elif kind == "str" and isinstance(value, str) and not is_clean_text(value):
+        return "holds a NUL or a lone surrogate"
+    return None
 
 
 def _placeholder(kind: str, index: int) -> Any:
@@ -211,6 +258,10 @@ class Statement:
         return fetched if self.make is None else list(map(self.make, fetched))
 
 
+# A variant whose queryset is empty (``.none()``): no statement, no rows.
+EMPTY: Any = object()
+
+
 class CompiledQuery[**P]:
     """A read (a function returning a ``values_list`` queryset) compiled once
     per connection and per variant; calling it gives its rows: named tuples,
@@ -223,9 +274,28 @@ class CompiledQuery[**P]:
         self.tuples = tuples
         self.fallback = fallback
         functools.update_wrapper(self, build)
-        parameters = inspect.signature(build).parameters
+        self.signature = inspect.signature(build)
+        parameters = self.signature.parameters
         self.names = list(parameters)
-        self.kinds = [_kind(p.annotation) for p in parameters.values()]
+        scope = getattr(build, "__globals__", {})
+        # The arguments' leaves: an argument, or each field of a dataclass argument.
+        self.records: dict[int, type] = {}
+        self.leaves: list[tuple[int, str | None]] = []
+        leaf_names, kinds = [], []
+        for position, (name, parameter) in enumerate(parameters.items()):
+            record = _record(parameter.annotation, scope)
+            if record is None:
+                self.leaves.append((position, None))
+                leaf_names.append(name)
+                kinds.append(_kind(parameter.annotation))
+                continue
+            self.records[position] = record
+            for field in dataclasses.fields(record):
+                self.leaves.append((position, field.name))
+                leaf_names.append(f"{name}.{field.name}")
+                kinds.append(_kind(field.type))
+        self.leaf_names = leaf_names
+        self.kinds = kinds
         self.structural = [kind in STRUCTURAL for kind in self.kinds]
         for index, kind in enumerate(self.kinds):
             if not self.structural[index]:
@@ -237,15 +307,51 @@ class CompiledQuery[**P]:
             WeakKeyDictionary()
         )
 
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """The call's arguments in the function's order, by keyword or position."""
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{self.build.__name__}: {error}") from None
+        bound.apply_defaults()
+        return tuple(bound.arguments[name] for name in self.names)
+
+    def _leaf_values(self, args: tuple[Any, ...]) -> list[Any]:
+        """The values of the arguments' leaves, each refused if the ORM would refuse it."""
+        values = []
+        for (position, field), name, kind in zip(
+            self.leaves, self.leaf_names, self.kinds, strict=True
+        ):
+            value = args[position] if field is None else getattr(args[position], field)
+            why = _refusal(kind, value)
+            if why is not None:
+                raise ValueError(
+                    f"{self.build.__name__}: {name}={value!r:.80} is {why};"
+                    " the edge (URL converter, form, cursor) should have refused it"
+                )
+            values.append(value)
+        return values
+
+    def _assemble(self, leaves: list[Any]) -> list[Any]:
+        """The function's arguments from their leaves' values (dataclasses rebuilt)."""
+        args: list[Any] = [None] * len(self.names)
+        fields: dict[int, dict[str, Any]] = {position: {} for position in self.records}
+        for (position, field), value in zip(self.leaves, leaves, strict=True):
+            if field is None:
+                args[position] = value
+            else:
+                fields[position][field] = value
+        for position, record in self.records.items():
+            args[position] = record(**fields[position])
+        return args
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> list[Any]:
         """The rows, read now."""
-        if kwargs:
-            raise TypeError(f"{self.build.__name__}: pass its arguments by position")
-        if len(args) != len(self.kinds):
-            raise TypeError(f"{self.build.__name__} takes {len(self.kinds)} arguments")
+        arguments = self._arguments(args, kwargs)
+        leaves = self._leaf_values(arguments)
         variant = tuple(
             ("shape", a) if structural else a is None
-            for a, structural in zip(args, self.structural, strict=True)
+            for a, structural in zip(leaves, self.structural, strict=True)
         )
         if self.alias is None:
             self.alias = self._build(variant).db
@@ -259,11 +365,13 @@ class CompiledQuery[**P]:
                     raise
                 statements[variant] = None
         statement = statements[variant]
+        if statement is EMPTY:
+            return []
         if statement is None:
-            return self._orm_rows(args)
-        params = statement.bind(args)
+            return self._orm_rows(arguments)
+        params = statement.bind(tuple(leaves))
         if getattr(settings, "INQUEST_CHECK_COMPILED", False):
-            self._check(connection, statement.sql, params, args)
+            self._check(connection, statement.sql, params, arguments)
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, params)
             fetched = cursor.fetchall()
@@ -303,14 +411,14 @@ class CompiledQuery[**P]:
         yield from self(*args, **kwargs)
 
     def _build(self, variant: tuple[Any, ...]) -> QuerySet[Any]:
-        args = [
+        leaves = [
             entry[1] if structural else None if entry else _placeholder(kind, i)
             for i, (kind, entry, structural) in enumerate(
                 zip(self.kinds, variant, self.structural, strict=True)
             )
         ]
         build: Callable[..., QuerySet[Any]] = self.build
-        return build(*args)
+        return build(*self._assemble(leaves))
 
     def _compile(self, connection: Any, variant: tuple[Any, ...]) -> Statement:
         queryset = self._build(variant)
@@ -318,7 +426,10 @@ class CompiledQuery[**P]:
             raise TypeError(f"{self.build.__name__}: return a values_list() queryset")
         query = queryset.query
         compiler = query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # ``.none()``: nothing to read for this variant
+            return EMPTY
         params = list(params)
         slots = []
         for index, (kind, entry, structural) in enumerate(
@@ -341,7 +452,7 @@ class CompiledQuery[**P]:
                 found = True
             if not found:
                 raise ValueError(
-                    f"{self.build.__name__}: its argument {self.names[index]!r}"
+                    f"{self.build.__name__}: its argument {self.leaf_names[index]!r}"
                     f" is not a parameter of {sql}"
                 )
         _refuse_derived(self.build.__name__, params, {position for position, _, _ in slots})

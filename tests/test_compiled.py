@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections.abc
 import datetime as dt
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -280,9 +281,114 @@ def test_only_values_lists_and_known_arguments(db: Any) -> None:
         def odd(case: bytes) -> QuerySet[Any]:
             return Incident.objects.filter(pk=case).values_list("id")
 
-    with pytest.raises(TypeError, match="by position"):
-        items(case=1)
+    with pytest.raises(TypeError, match="items: .*unexpected keyword argument 'cases'"):
+        items(case=1, cases=1)
+    with pytest.raises(TypeError, match="items: missing a required argument"):
+        items()
     assert isinstance(items, CompiledQuery) and items.__name__ == "items"
+
+
+# -- keyword arguments, dataclass arguments, values the ORM would refuse, empty reads --
+
+
+def test_keyword_arguments_are_the_positions_they_name(two_cases: Any) -> None:
+    incident, _ = two_cases
+    assert entries(case=incident.pk, kind="note", at=None, before=None) == entries(
+        incident.pk, "note", None, None
+    )
+    assert items_with_total(limit=1, case=incident.pk) == items_with_total(incident.pk, 1)
+
+
+@dataclass(frozen=True)
+class Among:
+    """A filter as one value: a kind (None: any), newer than a moment, and a direction."""
+
+    kind: str | None
+    since: dt.datetime | None
+    oldest_first: bool
+
+
+@compiled
+def filtered(case: int, among: Among, limit: int) -> QuerySet[Any]:
+    found = StatusUpdate.objects.filter(incident=case)
+    if among.kind is not None:
+        found = found.filter(kind=among.kind)
+    if among.since is not None:
+        found = found.filter(created_at__gt=among.since)
+    order = ("created_at", "id") if among.oldest_first else ("-created_at", "-id")
+    return found.order_by(*order).values_list("id", "kind")[:limit]
+
+
+def test_a_dataclass_argument_stands_for_its_fields(two_cases: Any) -> None:
+    incident, _ = two_cases
+    every = list(incident.updates.order_by("-created_at", "-id").values_list("id", "kind"))
+    assert filtered(case=incident.pk, among=Among(None, None, False), limit=50) == every
+    notes = [row for row in every if row[1] == "note"]
+    assert filtered(case=incident.pk, among=Among("note", None, True), limit=50) == notes[::-1]
+    since = incident.updates.order_by("created_at", "id")[1].created_at
+    newer = list(
+        incident.updates.filter(created_at__gt=since)
+        .order_by("-created_at", "-id")
+        .values_list("id", "kind")
+    )
+    assert filtered(case=incident.pk, among=Among(None, since, False), limit=2) == newer[:2]
+    # Its fields are leaves: None or given, a shape (the bool) per value.
+    assert filtered.leaf_names == [
+        "case",
+        "among.kind",
+        "among.since",
+        "among.oldest_first",
+        "limit",
+    ]
+    assert filtered.kinds == ["int", "str", "datetime", "bool", "int"]
+    assert len(filtered.statements[connections["default"]]) == 3
+
+
+@pytest.mark.parametrize(
+    "call, why",
+    [
+        (lambda: items(case=2**63), "case=9223372036854775808 is outside a 64-bit"),
+        (lambda: items(case=-(2**63) - 1), "outside a 64-bit"),
+        (lambda: titles(ids=[1, 10**20]), "holds an id outside a 64-bit"),
+        (
+            lambda: entries(
+                1,
+                None,
+                dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone(-dt.timedelta(hours=12))),
+                1,
+            ),
+            "outside the calendar once converted to UTC",
+        ),
+        (lambda: entries(1, "no\x00te", None, None), "holds a NUL"),
+        (lambda: entries(1, "\ud800", None, None), "lone surrogate"),
+    ],
+)
+def test_a_value_the_orm_would_refuse_never_reaches_the_database(
+    db: Any, call: Any, why: str, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(0), pytest.raises(ValueError, match=why):
+        call()
+
+
+def test_the_edges_of_the_range_are_read(two_cases: Any) -> None:
+    assert items(case=2**63 - 1) == [] and items(case=-(2**63)) == []
+    assert titles(ids=[2**63 - 1]) == []
+
+
+@compiled(tuples=True)
+def visible_titles(case: int, sees: bool) -> QuerySet[Any]:
+    found = EvidenceItem.objects.filter(incident=case) if sees else EvidenceItem.objects.none()
+    return found.order_by("id").values_list("title")
+
+
+def test_an_empty_queryset_runs_no_statement(
+    two_cases: Any, django_assert_num_queries: Any
+) -> None:
+    incident, _ = two_cases
+    with django_assert_num_queries(0):
+        assert visible_titles(case=incident.pk, sees=False) == []
+    with django_assert_num_queries(1):
+        assert visible_titles(case=incident.pk, sees=True) == [("Plain",), ("Photo",)]
 
 
 def test_annotations_as_objects_or_as_text() -> None:
@@ -339,3 +445,31 @@ def test_each_thread_has_its_own_connection_and_statement(lead: Any, monkeypatch
     # Once for this thread's connection and once for each other thread's.
     assert len(compiled_for) == 3 and len({id(c) for c in compiled_for}) == 3
     assert compiled_for[0] is connections["default"]
+
+
+def test_the_case_lists_reads_ask_the_one_visibility_rule(
+    two_cases: Any, lead: Any, outsider: Any, staff: Any, django_assert_num_queries: Any
+) -> None:
+    """``_case_page`` takes who reads as a ``Viewer`` and asks ``visible_to``: the same
+    cases for every kind of user, and none, without a statement, for who may see none."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from incidents.cases.search import Viewer
+    from incidents.cases.views.listing import CaseFilter, Position, _case_page
+
+    first = Position(sort="activity", segment="0", backwards=False)
+
+    def listed(user: Any) -> set[str]:
+        rows = _case_page(viewer=Viewer.of(user), match=CaseFilter(), position=first, limit=50)
+        return {row.reference for row in rows}
+
+    def visible(user: Any) -> set[str]:
+        return set(Incident.objects.visible_to(user).values_list("reference", flat=True))
+
+    Incident.open_case(by=outsider, title="The outsider's own case")
+    for user in (lead, outsider, staff):
+        assert listed(user) == visible(user) and listed(user)
+    assert len(listed(staff)) == Incident.objects.count() == 3
+    lead.is_active = False
+    with django_assert_num_queries(0):
+        assert listed(lead) == set() == listed(AnonymousUser())

@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest
 
 from incidents.cases.models import Incident, Membership
 from incidents.compiled import compiled
+from incidents.params import is_reference
 
 
 class Need(IntEnum):
@@ -80,9 +81,10 @@ def role_of_user(user: Any, case: str = "pk") -> Subquery:
 def get_case_for_user(request: HttpRequest, reference: str, need: Need = Need.READ) -> CaseAccess:
     """The case REFERENCE, if the user may see it: 404 otherwise, 403 if NEED is not met."""
     user = request.user
-    if not user.is_authenticated:
+    # A reference the URL converter (``<ref:…>``) would not pass cannot exist.
+    if not user.is_authenticated or not is_reference(reference):
         raise Http404("No such case.")
-    rows = _case_with_role(reference, user.pk)
+    rows = _case_with_role(reference=reference, user=user.pk)
     if not rows:
         raise Http404("No such case.")
     incident, role = case_of(rows[0])

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from incidents.cases.models import Membership
+from incidents.params import IdField
 
 
 class AddMemberForm(forms.Form):
@@ -25,7 +26,7 @@ class AddMemberForm(forms.Form):
 class MemberForm(forms.Form):
     """Change a member's role, or remove them: the member is named by user id."""
 
-    user = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    user = IdField(widget=forms.HiddenInput)
     role = forms.ChoiceField(choices=Membership.Role.choices, required=False)
 
     def __init__(self, *args: Any, incident: Any, **kwargs: Any) -> None:

@@ -26,6 +26,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from incidents.compiled import compiled
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import Hypothesis
 from incidents.lookups import AnyOf
+from incidents.params import REFERENCE_MAX, is_clean_text, is_id, is_storable
 
 PAGE_SIZE = 25
 # Matches counted and ranked at most: 200, not 1,000. At L, finding 1,001 matches
@@ -117,27 +119,44 @@ class BadCursor(ValueError):
 Parser = Callable[[Any], Any]
 
 
+# A cursor's values go into a page's query as they are: each is held to the
+# edges' rules (``incidents.params``), a bad one is a BadCursor, never a 500.
+
+
 def _parse_datetime(value: Any) -> dt.datetime:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None or parsed.tzinfo is None:
+    """An aware time a column can hold in any zone (``params.is_storable``)."""
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) and len(value) <= 64 else None
+    except ValueError:  # well formed but no such day or time (2024-02-30)
+        parsed = None
+    if parsed is None or not is_storable(parsed):
         raise BadCursor("bad time")
     return parsed
 
 
 def _parse_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    """An id (``params.is_id``): 1 .. 2**63 - 1."""
+    if not is_id(value):
         raise BadCursor("bad integer")
-    return value
+    return int(value)
 
 
 def _parse_float(value: Any) -> float:
+    """A finite number (a rank)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadCursor("bad number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past a float's range
+        raise BadCursor("bad number") from None
+    if not math.isfinite(number):
+        raise BadCursor("bad number")
+    return number
 
 
 def _parse_str(value: Any) -> str:
-    if not isinstance(value, str):
+    """A text a column can be compared with (``params.is_clean_text``), a reference's length."""
+    if not isinstance(value, str) or len(value) > REFERENCE_MAX or not is_clean_text(value):
         raise BadCursor("bad text")
     return value
 
@@ -358,6 +377,31 @@ SNIPPET_STOP = "\ue001"
 SNIPPET_LENGTH = 220
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """A user as the visibility rule reads one (``Incident.objects.visible_to``,
+    ``visible_sources``): signed in, active, staff, and the id whose
+    memberships bound what they see (``member_scope``: None for staff, who see
+    every case, and for the anonymous). A compiled read takes it as values,
+    its flags as its shape (``incidents.compiled``), and still asks the one
+    rule rather than restating it."""
+
+    pk: int | None
+    is_staff: bool
+    is_active: bool
+    is_authenticated: bool
+
+    @classmethod
+    def of(cls, user: Any) -> Viewer:
+        signed_in = bool(user.is_authenticated)
+        return cls(
+            pk=member_scope(user) if signed_in else None,
+            is_staff=bool(user.is_staff),
+            is_active=bool(user.is_active),
+            is_authenticated=signed_in,
+        )
+
+
 def visible_sources(user: Any) -> QuerySet[EvidenceItem]:
     """The evidence items of the cases USER may see (every item for staff)."""
     if not (user.is_authenticated and user.is_active):
@@ -489,7 +533,7 @@ def add_snippets(rows: Sequence[Any], text: str) -> None:
         return
     ids = [row.pk for row in rows]
     if uses_postgres_search() and text:
-        found = dict(_headlines(ids, text))
+        found = dict(_headlines(ids=ids, text=text))
     else:
         found = {
             pk: _plain_snippet(body or description or "", text)

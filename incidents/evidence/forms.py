@@ -10,6 +10,7 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 
 from incidents.evidence.models import EvidenceItem
+from incidents.params import BoundedDateTimeField
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -67,7 +68,7 @@ class AttachForm(forms.Form):
         help_text="Language of the text, e.g. kk, ru, en.",
         widget=forms.TextInput(attrs={"size": 6, "autocomplete": "off"}),
     )
-    event_at = forms.DateTimeField(
+    event_at = BoundedDateTimeField(
         label="Event time",
         required=False,
         widget=LocalDateTimeInput(),
@@ -81,7 +82,7 @@ class AttachForm(forms.Form):
         max_value=60 * 24 * 365,
         widget=forms.NumberInput(attrs={"size": 5}),
     )
-    collected_at = forms.DateTimeField(
+    collected_at = BoundedDateTimeField(
         label="Collected at",
         widget=LocalDateTimeInput(),
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],

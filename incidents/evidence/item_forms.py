@@ -6,7 +6,9 @@ from typing import Any
 
 from django import forms
 
+from incidents.audit.versioning import CompletePostMixin
 from incidents.evidence.models import AnnotationStance
+from incidents.params import INT_MAX
 
 
 def set_hypotheses(form: forms.Form, hypotheses: Any) -> None:
@@ -41,8 +43,13 @@ class AnnotationForm(forms.Form):
     # TextQuoteSelector context (named apart from Form.prefix, the HTML name prefix).
     quote_prefix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
     quote_suffix = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
-    start = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
-    end = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # Offsets in the text: a 32-bit column each (``params.INT_MAX``).
+    start = forms.IntegerField(
+        required=False, min_value=0, max_value=INT_MAX, widget=forms.HiddenInput
+    )
+    end = forms.IntegerField(
+        required=False, min_value=0, max_value=INT_MAX, widget=forms.HiddenInput
+    )
     region = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, hypotheses: Any, **kwargs: Any) -> None:
@@ -54,7 +61,7 @@ class AnnotationForm(forms.Form):
         return [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]
 
 
-class AnnotationEditForm(forms.Form):
+class AnnotationEditForm(CompletePostMixin, forms.Form):
     body = forms.CharField(
         label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=10000, required=False
     )
@@ -79,7 +86,7 @@ class TransferForm(forms.Form):
     place = forms.CharField(label="Where (optional)", max_length=200, required=False)
 
 
-class TextForm(forms.Form):
+class TextForm(CompletePostMixin, forms.Form):
     text_body = forms.CharField(
         label="Text body",
         required=False,

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from incidents import params  # noqa: F401 (registers the <id:…> and <ref:…> converters)
 from incidents.hypotheses import views
 
 app_name = "hypotheses"
@@ -7,7 +8,7 @@ app_name = "hypotheses"
 # Mounted under cases/<reference>/hypotheses/: every view receives `reference`.
 urlpatterns = [
     path("new/", views.add, name="add"),
-    path("<int:pk>/move/", views.move, name="move"),
-    path("<int:pk>/confidence/", views.confidence, name="confidence"),
-    path("cell/<int:evidence_id>/<int:hypothesis_id>/", views.cell, name="cell"),
+    path("<id:pk>/move/", views.move, name="move"),
+    path("<id:pk>/confidence/", views.confidence, name="confidence"),
+    path("cell/<id:evidence_id>/<id:hypothesis_id>/", views.cell, name="cell"),
 ]
