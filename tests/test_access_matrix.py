@@ -24,6 +24,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RoutePattern
 
 from incidents.cases.models import Incident
 from incidents.evidence.models import Annotation, EvidenceItem
@@ -174,17 +175,38 @@ def admin_expectation(name: str, converters: list[str]) -> Expect:
     return Expect(get={**ADMIN_NO_PERMISSION, "staff": frozenset({403, 302, 404})}, args=args)
 
 
-def walk(
-    resolver: URLResolver | None = None, namespace: str = ""
-) -> Iterator[tuple[str, list[str]]]:
+@dataclass(frozen=True)
+class Route:
+    """A named route of the URLconf: its path parameters, and its path as
+    written with ``path()`` (``cases/<ref:reference>/``; None for a regular
+    expression, as the admin's ``re_path``)."""
+
+    name: str
+    converters: list[str]
+    template: str | None
+
+
+def routes(resolver: URLResolver | None = None, namespace: str = "") -> Iterator[Route]:
+    """Every named route of the URLconf, included ones too, recursively."""
     for entry in (resolver or get_resolver()).url_patterns:
+        own = list(entry.pattern.converters.keys())
+        written = entry.pattern._route if isinstance(entry.pattern, RoutePattern) else None
         if isinstance(entry, URLResolver):
             inner = ":".join(p for p in (namespace, entry.namespace or "") if p)
-            for name, converters in walk(entry, inner):
-                yield name, [*entry.pattern.converters.keys(), *converters]
+            for route in routes(entry, inner):
+                template = (
+                    None if None in (written, route.template) else f"{written}{route.template}"
+                )
+                yield Route(route.name, [*own, *route.converters], template)
         elif isinstance(entry, URLPattern) and entry.name:
             name = f"{namespace}:{entry.name}" if namespace else entry.name
-            yield name, list(entry.pattern.converters.keys())
+            yield Route(name, own, written)
+
+
+def walk() -> Iterator[tuple[str, list[str]]]:
+    """(name, path parameters) of every named route."""
+    for route in routes():
+        yield route.name, route.converters
 
 
 ROUTES = dict(walk())
@@ -224,6 +246,14 @@ class World:
 def world(
     incident: Incident, lead: Any, investigator: Any, observer: Any, outsider: Any, staff: Any
 ) -> World:
+    return make_world(incident, lead, investigator, observer, outsider, staff)
+
+
+def make_world(
+    incident: Incident, lead: Any, investigator: Any, observer: Any, outsider: Any, staff: Any
+) -> World:
+    """The case with a hypothesis, an item (a PNG with text), a rating and an
+    annotation (the investigator's), and the users by role."""
     from django.contrib.contenttypes.models import ContentType
 
     hypothesis = Hypothesis.propose(

@@ -9,7 +9,9 @@ attribute, no ``javascript:`` link, no ``hx-*`` attribute from user text.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from incidents.cases.models import Incident, Membership, StatusUpdate
+from incidents.cases.search import Cursor
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis, HypothesisMove
 
@@ -246,14 +249,18 @@ FORMS = [
     FormSpec(
         "evidence:annotation_edit",
         lambda w: {"pk": w.item.pk, "annotation_pk": w.annotation.pk},
-        lambda w: {f"a{w.annotation.pk}-body": "B.", f"a{w.annotation.pk}-tags": ""},
+        lambda w: {
+            **{f"a{w.annotation.pk}-{k}": "" for k in ("tags", "stance", "hypothesis")},
+            f"a{w.annotation.pk}-body": "B.",
+            "version": str(w.annotation.version),  # every field posted (CompletePostMixin)
+        },
         {"a{a}-body": 10000, "a{a}-tags": 500},
         lambda w: list(Annotation.objects.values_list("body", flat=True)),
     ),
     FormSpec(
         "evidence:edit_text",
         lambda w: {"pk": w.item.pk},
-        lambda w: {"text_body": "The screen showed a flag. More."},
+        lambda w: {"text_body": "The screen showed a flag. More.", "version": str(w.item.version)},
         {"text_body": 1_000_000},
         lambda w: EvidenceItem.objects.get(pk=w.item.pk).text_body,
     ),
@@ -681,3 +688,121 @@ def test_model_rules_refuse_a_nul_character(incident: Incident, lead: Any) -> No
     assert incident.updates.count() == entries  # nothing half-written
     hypothesis.refresh_from_db()
     assert hypothesis.status == "proposed"
+
+
+# -- the outside probe's 500s (issue 16): a 404, a form error or the default, never a 500 --
+
+HUGE = "99999999999999999999"  # 20 digits: past a 64-bit column
+SUPERSCRIPT_TWO = "²"  # str.isdigit() says yes, int() says no
+
+
+@pytest.mark.django_db
+def test_an_id_that_cannot_exist_is_a_404(client: Client, world: World, lead: Any) -> None:
+    client.force_login(lead)
+    ref = world.incident.reference
+    for path in (
+        f"/evidence/{HUGE}/",
+        f"/evidence/{HUGE}/download/",
+        "/evidence/%C2%B2/",
+        f"/cases/{ref}/hypotheses/{HUGE}/move/",
+        f"/cases/{ref}/hypotheses/cell/{HUGE}/{world.hypothesis.pk}/",
+        f"/evidence/{world.item.pk}/annotations/{HUGE}/edit/",
+    ):
+        assert client.get(path).status_code == 404, path
+        assert client.post(path, {}).status_code == 404, path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query",
+    [f"rows={HUGE}", "rows=²", f"sources={HUGE}", "sources=²", "before=²", f"before={HUGE}"],
+)
+def test_a_bad_count_or_cursor_on_the_case_page_shows_its_first_page(
+    client: Client, world: World, lead: Any, query: str
+) -> None:
+    client.force_login(lead)
+    response = client.get(reverse("cases:detail", kwargs=_ref(world)) + "?" + query)
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("occurred_to=9999-12-31", "Give a time between"),
+        ("occurred_from=0001-01-01", "Give a time between"),
+        (f"after={Cursor(0, (dt.datetime(2024, 1, 1, tzinfo=dt.UTC), 10**20)).encode()}", "page"),
+        (
+            "before=" + base64.urlsafe_b64encode(b'[0,["9999-12-31T23:59:59-12:00",1]]').decode(),
+            "page",
+        ),
+        (
+            "scope=sources&q=x&after="
+            + base64.urlsafe_b64encode(
+                b'[0,[1,"2024-01-01T00:00:00+00:00",99999999999999999999]]'
+            ).decode(),
+            "page",
+        ),
+    ],
+)
+def test_a_bad_list_filter_or_cursor_is_a_form_error(
+    client: Client, world: World, lead: Any, query: str, message: str
+) -> None:
+    client.force_login(lead)
+    response = client.get(f"/cases/?{query}")
+    assert response.status_code == 200
+    assert message in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_time_past_the_calendar_in_its_zone_is_a_form_error(
+    client: Client, world: World, lead: Any
+) -> None:
+    client.force_login(lead)
+    before = Incident.objects.count()
+    for time, zone in (("9999-12-31T23:59", "Etc/GMT+12"), ("0001-01-01T00:00", "Etc/GMT-14")):
+        data = {**FORMS[0].baseline(world), "occurred_at": time, "time_zone": zone}
+        response = client.post(reverse("cases:new"), data)
+        assert response.status_code == 422
+        assert "Give a time between" in response.content.decode()
+    assert Incident.objects.count() == before
+    attach = next(s for s in FORMS if s.route == "evidence:attach")
+    Incident.objects.filter(pk=world.incident.pk).update(time_zone="Etc/GMT+12")
+    for field in ("ev-event_at", "ev-collected_at"):
+        data = {**attach.baseline(world), field: "9999-12-31T23:59"}
+        response = client.post(_url(attach, world), data)
+        assert response.status_code in (200, 422), field
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [HUGE, SUPERSCRIPT_TWO, "١٢", "-1"])
+def test_a_bad_id_in_a_form_is_a_form_error(
+    client: Client, world: World, lead: Any, value: str
+) -> None:
+    client.force_login(lead)
+    h = world.hypothesis
+    response = client.post(
+        reverse("hypotheses:move", kwargs={**_ref(world), "pk": h.pk}),
+        {
+            f"move-{h.pk}-status": "under_evaluation",
+            f"move-{h.pk}-rationale": "Because.",
+            f"move-{h.pk}-cited_evidence": [str(world.item.pk), value],
+        },
+    )
+    assert response.status_code in (200, 422)
+    h.refresh_from_db()
+    assert h.status == "proposed"
+    members = reverse("cases:members", kwargs=_ref(world))
+    response = client.post(members, {"action": "change", "user": value, "role": "observer"})
+    assert response.status_code == 422
+    assert client.post(members, {"action": "remove", "user": value}).status_code == 422
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["hypothesis=²", f"hypothesis={HUGE}", "tag=%00", "author=a%00b"])
+def test_a_bad_annotation_filter_shows_no_error(
+    client: Client, world: World, lead: Any, query: str
+) -> None:
+    client.force_login(lead)
+    url = reverse("evidence:case_annotations", kwargs=_ref(world))
+    assert client.get(f"{url}?{query}").status_code == 200
