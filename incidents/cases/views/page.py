@@ -149,6 +149,7 @@ class CasePage(EvidenceParts):
             "labels": Labels.make(),
             "item_path": id_path("evidence:detail"),
             "duration": duration_label,
+            "localtime": timezone.localtime,
             "formula": scoring.FORMULA,
         }
 

@@ -183,11 +183,12 @@ class SourceRef(GradedRow):
 
 
 class Cell(NamedTuple):
-    """One cell of the matrix: the hypothesis H, its editor's link, its rating
-    (empty: not rated), relevance and reason; FOCUS: it takes the focus (the
-    cell just rated); EDITING: its editor is open in its place."""
+    """One cell of the matrix: its ids' end IJ ("<item>-<hypothesis>": the
+    cell's ``td-12-3``), its editor's link, its rating (empty: not rated),
+    relevance and reason; FOCUS: it takes the focus (the cell just rated);
+    EDITING: its editor is open in its place."""
 
-    h: int
+    ij: str
     href: str
     rating: str
     relevance: str

@@ -213,13 +213,14 @@ class EvidenceParts:
         self, item: int, h: int, cells: Mapping[tuple[int, int], tuple[str, str, str]]
     ) -> Cell:
         rating, relevance, reason = cells.get((item, h), ("", "", ""))
+        ij = f"{item}-{h}"
         return Cell(
-            h,
-            f"{self.cell_prefix}{item}/{h}/{self.cell_query}#td-{item}-{h}",
+            ij,
+            f"{self.cell_prefix}{item}/{h}/{self.cell_query}#td-{ij}",
             rating,
             relevance,
             reason,
-            focus=bool(self.focus) and self.focus == f"cell-{item}-{h}",
+            focus=self.focus == f"cell-{ij}",
             editing=self.editing == (item, h),
         )
 
@@ -283,14 +284,14 @@ class EvidenceParts:
         return EditedCell(ItemRow._make(row), h, assessment)
 
     @cached_property
-    def closed_cell(self) -> tuple[int, Cell] | None:
+    def closed_cell(self) -> Cell | None:
         """The cell being edited, closed again (its editor's Cancel)."""
         c = self.edited
         if c is None:
             return None
         a, pair = c.assessment, (c.item.pk, c.h.pk)
         cell = self._cell(*pair, {pair: (a.rating, a.relevance, a.reason)} if a else {})
-        return c.item.pk, cell._replace(focus=False, editing=False)
+        return cell._replace(focus=False, editing=False)
 
     @cached_property
     def editing_form(self) -> forms.Form | None:
