@@ -59,7 +59,7 @@ def apply_conflict(form: forms.Form, exc: Conflict) -> None:
     """Show a lost-update conflict on FORM and let a second submit apply the input on top."""
     form.add_error(None, exc.message)
     form.conflict = True  # type: ignore[attr-defined]  # read by the views: answer 409
-    data = form.data.copy()
+    data = form.data.copy()  # type: ignore[attr-defined]  # the view's QueryDict
     data[form.add_prefix("version")] = str(exc.current_version or 0)
     form.data = data
 

@@ -185,12 +185,12 @@ def confidence(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
     )
 
 
-def item_with_case(item: int, reference: str, user: Any) -> EvidenceItem:
-    """The item ITEM of the case REFERENCE, in one read: with its case and the
-    case's lead (``item.incident``), the number of the case's items
-    (``case_items``: the matrix foot's "n of N shown") and USER's role on the
-    case (``role_of_user``); without its text, metadata or search vector,
-    which the answer does not show. 404 if there is no such item."""
+def item_with_case(item: int, reference: str, user: Any) -> tuple[EvidenceItem, int, str | None]:
+    """The item ITEM of the case REFERENCE with its case and the case's lead
+    (``item.incident``), the number of the case's items (the matrix foot's
+    "n of N shown") and USER's role on the case, in one read; without its
+    text, metadata or search vector, which the answer does not show. 404 if
+    there is no such item."""
     case_items = (
         EvidenceItem.objects.filter(incident=OuterRef("incident"))
         .order_by()
@@ -208,7 +208,7 @@ def item_with_case(item: int, reference: str, user: Any) -> EvidenceItem:
     )
     if found is None:
         raise Http404("No such item.")
-    return found
+    return found, found.case_items, found.role_of_user  # type: ignore[attr-defined]
 
 
 @require_http_methods(["GET", "POST"])
@@ -228,10 +228,10 @@ def cell(
     POST redirects back to the matrix.
     """
     need = Need.WRITE if request.method == "POST" or not request.GET.get("cancel") else Need.READ
-    item = item_with_case(evidence_id, reference, request.user)
-    access = check_case_access(request, item.incident, need, role=item.role_of_user)
+    item, case_items, role = item_with_case(evidence_id, reference, request.user)
+    access = check_case_access(request, item.incident, need, role=role)
     hypotheses, hypothesis = hypotheses_of(access.incident, hypothesis_id)
-    known = {"hypotheses": hypotheses, "item_count": item.case_items}
+    known: dict[str, Any] = {"hypotheses": hypotheses, "item_count": case_items}
     pair = (item.pk, hypothesis.pk)
     focus = f"cell-{item.pk}-{hypothesis.pk}"
     if request.method == "GET":

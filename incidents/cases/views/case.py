@@ -106,19 +106,20 @@ def case_hypotheses_for_user(
     hypotheses, 403 if the user's role does not meet NEED."""
     if not request.user.is_authenticated:
         raise Http404("No such case.")
-    hypotheses = list(
+    rows = (
         Hypothesis.objects.filter(incident__reference=reference)
         .select_related("incident__lead")
         .defer("incident__search_vector")
         .annotate(role_of_user=role_of_user(request.user, "incident_id"))
     )
+    hypotheses: list[Hypothesis] = list(rows)
     if not hypotheses:
         raise Http404("No such hypothesis.")
     incident = hypotheses[0].incident
+    role: str | None = hypotheses[0].role_of_user  # type: ignore[attr-defined]
     for h in hypotheses:
         h.incident = incident  # one case object for all of them
     hypotheses, h = _one_of(hypotheses, pk)
-    role = hypotheses[0].role_of_user  # type: ignore[attr-defined]
     return check_case_access(request, incident, need, role=role), hypotheses, h
 
 

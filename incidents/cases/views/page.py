@@ -28,6 +28,7 @@ from django.utils.safestring import SafeString
 from incidents.accounts.access import CaseAccess
 from incidents.cases.forms import CaseStatusForm, UpdateForm
 from incidents.cases.models import Incident, Membership, StatusUpdate
+from incidents.cases.models.incidents import IncidentStatus
 from incidents.cases.views import page_reads
 from incidents.cases.views.page_data import (
     SORTS,
@@ -79,7 +80,7 @@ class Labels:
 
 def entry_of(update: StatusUpdate) -> Entry:
     """A timeline entry (the one just posted) as the page lists it."""
-    author = update.author.get_username() if update.author_id else None
+    author = update.author.get_username() if update.author is not None else None
     return Entry(update.pk, update.kind, author, update.created_at, SafeString(update.body_html))
 
 
@@ -172,7 +173,7 @@ class CasePage(EvidenceParts):
         return page_reads.tag_names(incident_id=self.incident.pk)
 
     @cached_property
-    def status_actions(self) -> list[tuple[Incident.Status, CaseStatusForm | None]]:
+    def status_actions(self) -> list[tuple[IncidentStatus, CaseStatusForm | None]]:
         """The statuses the lead may move the case to, each with its form when
         its panel is open: sent back with errors, or asked for
         (``status_asked``). A closed panel carries a link that loads its form
@@ -180,7 +181,7 @@ class CasePage(EvidenceParts):
         if not self.access.can_lead:
             return []
         return [
-            (Incident.Status(value), self.bound.get(("status", value)) or self._status_form(value))  # type: ignore[misc]
+            (IncidentStatus(value), self.bound.get(("status", value)) or self._status_form(value))  # type: ignore[misc]
             for value in self.incident.allowed_statuses()
         ]
 
@@ -206,10 +207,10 @@ class CasePage(EvidenceParts):
         )
 
     @cached_property
-    def status_alone(self) -> tuple[Incident.Status, CaseStatusForm | None] | None:
+    def status_alone(self) -> tuple[IncidentStatus, CaseStatusForm | None] | None:
         """The status and form one panel's link loads (``status_form_alone``), or None."""
         value = self.status_asked
-        return (Incident.Status(value), self._status_form(value)) if value else None
+        return (IncidentStatus(value), self._status_form(value)) if value else None
 
     @cached_property
     def blockers(self) -> list[str]:
@@ -235,6 +236,16 @@ class CasePage(EvidenceParts):
             Ranked(c.pk, c.number, c.statement, s.score, s.rank, s.rated_items)
             for c in self.columns
             for s in [scores[c.pk]]
+        ]
+
+    @cached_property
+    def explanations(self) -> list[tuple[Ranked, list[tuple[str, scoring.Contribution]]]]:
+        """Per hypothesis, the contributions of the rows on the page."""
+        titles = {item.pk: item.title for item in self.rows}
+        page = self.page_scores.hypotheses
+        return [
+            (h, [(titles.get(c.evidence_id, "?"), c) for c in page[h.pk].contributions])
+            for h in self.ranked
         ]
 
     @cached_property

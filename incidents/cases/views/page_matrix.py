@@ -30,7 +30,6 @@ from incidents.cases.views.page_data import (
     ItemRow,
     MatrixRow,
     More,
-    Ranked,
     id_path,
     matrix_query,
     next_page,
@@ -257,16 +256,6 @@ class EvidenceParts:
             [scoring.Cell(e, h, c[0], c[1]) for (e, h), c in cells.items()],
         )
         return self._matrix_row(item, cells, row.items[item.pk])
-
-    @cached_property
-    def explanations(self) -> list[tuple[Ranked, list[tuple[str, scoring.Contribution]]]]:
-        """Per hypothesis, the contributions of the rows on the page."""
-        titles = {item.pk: item.title for item in self.rows}
-        page = self.page_scores.hypotheses
-        return [
-            (h, [(titles.get(c.evidence_id, "?"), c) for c in page[h.pk].contributions])
-            for h in self.ranked
-        ]
 
     # -- one cell's editor ----------------------------------------------------
 
