@@ -102,6 +102,8 @@ def test_structure(client, incident, lead):
         "assessments",
         "timeline",
         "annotations",
+        "clocks",  # incidents/chronology (tests/test_chronology.py checks their content)
+        "chronology",
     }
     assert doc["incident"]["reference"] == incident.reference
     assert doc["incident"]["time_zone"] == "Asia/Almaty"

@@ -272,6 +272,7 @@ QUERY_PARAMS = [
     *("confirmed", "sort", "after", "before", "rows", "sources", "kind", "explain"),
     *("status_form", "add", "attach", "cancel", "region", "hypothesis", "author", "stance"),
     *("page", "next", "a", "b", "saved", "show"),
+    *("from", "to"),  # the chronology's range (read through the page's params)
 ]
 
 # The forms each write route reads, by class name (wherever the class lives) and
@@ -291,6 +292,13 @@ POSTED_FORMS: dict[str, tuple[tuple[str, str], ...]] = {
     "evidence:edit_text": (("TextForm", ""),),
     "evidence:annotate": (("AnnotationForm", "new"),),
     "evidence:annotation_edit": (("AnnotationEditForm", "a{a}"),),
+    "chronology:clock_new": (("ClockForm", ""),),
+    "chronology:clock_edit": (("ClockForm", ""),),
+    "chronology:event_new": (("EventForm", ""),),
+    "chronology:event_edit": (("EventForm", ""),),
+    "chronology:ordering_new": (("OrderingForm", ""),),
+    "chronology:ordering_edit": (("OrderingForm", ""),),
+    "chronology:source_clock": (("SourceClockForm", ""),),
     "login": (("AuthenticationForm", ""),),
     "password_change": (("PasswordChangeForm", ""),),
     "password_reset": (("PasswordResetForm", ""),),
@@ -310,6 +318,9 @@ POSTED_EXTRA: dict[str, tuple[str, ...]] = {
     "logout": (),
     "evidence:verify": (),
     "evidence:annotation_delete": (),
+    "chronology:clock_delete": (),
+    "chronology:event_delete": (),
+    "chronology:ordering_delete": (),
 }
 # Valid posts the hostile values are mixed into (besides test_bad_input.FORMS).
 BASELINES: dict[str, Callable[[Any], dict[str, str]]] = {

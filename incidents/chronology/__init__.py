@@ -1,0 +1,1 @@
+"""What happened when: clocks, corrected times, orderings (docs/chronology.md)."""
