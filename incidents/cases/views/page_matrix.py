@@ -168,11 +168,13 @@ class EvidenceParts:
     @cached_property
     def page_scores(self) -> scoring.CaseScores:
         """Diagnosticity and contributions of the rows on the page (an item's
-        diagnosticity depends on its own row only)."""
+        diagnosticity depends on its own row only). The cells in the order of
+        their items and hypotheses, whatever order the database gave them in:
+        the explanation lists the contributions in that order."""
         return scoring.compute(
             [h.pk for h in self.hypotheses],
             [scoring.Item(i.pk, i.reliability, i.credibility) for i in self.rows],
-            [scoring.Cell(e, h, c[0], c[1]) for (e, h), c in self.row_cells.items()],
+            [scoring.Cell(e, h, c[0], c[1]) for (e, h), c in sorted(self.row_cells.items())],
             contributions=self.explain,  # only the explanation lists them
         )
 
