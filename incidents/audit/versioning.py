@@ -94,6 +94,73 @@ def posted_version(request: HttpRequest, name: str = "version") -> int | None:
         return -1
 
 
+MISSING = "missing"  # the code of the errors below: the POST lacked a field (answer 400)
+MISSING_VERSION = (
+    "This form was sent without the version of the record it was read at, so it cannot be "
+    "checked against changes saved since. Nothing was saved: reload the page and try again."
+)
+MISSING_FIELD = (
+    "This field was missing from the form sent (an empty field is sent empty, not left out). "
+    "Nothing was saved: reload the page and try again."
+)
+
+
+def required_version(request: HttpRequest, name: str = "version") -> int:
+    """The version a posted edit was loaded with; ``ValidationError`` (code
+    ``missing``) when the POST has none, never "no check" (last writer wins).
+
+    An unreadable value counts as a stale copy (-1), refused as a conflict.
+    """
+    version = posted_version(request, name)
+    if version is None:
+        raise ValidationError(MISSING_VERSION, code=MISSING)
+    return version
+
+
+class CompletePostMixin(forms.BaseForm):
+    """A bound form is invalid when a field is missing from its data, not just empty.
+
+    Django reads a field left out of a POST as empty, so an edit form posted
+    with only a CSRF token would empty every text it edits. Here each field
+    the widget says was omitted (``value_omitted_from_data``: a checkbox or a
+    multiple checkbox can be left out by the browser itself and is never
+    "omitted") gets the error ``MISSING_FIELD`` (code ``missing``); views answer
+    such a form 400 (``is_incomplete``). Fields named in ``unprefixed_fields``
+    are read without the form's prefix (a page's single ``version`` input).
+    """
+
+    unprefixed_fields: tuple[str, ...] = ()
+
+    def add_prefix(self, field_name: str) -> str:
+        if field_name in self.unprefixed_fields:
+            return field_name
+        return super().add_prefix(field_name)
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self.is_bound:
+            return
+        for name, field in self.fields.items():
+            if field.disabled or isinstance(field.widget, forms.RadioSelect):
+                continue  # a radio group with none chosen is left out by the browser itself
+            if field.widget.value_omitted_from_data(self.data, self.files, self.add_prefix(name)):
+                self.errors.pop(name, None)  # "required" says less than "missing"
+                self.add_error(name, ValidationError(MISSING_FIELD, code=MISSING))
+
+
+def is_incomplete(*forms_: Any) -> bool:
+    """Whether any of FORMS_ (or (pk, form) pairs) was refused for a missing field or version."""
+    for form in forms_:
+        if isinstance(form, tuple):
+            form = form[-1]
+        errors = getattr(form, "errors", None)
+        if not errors:
+            continue
+        if any(e.code == MISSING for found in errors.as_data().values() for e in found):
+            return True
+    return False
+
+
 def changes_since(obj: models.Model, version: int) -> list[Change]:
     """What was saved to OBJ after VERSION, field by field, from the audit trail."""
     from incidents.audit.models import AuditEvent
