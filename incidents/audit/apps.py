@@ -16,6 +16,12 @@ class AuditConfig(AppConfig):
         # After every migrate (new columns, tables rebuilt by SQLite's ALTER), reinstall.
         pre_migrate.connect(on_pre_migrate, sender=self, dispatch_uid="inquest_audit_untrigger")
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="inquest_audit_triggers")
+        # Then TRUNCATE too (PostgreSQL; incidents/audit/truncate.py).
+        from incidents.audit.truncate import on_post_migrate as truncate_triggers
+
+        post_migrate.connect(
+            truncate_triggers, sender=self, dispatch_uid="inquest_audit_truncate_triggers"
+        )
         _record_commands_by_name()
 
 
