@@ -363,15 +363,19 @@ def test_edit_and_delete_views(
     assert client.post(delete).status_code == 403
     client.logout()
     login(client, investigator)
-    invalid = client.post(edit, {f"a{a.pk}-body": "", f"a{a.pk}-stance": ""})
+    # Every field of the form is posted, with the version it was read at (a field
+    # left out is refused, tests/test_audit_versions.py).
+    fields = {f"a{a.pk}-{name}": "" for name in ("body", "tags", "stance", "hypothesis")}
+    fields["version"] = str(a.version)
+    invalid = client.post(edit, fields)
     assert invalid.status_code == 422
     assert "Write a note for this annotation." in invalid.content.decode()
-    partial = client.post(edit, {f"a{a.pk}-body": ""}, HTTP_HX_REQUEST="true").content.decode()
+    partial = client.post(edit, fields, HTTP_HX_REQUEST="true").content.decode()
     assert "Write a note for this annotation." in partial
     assert 'class="annotation-edit" data-load-on-open open' in partial
     response = client.post(
         edit,
-        {f"a{a.pk}-body": "edited", f"a{a.pk}-tags": "x, y", f"a{a.pk}-stance": ""},
+        {**fields, f"a{a.pk}-body": "edited", f"a{a.pk}-tags": "x, y"},
         HTTP_HX_REQUEST="true",
     )
     entry = response.content.decode()
@@ -400,7 +404,7 @@ def test_edit_text_view_reports_orphans(client: Client, item: EvidenceItem, lead
     login(client, lead)
     response = client.post(
         reverse("evidence:edit_text", args=[item.pk]),
-        {"text_body": "Completely different."},
+        {"text_body": "Completely different.", "version": str(item.version)},
         follow=True,
     )
     assert "1 annotation(s) lost their passage" in response.content.decode()

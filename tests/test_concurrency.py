@@ -309,11 +309,12 @@ def test_stale_text_and_annotation_edits_answer_409(
     response = client.post(
         f"/evidence/{item.pk}/text/", {"text_body": "My version.", "version": str(item.version)}
     )
+    unchanged = {f"a{note.pk}-{name}": "" for name in ("tags", "stance", "hypothesis")}
     assert response.status_code == 409
     assert "My version." in response.content.decode()
     response = client.post(
         f"/evidence/{item.pk}/annotations/{note.pk}/edit/",
-        {f"a{note.pk}-body": "Mine.", "version": str(note.version)},
+        {**unchanged, f"a{note.pk}-body": "Mine.", "version": str(note.version)},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 409
@@ -322,7 +323,7 @@ def test_stale_text_and_annotation_edits_answer_409(
     assert (item.text_body, note.body) == ("The screen showed a flag. Later.", "Second.")
     response = client.post(
         f"/evidence/{item.pk}/annotations/{note.pk}/edit/",
-        {f"a{note.pk}-body": "Mine.", "version": str(note.version)},
+        {**unchanged, f"a{note.pk}-body": "Mine.", "version": str(note.version)},
     )
     assert response.status_code == 302
     note.refresh_from_db()

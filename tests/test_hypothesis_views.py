@@ -190,6 +190,7 @@ def test_move_with_rationale_and_citation(
             f"{p}-status": "confirmed",
             f"{p}-rationale": "The log shows it.",
             f"{p}-cited_evidence": [item.pk],
+            f"{p}-version": str(Hypothesis.objects.get(pk=hypothesis.pk).version),
         },
         HTTP_HX_REQUEST="true",
     )
@@ -242,7 +243,12 @@ def test_model_refusal_is_shown_not_500(
     client.force_login(lead)
     p = f"move-{hypothesis.pk}"
     response = client.post(
-        move_url(hypothesis), {f"{p}-status": "weakened", f"{p}-rationale": "Meh."}
+        move_url(hypothesis),
+        {
+            f"{p}-status": "weakened",
+            f"{p}-rationale": "Meh.",
+            f"{p}-version": str(Hypothesis.objects.get(pk=hypothesis.pk).version),
+        },
     )
     assert response.status_code == 422
     assert (
@@ -259,7 +265,12 @@ def test_investigator_may_not_confirm(
     client.force_login(investigator)
     p = f"move-{hypothesis.pk}"
     response = client.post(
-        move_url(hypothesis), {f"{p}-status": "confirmed", f"{p}-rationale": "Yes."}
+        move_url(hypothesis),
+        {
+            f"{p}-status": "confirmed",
+            f"{p}-rationale": "Yes.",
+            f"{p}-version": str(Hypothesis.objects.get(pk=hypothesis.pk).version),
+        },
     )
     # The model refuses (Hypothesis.move_to); the page says why, next to the choice.
     assert response.status_code == 422
@@ -268,7 +279,12 @@ def test_investigator_may_not_confirm(
     assert hypothesis.status == "supported"
     # ...but may withdraw it.
     response = client.post(
-        move_url(hypothesis), {f"{p}-status": "withdrawn", f"{p}-rationale": "Dup."}
+        move_url(hypothesis),
+        {
+            f"{p}-status": "withdrawn",
+            f"{p}-rationale": "Dup.",
+            f"{p}-version": str(Hypothesis.objects.get(pk=hypothesis.pk).version),
+        },
     )
     assert response.status_code == 302
     hypothesis.refresh_from_db()
@@ -295,7 +311,11 @@ def test_an_investigators_confirm_with_htmx_answers_the_card_with_why(
     p = f"move-{hypothesis.pk}"
     response = client.post(
         move_url(hypothesis),
-        {f"{p}-status": "confirmed", f"{p}-rationale": "Yes."},
+        {
+            f"{p}-status": "confirmed",
+            f"{p}-rationale": "Yes.",
+            f"{p}-version": str(Hypothesis.objects.get(pk=hypothesis.pk).version),
+        },
         HTTP_HX_REQUEST="true",
     )
     card = response.content.decode()
@@ -406,7 +426,11 @@ def test_change_confidence_with_reason(
     p = f"conf-{hypothesis.pk}"
     response = client.post(
         conf_url(hypothesis),
-        {f"{p}-confidence": "likely", f"{p}-reason": "The login log."},
+        {
+            f"{p}-confidence": "likely",
+            f"{p}-reason": "The login log.",
+            f"{p}-version": str(Hypothesis.objects.get(pk=hypothesis.pk).version),
+        },
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
@@ -425,7 +449,12 @@ def test_same_confidence_or_no_reason_is_refused(
     client.force_login(lead)
     p = f"conf-{hypothesis.pk}"
     response = client.post(
-        conf_url(hypothesis), {f"{p}-confidence": "likely", f"{p}-reason": "Again."}
+        conf_url(hypothesis),
+        {
+            f"{p}-confidence": "likely",
+            f"{p}-reason": "Again.",
+            f"{p}-version": str(Hypothesis.objects.get(pk=hypothesis.pk).version),
+        },
     )
     assert response.status_code == 422
     assert "That is already the stated confidence." in response.content.decode()

@@ -96,7 +96,7 @@ def test_rating_updates_scores_ranks_and_diagnosticity(client: Any, pair: Any, l
     client.force_login(lead)
     response = client.post(
         cell_url(item, h1),
-        {"rating": "II", "relevance": "high", "reason": "Logged in from abroad."},
+        {"rating": "II", "relevance": "high", "reason": "Logged in from abroad.", "version": 0},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
@@ -126,7 +126,9 @@ def test_rating_updates_scores_ranks_and_diagnosticity(client: Any, pair: Any, l
     # Only one hypothesis rated: not yet diagnostic. Rating the other one makes it so.
     assert "non-diagnostic" in html
     response = client.post(
-        cell_url(item, h2), {"rating": "CC", "relevance": "medium"}, HTTP_HX_REQUEST="true"
+        cell_url(item, h2),
+        {"rating": "CC", "relevance": "medium", "reason": "", "version": 0},
+        HTTP_HX_REQUEST="true",
     )
     html = response.content.decode()
     row = html[: html.index("</tr>")]
@@ -141,7 +143,7 @@ def test_rating_in_a_matrix_sorted_by_diagnosticity_returns_the_matrix(
     client.force_login(lead)
     response = client.post(
         cell_url(item, h1) + "?sort=diagnosticity",
-        {"rating": "II", "relevance": "high", "reason": "", "sort": "diagnosticity"},
+        {"rating": "II", "relevance": "high", "reason": "", "sort": "diagnosticity", "version": 0},
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
@@ -153,9 +155,11 @@ def test_rating_in_a_matrix_sorted_by_diagnosticity_returns_the_matrix(
 
 def test_rating_again_updates_in_place(client: Any, pair: Any, lead: Any) -> None:
     item, h1, _ = pair
-    Assessment.rate(item, h1, by=lead, rating="C")
+    cell = Assessment.rate(item, h1, by=lead, rating="C")
     client.force_login(lead)
-    client.post(cell_url(item, h1), {"rating": "N", "relevance": "low"})
+    client.post(
+        cell_url(item, h1), {"rating": "N", "relevance": "low", "version": cell.version}
+    )
     assert Assessment.objects.filter(evidence=item, hypothesis=h1).count() == 1
     assert Assessment.objects.get(evidence=item, hypothesis=h1).rating == "N"
 
@@ -164,7 +168,8 @@ def test_plain_post_redirects_to_the_cell_keeping_sort(client: Any, pair: Any, l
     item, h1, _ = pair
     client.force_login(lead)
     response = client.post(
-        cell_url(item, h1), {"rating": "C", "relevance": "medium", "sort": "diagnosticity"}
+        cell_url(item, h1),
+        {"rating": "C", "relevance": "medium", "sort": "diagnosticity", "version": 0},
     )
     assert response.status_code == 302
     assert response["Location"].endswith(

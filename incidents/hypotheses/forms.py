@@ -52,7 +52,7 @@ def apply_change(form: forms.Form, change: Callable[..., Any], *args: Any, **kwa
 
 def version_field() -> VersionField:
     """The version the form was loaded with; a stale one is refused by the model (no lost edits)."""
-    return VersionField(required=False)
+    return VersionField()  # required: a form without it is refused, never applied blindly
 
 
 def apply_conflict(form: forms.Form, exc: Conflict) -> None:
