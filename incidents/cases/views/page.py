@@ -148,7 +148,7 @@ class CasePage(EvidenceParts):
             "kinds": StatusUpdate.Kind.choices,
             "ratings": Assessment.Rating.choices,
             "labels": Labels.make(),
-            "item_path": id_path("evidence:detail"),
+            "item_path": self.item_path,
             "duration": duration_label,
             "localtime": timezone.localtime,
             "formula": scoring.FORMULA,
@@ -173,7 +173,7 @@ class CasePage(EvidenceParts):
         return page_reads.tag_names(incident_id=self.incident.pk)
 
     @cached_property
-    def status_actions(self) -> list[tuple[IncidentStatus, CaseStatusForm | None]]:
+    def status_actions(self) -> list[tuple[IncidentStatus, forms.Form | None]]:
         """The statuses the lead may move the case to, each with its form when
         its panel is open: sent back with errors, or asked for
         (``status_asked``). A closed panel carries a link that loads its form
@@ -181,7 +181,7 @@ class CasePage(EvidenceParts):
         if not self.access.can_lead:
             return []
         return [
-            (IncidentStatus(value), self.bound.get(("status", value)) or self._status_form(value))  # type: ignore[misc]
+            (IncidentStatus(value), self.bound.get(("status", value)) or self._status_form(value))
             for value in self.incident.allowed_statuses()
         ]
 
@@ -232,11 +232,13 @@ class CasePage(EvidenceParts):
     def ranked(self) -> list[Ranked]:
         """Each hypothesis's score and rank over the whole case, in the order proposed."""
         scores = self.scores.hypotheses
-        return [
-            Ranked(c.pk, c.number, c.statement, s.score, s.rank, s.rated_items)
-            for c in self.columns
-            for s in [scores[c.pk]]
-        ]
+        ranked = []
+        for c in self.columns:
+            score = scores[c.pk]
+            ranked.append(
+                Ranked(c.pk, c.number, c.statement, score.score, score.rank, score.rated_items)
+            )
+        return ranked
 
     @cached_property
     def explanations(self) -> list[tuple[Ranked, list[tuple[str, scoring.Contribution]]]]:

@@ -5,7 +5,7 @@ The source list and the matrix read the case's items in one statement: the
 first page of the longer of the two, with the number of the case's items
 (``_first``). A matrix row is a ``MatrixRow`` of ``Cell``s (``page_data``),
 whose links are made here, once per cell, from one ``reverse()``; the
-template draws them (``cases/detail.jinja``, ``matrix_row``).
+template draws them (``cases/detail.jinja``, ``matrix_rows``).
 """
 
 from __future__ import annotations
