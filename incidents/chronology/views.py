@@ -22,7 +22,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.middleware import HtmxDetails
 
 from incidents.accounts.access import CaseAccess, Need, get_case_for_user
 from incidents.chronology import chronicle
@@ -36,11 +35,8 @@ from incidents.chronology.forms import (
 )
 from incidents.chronology.models import ChronologyEvent, Clock, OrderingConstraint
 from incidents.chronology.page import ChronologyPage
+from incidents.htmx import HtmxHttpRequest
 from incidents.hypotheses.forms import apply_change
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def page_url(reference: str, anchor: str = "") -> str:
