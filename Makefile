@@ -17,7 +17,8 @@ install:
 	$(UV) sync --frozen
 
 ## run: migrate the SQLite database, load the demo case, serve on 127.0.0.1:$(PORT)
-run: install
+## (with the worker that makes case reports beside it: .ci/with-worker)
+run: install system-packages
 	env -u DATABASE_URL DEBUG=true $(RUN) python manage.py migrate --noinput
 	env -u DATABASE_URL DEBUG=true $(RUN) python manage.py load_demo
 	@echo
@@ -29,12 +30,12 @@ run: install
 	@echo "  outsider      belongs to no case (sees none)"
 	@echo "  admin         superuser, for the admin panel"
 	@echo
-	env -u DATABASE_URL DEBUG=true $(RUN) python manage.py runserver 127.0.0.1:$(PORT)
+	env -u DATABASE_URL DEBUG=true .ci/with-worker "$(RUN) python manage.py db_worker" $(RUN) python manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: the whole suite on a throwaway PostgreSQL 15 (or $$DATABASE_URL), then on SQLite
 # Both runs always happen, so one report shows the failures of each; the
 # target fails when either run fails (pytest's "no tests ran", exit 5, too).
-test: install chromium
+test: install chromium system-packages
 	@status=0; \
 	$(MAKE) --no-print-directory test-postgres || status=$$?; \
 	$(MAKE) --no-print-directory test-sqlite || status=$$?; \
@@ -49,6 +50,11 @@ test-sqlite:
 
 chromium:
 	.ci/ensure-chromium
+
+# The case reports' Pango, HarfBuzz and fonts (Debian packages; docs/reports.md).
+.PHONY: system-packages
+system-packages:
+	.ci/ensure-system-packages
 
 ## lint: ruff's checks and formatting
 lint: install
@@ -105,7 +111,7 @@ restore:
 # collectstatic, migrate, gunicorn with 2 workers on 127.0.0.1:$(PORT), DEBUG
 # off, a throwaway SECRET_KEY unless one is set, and plain-http cookies and no
 # TLS redirect because there is no TLS proxy in front. DATABASE_URL is used when set.
-serve: install
+serve: install system-packages
 	@set -e; \
 	export DEBUG=false SECURE_COOKIES=false SECURE_SSL_REDIRECT=false SECURE_HSTS_SECONDS=0; \
 	export ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}"; \
@@ -114,5 +120,6 @@ serve: install
 	$(UV) run --frozen python manage.py collectstatic --noinput -v0; \
 	$(UV) run --frozen python manage.py migrate --noinput; \
 	echo "Serving the production configuration on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"; \
-	exec $(UV) run --frozen gunicorn incidents.wsgi --workers 2 --preload --bind 127.0.0.1:$(PORT) \
+	exec .ci/with-worker "$(UV) run --frozen python manage.py db_worker --no-reload" \
+		$(UV) run --frozen gunicorn incidents.wsgi --workers 2 --preload --bind 127.0.0.1:$(PORT) \
 		--access-logfile - --forwarded-allow-ips 127.0.0.1

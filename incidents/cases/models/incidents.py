@@ -28,6 +28,8 @@ from incidents.cases.models.common import (
     validate_time_zone,
     written_text,
 )
+from incidents.reports.tlp import TLP
+from incidents.reports.tlp import field as tlp_field
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
@@ -118,6 +120,8 @@ class Incident(models.Model):
         help_text="IANA time zone of the place, e.g. Asia/Almaty.",
     )
     severity = models.CharField(max_length=16, choices=Severity, default=Severity.MODERATE)
+    tlp = tlp_field()  # the case's own level, and its new items' (incidents/reports/tlp.py)
+    key_judgements = models.TextField(blank=True, max_length=20000)  # Markdown, by the lead
     status = models.CharField(max_length=24, choices=Status, default=Status.OPEN, editable=False)
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_incidents"
@@ -142,6 +146,7 @@ class Incident(models.Model):
         constraints = [
             choices_constraint("status", IncidentStatus, "incident"),
             choices_constraint("severity", IncidentSeverity, "incident"),
+            choices_constraint("tlp", TLP, "incident"),
             models.CheckConstraint(
                 condition=Q(reference__regex=r"^INC-[0-9]{4}-[0-9]{4,}$"),
                 name="incident_reference_format",

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from incidents.cases.models import Incident, Tag, choices_constraint, written_text
 from incidents.evidence.models.items import EvidenceItem
+from incidents.reports import tlp as marking
 
 
 class AnnotationStance(models.TextChoices):
@@ -90,6 +91,7 @@ class Annotation(models.Model):
     position_end = models.PositiveIntegerField(null=True, blank=True)
     # FragmentSelector (media fragments) for an image region: "xywh=x,y,w,h"
     region = models.CharField(max_length=100, blank=True)
+    tlp = marking.field()  # its case's level when made
     anchor_state = models.CharField(
         max_length=16, choices=Anchor, default=Anchor.ANCHORED, editable=False
     )
@@ -106,6 +108,7 @@ class Annotation(models.Model):
         constraints = [
             choices_constraint("stance", AnnotationStance, "annotation"),
             choices_constraint("anchor_state", AnnotationAnchor, "annotation"),
+            choices_constraint("tlp", marking.TLP, "annotation"),
             models.CheckConstraint(
                 condition=Q(stance="") | Q(hypothesis__isnull=False),
                 name="annotation_stance_needs_hypothesis",
@@ -176,7 +179,7 @@ class Annotation(models.Model):
         """Annotate a passage (EXACT at START..END, re-validated here) or a REGION of an image."""
         from incidents.evidence import annotations as anchoring
 
-        annotation = cls(item=item, author=by)
+        annotation = cls(item=item, author=by, tlp=marking.inherited(item.incident_id))
         with transaction.atomic():
             if region:
                 annotation.region = anchoring.validate_region(item, region)
