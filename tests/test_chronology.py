@@ -492,7 +492,7 @@ def test_bad_input_gives_clear_form_errors_never_500(
         ),
     ]
     for path, data, message in cases:
-        response = client.post(path, data)
+        response = client.post(path, {"version": "0", **data})  # the pages post the version
         assert response.status_code == 422, (path, data, response.status_code)
         assert message in response.content.decode(), (data, message)
         assert b'class="form-errors" role="alert"' in response.content
@@ -500,7 +500,7 @@ def test_bad_input_gives_clear_form_errors_never_500(
     berlin = Clock.add(incident, by=lead, name="Berlin server", time_zone="Europe/Berlin")
     response = client.post(
         url("event_new", incident),
-        {"title": "A", "start_at": "2024-03-31T02:30:00", "clock": str(berlin.pk)},
+        {"title": "A", "start_at": "2024-03-31T02:30:00", "clock": str(berlin.pk), "version": "0"},
     )
     assert response.status_code == 422 and b"did not exist in Europe/Berlin" in response.content
     assert ChronologyEvent.objects.count() == 0
@@ -530,6 +530,20 @@ def test_an_event_read_on_a_utc_server_is_entered_in_utc(
     assert 'value="2024-11-27T15:14:05"' in edit and "2024-11-27T15:14:26.500" in edit
     page = client.get(page_url(incident)).content.decode()
     assert "15:14:05–15:14:26.500 ± 1 s (UTC)" in page  # recorded, on the server's clock
+
+
+def test_a_post_without_its_version_is_refused(
+    client: Any, incident: Incident, lead: Any, phone: Clock
+) -> None:
+    client.force_login(lead)
+    response = client.post(
+        url("clock_edit", incident, phone.pk),
+        {"name": "Phone A", "kind": "phone", "offset": "+5 min", "method": "ntp"},
+    )
+    assert response.status_code == 422
+    assert "This form is out of date: reload the page." in response.content.decode()
+    phone.refresh_from_db()
+    assert phone.offset == dt.timedelta(minutes=4, seconds=10)
 
 
 def test_a_stale_edit_is_refused_with_409(

@@ -214,7 +214,7 @@ class ClockForm(forms.Form):
         "Hold Ctrl (⌘ on a Mac) to choose several.",
         widget=forms.SelectMultiple(attrs={"size": 8}),
     )
-    version = VersionField(required=False)
+    version = VersionField()  # required: a post without it is refused (issue 16.4)
 
     def __init__(self, *args: Any, choices: CaseChoices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -298,7 +298,7 @@ class EventForm(forms.Form):
     description = forms.CharField(
         required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
     )
-    version = VersionField(required=False)
+    version = VersionField()  # required: a post without it is refused (issue 16.4)
 
     def __init__(self, *args: Any, choices: CaseChoices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -372,7 +372,7 @@ class OrderingForm(forms.Form):
         help_text="What shows the order: a frame, a reply, a log line.",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    version = VersionField(required=False)
+    version = VersionField()  # required: a post without it is refused (issue 16.4)
 
     def __init__(self, *args: Any, choices: CaseChoices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -394,7 +394,7 @@ class SourceClockForm(forms.Form):
         label="Read on the clock",
         help_text="Its offset corrects the source's event time.",
     )
-    version = VersionField(required=False)
+    version = VersionField()  # required: a post without it is refused (issue 16.4)
 
     def __init__(self, *args: Any, choices: CaseChoices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
