@@ -224,24 +224,24 @@ def markings(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     notice = error = ""
     changed: Any = None
     if request.method == "POST":
+        if not access.can_write:
+            raise PermissionDenied("Observers read markings; writers change them.")
         kind = request.POST.get("kind", "")
         form = MarkForm(request.POST)
+        target: Any = None
         if kind == "case":
             if not access.can_lead:
                 raise PermissionDenied("Only the case's lead sets the case's level.")
-            target: Any = incident
+            target = incident
         elif kind in SECTIONS:
-            if not access.can_write:
-                raise PermissionDenied("Observers read markings; writers change them.")
-            try:
-                pk = int(request.POST.get("id", ""))
-            except ValueError:
-                raise Http404("Nothing to mark.") from None
-            target = _target(incident, kind, pk)
+            pk = request.POST.get("id", "")
+            if not (pk.isascii() and pk.isdigit() and 0 < len(pk) < 19):
+                raise Http404("Nothing to mark.")
+            target = _target(incident, kind, int(pk))
             section = kind
-        else:
-            raise Http404("Nothing to mark.")
-        if form.is_valid():
+        if target is None:
+            error = "Choose what to mark."
+        elif form.is_valid():
             try:
                 marking.mark(
                     target,
@@ -255,7 +255,7 @@ def markings(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                 error = str(conflict.messages[0])
             except ValidationError as problem:
                 error = " ".join(problem.messages)
-        else:
+        elif not error:
             error = "Choose a TLP level."
         if request.htmx and kind in SECTIONS:
             target.refresh_from_db()
