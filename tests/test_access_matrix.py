@@ -89,6 +89,10 @@ EXPECTATIONS: dict[str, Expect] = {
     "cases:list": Expect(get=SIGNED_IN),
     "cases:new": Expect(get=SIGNED_IN, post=by_role(LOGIN, DONE, DONE, DONE, DONE, DONE)),
     "cases:detail": Expect(get=CASE_READ, args=ref),
+    # An empty post lacks every field and the version: refused, 400 (CompletePostMixin).
+    "cases:edit": Expect(
+        get=CASE_WRITE, post=by_role(LOGIN, 404, 403, DONE | {400}, DONE | {400}, 403), args=ref
+    ),
     "cases:status": Expect(post=CASE_LEAD, args=ref),
     "cases:timeline": Expect(post=CASE_WRITE, args=ref),
     "cases:members": Expect(get=CASE_LEAD_PAGE, post=CASE_LEAD, args=ref),

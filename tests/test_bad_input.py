@@ -271,6 +271,27 @@ FORMS = [
         {"username": 150},
         lambda w: list(Membership.objects.values_list("user_id", "role")),
     ),
+    FormSpec(
+        "cases:edit",
+        _ref,
+        lambda w: {
+            "title": "T",
+            "summary": "",
+            "place_name": "",
+            "latitude": "",
+            "longitude": "",
+            "occurred_at": "",
+            "uncertainty_minutes": "",
+            "time_zone": "UTC",
+            "severity": "moderate",
+            "tags": "",
+            "version": str(Incident.objects.get(pk=w.incident.pk).version),
+        },
+        {"title": 200, "summary": 20000, "place_name": 200, "tags": 500},
+        lambda w: Incident.objects.values_list("title", "summary", "place_name").get(
+            pk=w.incident.pk
+        ),
+    ),
 ]
 
 

@@ -39,6 +39,14 @@ if TYPE_CHECKING:
 
 
 REFERENCE_PREFIX = "INC"
+# How an edited field is named on the timeline ("lead edited the case: title, place").
+EDIT_LABELS = {
+    "title": "title",
+    "summary": "summary",
+    "place_name": "place",
+    "occurred_at": "time of occurrence",
+    "occurred_uncertainty": "uncertainty of that time",
+}
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
@@ -258,6 +266,90 @@ class Incident(models.Model):
         wanted.discard("")
         tags = [Tag.objects.get_or_create(name=n)[0] for n in sorted(wanted)]
         self.tags.set(tags)
+
+    # -- editing ------------------------------------------------------------
+
+    EDITABLE = (
+        "title",
+        "summary",
+        "place_name",
+        "latitude",
+        "longitude",
+        "occurred_at",
+        "occurred_uncertainty",
+        "time_zone",
+        "severity",
+    )
+
+    def edit(
+        self,
+        *,
+        by: Any,
+        changes: dict[str, Any],
+        expected_version: int | None,
+        tags: Iterable[str] | None = None,
+    ) -> StatusUpdate | None:
+        """Edit the case's description (``EDITABLE`` fields, and TAGS when given).
+
+        In one transaction holding the row lock: a stale EXPECTED_VERSION
+        raises ``Conflict``; the fields are validated by the model; the
+        version goes up; an automatic timeline entry says in words what
+        changed ("lead edited the case: title, severity (High → Critical)").
+        Nothing changed: nothing is written and None is returned.
+        """
+        from django.utils.text import slugify
+
+        from incidents.audit.versioning import refuse_stale
+        from incidents.cases.models.timeline import StatusUpdate
+
+        unknown = set(changes) - set(self.EDITABLE)
+        if unknown:
+            raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+        with transaction.atomic():
+            locked = Incident.objects.select_for_update().get(pk=self.pk)
+            refuse_stale(self, locked, expected_version)
+            if "title" in changes:
+                changes = {**changes, "title": written_text(changes["title"], "title")}
+            if "summary" in changes:
+                changes = {**changes, "summary": written_text(changes["summary"], "summary")}
+            said: list[str] = []
+            before = {name: getattr(locked, name) for name in changes}
+            old_severity = locked.get_severity_display()
+            for name, value in changes.items():
+                setattr(locked, name, value)
+            locked.full_clean(exclude=["reference", "lead", "created_by", "tags"])
+            for name in self.EDITABLE:
+                if name in changes and before[name] != getattr(locked, name):
+                    if name == "severity":
+                        said.append(f"severity ({old_severity} → {locked.get_severity_display()})")
+                    elif name == "time_zone":
+                        said.append(f"time zone ({before[name]} → {locked.time_zone})")
+                    elif name in {"latitude", "longitude"}:
+                        if "coordinates" not in said:
+                            said.append("coordinates")
+                    else:
+                        said.append(EDIT_LABELS.get(name, name))
+            if tags is not None:
+                wanted = {slugify(n, allow_unicode=True) for n in tags if n and n.strip()}
+                wanted.discard("")
+                current = set(locked.tags.values_list("name", flat=True))
+                if wanted != current:
+                    locked.set_tags(wanted)
+                    said.append("tags")
+            if not said:
+                return None
+            locked.version += 1
+            locked.updated_at = timezone.now()
+            locked.save(update_fields=[*changes, "version", "updated_at"])
+            for name in (*changes, "version", "updated_at"):
+                setattr(self, name, getattr(locked, name))
+            who = getattr(by, "username", "") or "someone"
+            return StatusUpdate.objects.post(
+                locked,
+                kind=StatusUpdate.Kind.CASE_STATUS,
+                by=by,
+                body=f"{who} edited the case: {', '.join(said)}.",
+            )
 
     # -- local time ---------------------------------------------------------
 

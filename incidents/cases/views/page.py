@@ -169,6 +169,14 @@ class CasePage(EvidenceParts):
         ]
 
     @cached_property
+    def summary_html(self) -> SafeString:
+        """The case's summary, Markdown rendered and sanitised as timeline entries are."""
+        from incidents.cases.markdown import render_markdown
+
+        summary = self.incident.summary
+        return SafeString(render_markdown(summary) if summary else "")
+
+    @cached_property
     def tags(self) -> list[str]:
         return page_reads.tag_names(incident_id=self.incident.pk)
 
