@@ -516,3 +516,29 @@ def test_the_command_refuses_what_it_cannot_do(demo: Incident, tmp_path: Path) -
     Incident.objects.filter(pk=demo.pk).update(tlp="amber")
     with pytest.raises(CommandError, match="marked TLP:AMBER"):
         call_command("case_report", REFERENCE, "--tlp", "green", "--out", str(tmp_path / "x"))
+
+
+def test_weasyprint_still_takes_our_user_agent_stylesheet() -> None:
+    """render.py replaces WeasyPrint's user-agent stylesheet through HTML._ua_stylesheets
+    (a large part of laying out a long report); an upgrade that renames it shows here."""
+    import weasyprint
+
+    assert callable(getattr(weasyprint.HTML, "_ua_stylesheets", None))
+    document = render._document_class()(string="<p>x</p>")
+    assert len(document._ua_stylesheets()) == 1
+
+
+@pytest.mark.django_db
+def test_the_report_reads_the_case_in_a_fixed_number_of_queries(
+    demo: Incident, lead: Any, django_assert_num_queries: Any
+) -> None:
+    """The export's compiled reads, each list once, whatever the size of the case."""
+    with django_assert_num_queries(10):
+        content.gather(demo, audience="red", number=None, requested_by="Test")
+    for i in range(5):
+        item = EvidenceItem.attach(demo, by=lead, title=f"More {i}", text_body="More text.")
+        StatusUpdate.objects.post(
+            demo, kind="finding", by=lead, body=f"Finding {i}.", evidence=item
+        )
+    with django_assert_num_queries(10):
+        content.gather(demo, audience="clear", number=None, requested_by="Test")

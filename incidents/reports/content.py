@@ -297,7 +297,8 @@ class ReportContent:
 
     @property
     def zone_offset(self) -> str:
-        return timezone.localtime(self.made_at, self.incident.zone).strftime("UTC%z")
+        offset = timezone.localtime(self.made_at, self.incident.zone).strftime("%z")
+        return f"UTC{offset[:3]}:{offset[3:]}"
 
 
 # -- reading -------------------------------------------------------------------------
