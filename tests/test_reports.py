@@ -4,6 +4,7 @@ command for scripts, TLP markings and key judgements (docs/reports.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -359,6 +360,11 @@ def test_a_queued_report_polls_until_it_is_made(
     row_url = reverse("reports:row", args=[REFERENCE, 1])
     pending = client.get(row_url, headers={"HX-Request": "true"})
     assert 'hx-trigger="every 2s"' in pending.text and "Queued" in pending.text
+    Report.objects.filter(pk=report.pk).update(
+        requested_at=report.requested_at - dt.timedelta(minutes=2)
+    )
+    waiting = client.get(row_url, headers={"HX-Request": "true"})
+    assert "may not be running" in waiting.text and 'hx-trigger="every 2s"' in waiting.text
     generate_report.call(report.pk)
     ready = client.get(row_url, headers={"HX-Request": "true"})
     assert "hx-trigger" not in ready.text and "Download PDF" in ready.text

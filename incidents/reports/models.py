@@ -30,6 +30,8 @@ from incidents.reports.tlp import RANK, TLP
 # A run that has not finished this long after it started is taken to have died
 # with its worker (killed, out of memory): it can be tried again.
 STUCK_AFTER = dt.timedelta(minutes=15)
+# A report queued this long without a worker taking it: the page says so.
+WAIT_NOTE = dt.timedelta(minutes=1)
 # What a failure may keep of its message.
 ERROR_LIMIT = 2000
 
@@ -126,6 +128,11 @@ class Report(models.Model):
             and self.started_at is not None
             and timezone.now() - self.started_at > STUCK_AFTER
         )
+
+    @property
+    def is_waiting_long(self) -> bool:
+        """Queued for over a minute: no worker is taking reports."""
+        return self.status == ReportStatus.QUEUED and timezone.now() - self.requested_at > WAIT_NOTE
 
     @property
     def can_retry(self) -> bool:
