@@ -123,6 +123,10 @@ EXPECTATIONS: dict[str, Expect] = {
     "evidence:transfer": Expect(post=CASE_WRITE, args=item),
     "evidence:verify": Expect(post=CASE_WRITE, args=item),
     "evidence:use_metadata": Expect(post=CASE_WRITE, args=item),
+    # An empty post lacks every field and the version: refused, 400 (CompletePostMixin).
+    "evidence:edit": Expect(
+        get=CASE_WRITE, post=by_role(LOGIN, 404, 403, DONE | {400}, DONE | {400}, 403), args=item
+    ),
     "evidence:edit_text": Expect(post=CASE_WRITE, args=item),
     "evidence:annotate": Expect(post=CASE_WRITE, args=item),
     # Only its author (here the investigator) edits or deletes an annotation.

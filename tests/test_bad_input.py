@@ -292,6 +292,25 @@ FORMS = [
             pk=w.incident.pk
         ),
     ),
+    FormSpec(
+        "evidence:edit",
+        lambda w: {"pk": w.item.pk},
+        lambda w: {
+            "what": "details",
+            "title": "T",
+            "description": "",
+            "kind": "other",
+            "url": "",
+            "event_at": "",
+            "event_uncertainty_minutes": "",
+            "collected_at": "2026-01-01T10:00",
+            "obtained_from": "",
+            "language": "en",
+            "version": str(EvidenceItem.objects.get(pk=w.item.pk).version),
+        },
+        {"title": 300, "description": 20000, "obtained_from": 300, "language": 35},
+        lambda w: EvidenceItem.objects.values_list("title", "description").get(pk=w.item.pk),
+    ),
 ]
 
 

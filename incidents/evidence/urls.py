@@ -1,7 +1,7 @@
 from django.urls import path
 
 from incidents import params  # noqa: F401 (registers the <id:…> and <ref:…> converters)
-from incidents.evidence import views
+from incidents.evidence import edit_views, views
 
 app_name = "evidence"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("evidence/<id:pk>/transfer/", views.transfer, name="transfer"),
     path("evidence/<id:pk>/verify/", views.verify, name="verify"),
     path("evidence/<id:pk>/use-metadata/", views.use_metadata, name="use_metadata"),
+    path("evidence/<id:pk>/edit/", edit_views.source_edit, name="edit"),
     path("evidence/<id:pk>/text/", views.edit_text, name="edit_text"),
     path("evidence/<id:pk>/annotations/", views.annotate, name="annotate"),
     path(

@@ -55,3 +55,42 @@ def test_observer_is_refused_the_edit_page(
     expect(page.get_by_role("link", name="Edit case")).to_have_count(0)
     response = page.goto(f"{live_server.url}/cases/{case.reference}/edit/")
     assert response is not None and response.status == 403
+
+
+@pytest.mark.parametrize("who", ["lead", "investigator"])
+def test_edit_and_regrade_a_source(
+    page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any, who: str
+) -> None:
+    from incidents.evidence.models import EvidenceItem
+
+    case = open_case_as_lead(lead, investigator, observer)
+    item = EvidenceItem.attach(
+        case,
+        by=lead,
+        title="News report",
+        url="https://example.org/n",
+        reliability="C",
+        credibility=3,
+    )
+    user = {"lead": lead, "investigator": investigator}[who]
+    sign_in(page, live_server.url, user.username)
+    page.goto(f"{live_server.url}/evidence/{item.pk}/")
+    page.get_by_role("link", name="Edit details or grade").click()
+    page.wait_for_url(re.compile(r"/edit/$"))
+    details = page.locator("form.source-edit-form")
+    details.locator("input[name=title]").fill("News report (Tengri)")
+    details.locator("input[name=language]").fill("ru")
+    details.get_by_role("button", name="Save details").click()
+    page.wait_for_url(re.compile(rf"/evidence/{item.pk}/$"))
+    expect(page.locator("h1")).to_have_text("News report (Tengri)")
+    page.get_by_role("link", name="Edit details or grade").click()
+    grade = page.locator("form.regrade-form")
+    grade.locator("select[name=grade-reliability]").select_option("B")
+    grade.locator("textarea[name=grade-reason]").fill("second outlet confirmed")
+    grade.get_by_role("button", name="Regrade").click()
+    page.wait_for_url(re.compile(rf"/evidence/{item.pk}/$"))
+    expect(page.locator("#custody")).to_contain_text("C3 → B3")
+    page.goto(f"{live_server.url}/cases/{case.reference}/")
+    expect(page.locator("#timeline")).to_contain_text(
+        f"{user.username} regraded ‘News report (Tengri)’ C3 → B3: second outlet confirmed"
+    )

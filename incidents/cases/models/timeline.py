@@ -73,6 +73,7 @@ class StatusUpdateKind(models.TextChoices):
     CONFIDENCE_CHANGED = "confidence_changed", "Confidence changed"
     EVIDENCE_ADDED = "evidence_added", "Evidence added"
     MEMBERS_CHANGED = "members_changed", "Members changed"
+    EVIDENCE_CHANGED = "evidence_changed", "Source changed"
 
     @classmethod
     def written(cls) -> list[tuple[str, str | Promise]]:

@@ -23,6 +23,8 @@ class CustodyEntryAction(models.TextChoices):
     VERIFIED = "verified", "Verified"
     VERIFICATION_FAILED = "verification_failed", "Verification failed"
     TRANSFERRED = "transferred", "Transferred"
+    EDITED = "edited", "Details edited"
+    REGRADED = "regraded", "Regraded"
 
 
 def canonical_json(data: dict[str, Any]) -> bytes:

@@ -465,6 +465,145 @@ class EvidenceItem(models.Model):
                 ]
             )
 
+    EDITABLE = (
+        "title",
+        "description",
+        "kind",
+        "url",
+        "event_at",
+        "event_uncertainty",
+        "collected_at",
+        "obtained_from",
+        "language",
+    )
+    EDIT_LABELS = {
+        "title": "title",
+        "description": "description",
+        "kind": "kind",
+        "url": "URL",
+        "event_at": "event time",
+        "event_uncertainty": "uncertainty of the event time",
+        "collected_at": "collection time",
+        "obtained_from": "from whom",
+        "language": "language",
+    }
+
+    def _changed(self, by: Any, text: str, custody: str) -> None:
+        """The timeline entry and the custody entry of an edit, in the caller's transaction."""
+        from incidents.evidence.models.custody import CustodyEntry
+
+        CustodyEntry.record(self, action=custody, by=by, reason=text)
+        StatusUpdate.objects.post(
+            self.incident,
+            kind=StatusUpdate.Kind.EVIDENCE_CHANGED,
+            by=by,
+            evidence=self,
+            body=text,
+        )
+
+    def edit(
+        self, *, by: Any, changes: dict[str, Any], expected_version: int | None
+    ) -> StatusUpdate | None:
+        """Edit the source's details (``EDITABLE``), in one transaction.
+
+        A stale EXPECTED_VERSION raises ``Conflict``; the model's rules
+        validate the fields (a source keeps a URL, a file or a text); the
+        version goes up; a custody entry (``edited``) and a timeline entry
+        say what changed. Nothing changed: nothing is written.
+        """
+        from incidents.audit.versioning import refuse_stale
+        from incidents.evidence.models.custody import CustodyEntry
+
+        unknown = set(changes) - set(self.EDITABLE)
+        if unknown:
+            raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+        with transaction.atomic():
+            locked = EvidenceItem.objects.select_for_update().get(pk=self.pk)
+            refuse_stale(self, locked, expected_version)
+            for name in ("title", "description", "obtained_from", "language"):
+                if name in changes:
+                    changes = {**changes, name: written_text(changes[name], name)}
+            before = {name: getattr(locked, name) for name in changes}
+            old_kind = locked.get_kind_display()
+            for name, value in changes.items():
+                setattr(locked, name, value)
+            locked.full_clean(exclude=["incident", "collected_by", "file", "duplicate_of"])
+            if not (locked.url or locked.file or locked.text_body.strip()):
+                raise ValidationError(
+                    {"url": "A source needs at least one of: a URL, a file, or a text body."}
+                )
+            said = []
+            for name in self.EDITABLE:
+                if name in changes and before[name] != getattr(locked, name):
+                    if name == "kind":
+                        said.append(f"kind ({old_kind} → {locked.get_kind_display()})")
+                    else:
+                        said.append(self.EDIT_LABELS[name])
+            if not said:
+                return None
+            locked.version += 1
+            locked.updated_at = timezone.now()
+            locked.save(update_fields=[*changes, "version", "updated_at"])
+            for name in (*changes, "version", "updated_at"):
+                setattr(self, name, getattr(locked, name))
+            who = getattr(by, "username", "") or "someone"
+            text = f"{who} edited {_quote(before.get('title', locked.title))}: {', '.join(said)}."
+            locked.incident = self.incident
+            locked._changed(by, text, CustodyEntry.Action.EDITED)
+            return StatusUpdate.objects.filter(evidence=locked).order_by("-id").first()
+
+    def regrade(
+        self,
+        *,
+        by: Any,
+        reliability: str,
+        credibility: int | str,
+        reason: str,
+        expected_version: int | None,
+    ) -> StatusUpdate:
+        """Give the source another Admiralty grade, with a reason (required).
+
+        The scores read the grade, so they move with it. On record: a custody
+        entry (``regraded``) and a timeline entry ("lead regraded 'News
+        report' C3 → B3: second outlet confirmed").
+        """
+        from incidents.audit.versioning import refuse_stale
+        from incidents.evidence.models.custody import CustodyEntry
+
+        reason = written_text(reason, "reason")
+        errors: dict[str, str] = {}
+        if reliability not in EvidenceItemReliability.values:
+            errors["reliability"] = "Choose a reliability, A to F."
+        try:
+            credibility = int(credibility)
+        except (TypeError, ValueError):
+            credibility = 0
+        if credibility not in EvidenceItemCredibility.values:
+            errors["credibility"] = "Choose a credibility, 1 to 6."
+        if not reason:
+            errors["reason"] = "Say why the grade changes."
+        if errors:
+            raise ValidationError(errors)
+        with transaction.atomic():
+            locked = EvidenceItem.objects.select_for_update().get(pk=self.pk)
+            refuse_stale(self, locked, expected_version)
+            old = locked.grade
+            if (locked.reliability, locked.credibility) == (reliability, credibility):
+                raise ValidationError(
+                    {"reliability": f"The source is already graded {old}: choose another grade."}
+                )
+            locked.reliability, locked.credibility = reliability, credibility
+            locked.version += 1
+            locked.updated_at = timezone.now()
+            locked.save(update_fields=["reliability", "credibility", "version", "updated_at"])
+            for name in ("reliability", "credibility", "version", "updated_at"):
+                setattr(self, name, getattr(locked, name))
+            who = getattr(by, "username", "") or "someone"
+            text = f"{who} regraded {_quote(locked.title)} {old} → {locked.grade}: {reason}"
+            locked.incident = self.incident
+            locked._changed(by, text, CustodyEntry.Action.REGRADED)
+            return StatusUpdate.objects.filter(evidence=locked).order_by("-id").first()
+
     def set_text_body(
         self, text: str, *, by: Any, expected_version: int | None = None
     ) -> list[Annotation]:
@@ -492,6 +631,10 @@ class EvidenceItem(models.Model):
                 if annotation.anchor_state == AnnotationAnchor.ORPHANED:
                     orphaned.append(annotation)
             return orphaned
+
+
+def _quote(title: str) -> str:
+    return f"‘{title}’"
 
 
 def max_upload_bytes() -> int:
