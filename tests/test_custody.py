@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from io import StringIO
 from pathlib import Path
@@ -194,3 +195,36 @@ def test_concurrent_appends_stay_chained(incident: Any, lead: Any) -> None:
     assert errors == []
     assert item.custody.count() == 11
     assert CustodyEntry.objects.first_broken_link(item) is None
+
+
+def test_the_export_carries_each_items_custody_head(client: Any, incident: Any, lead: Any) -> None:
+    """The chain's last entry, found link by link (its place, hash and time), so a
+    reader of the export can later check the chain still holds it."""
+    import json
+
+    item = attach(incident, lead, b"bytes", name="a.txt", title="Log")
+    text = attach(incident, lead, text_body="A statement.", title="Statement")
+    # An entry dated before the ones it follows: the head is the chain's, not the latest time.
+    CustodyEntry.record(
+        item,
+        action="transferred",
+        by=lead,
+        reason="Lab",
+        recipient="Lab",
+        at=item.collected_at.replace(year=2000),
+    )
+    client.force_login(lead)
+    doc = json.loads(b"".join(client.get(f"/cases/{incident.reference}/export.json")))
+    heads = {e["id"]: e["custody_head"] for e in doc["evidence"]}
+    chain = list(item.custody.order_by("id"))
+    assert [e.action for e in chain][-2:] == ["transferred", "exported"]  # the export's own
+    assert heads[item.pk]["sequence"] == len(chain) == 4
+    assert heads[item.pk]["entry_hash"] == chain[-1].entry_hash
+    item.refresh_from_db()
+    assert heads[item.pk]["entry_hash"] == item.custody_head
+    only = text.custody.get()
+    assert heads[text.pk] == {
+        "sequence": 1,
+        "entry_hash": only.entry_hash,
+        "at": only.at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+    }
