@@ -548,3 +548,16 @@ def test_the_report_reads_the_case_in_a_fixed_number_of_queries(
         )
     with django_assert_num_queries(10):
         content.gather(demo, audience="clear", number=None, requested_by="Test")
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_source_is_listed_as_such_and_left_out_of_the_matrix(demo: Incident) -> None:
+    item = EvidenceItem.objects.get(incident=demo, kind="social_media_post")
+    item.withdraw(by=demo.lead, reason="retracted", expected_version=item.version)
+    data = content.gather(demo, audience="red", number=None, requested_by="Test")
+    listed = {s.title: s for s in data.sources}
+    assert listed[item.title].withdrawn
+    assert item.title not in [row.source.title for row in data.matrix.rows]
+    assert len(data.matrix.rows) == len(data.sources) - 1
+    text = text_of(render.build_pdf(data)[0])
+    assert "withdrawn: out of the matrix and the scores" in text

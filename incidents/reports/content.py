@@ -150,6 +150,7 @@ class Source:
     language: str
     illustrative: bool
     tlp: TLP
+    withdrawn: bool = False  # kept on record, out of the matrix and the scores
 
 
 @dataclass
@@ -367,6 +368,7 @@ def gather(
             language=row.language,
             illustrative=row.is_illustrative,
             tlp=TLP(row.tlp),
+            withdrawn=getattr(row, "withdrawn_at", None) is not None,
         )
         sources.append(source)
         by_id[row.id] = source
@@ -374,7 +376,9 @@ def gather(
     # Scores and the matrix: the cells of the sources in the report.
     hypothesis_rows = list(export._hypothesis_rows.lazy(incident.pk))
     hypothesis_ids = [h.id for h in hypothesis_rows]
-    grades = {s.id: Item(s.id, s.reliability, int(s.credibility)) for s in sources}
+    grades = {
+        s.id: Item(s.id, s.reliability, int(s.credibility)) for s in sources if not s.withdrawn
+    }
     cells: list[Cell] = []
     for row in export._matrix_rows.lazy(incident.pk):
         if row.evidence_id in grades:
@@ -385,7 +389,7 @@ def gather(
         source.diagnosticity = item_score.diagnosticity if item_score else 0.0
 
     hypotheses = _hypotheses(incident, hypothesis_rows, scores, by_id, person, now)
-    matrix = _matrix(hypotheses, sources, cells)
+    matrix = _matrix(hypotheses, [s for s in sources if not s.withdrawn], cells)
     cited, cited_count, uncited = _cited(incident, hypotheses, by_id, allowed, withheld, person)
     chronology = _chronology(incident, hypotheses, by_id, allowed, withheld, person)
     custody = _custody(incident, sources, person)

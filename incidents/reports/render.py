@@ -266,6 +266,20 @@ def pdf_of(html: str) -> tuple[bytes, int]:
     return document.write_pdf(), len(document.pages)
 
 
+def warm_up() -> None:
+    """Load what the first report would: WeasyPrint, the stylesheets, the fonts
+    (text, bold, monospaced) and the template. The worker does it when it starts
+    (``ReportsConfig.ready``), so its first report takes as long as the others."""
+    from django.template.loader import get_template
+
+    get_template(TEMPLATE)
+    sample = (
+        '<h2>Warm</h2><p class="src"><b>S1 · B2 · Қазақ</b> Русский <i>text</i></p>'
+        '<div class="mx-lines">S1 ▲ ▽ CC</div><p class="lead-in">Noto Sans</p>'
+    )
+    pdf_of(f"<html><body>{sample}</body></html>")
+
+
 def describe_failure(exc: BaseException) -> str:
     """What the reports page says about a failed run: the error, not a traceback."""
     from django.core.exceptions import ValidationError
