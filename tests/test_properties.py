@@ -299,6 +299,9 @@ POSTED_FORMS: dict[str, tuple[tuple[str, str], ...]] = {
     "chronology:ordering_new": (("OrderingForm", ""),),
     "chronology:ordering_edit": (("OrderingForm", ""),),
     "chronology:source_clock": (("SourceClockForm", ""),),
+    "reports:list": (("RequestForm", ""),),
+    "reports:markings": (("MarkForm", ""),),
+    "reports:judgements": (("JudgementsForm", ""),),
     "login": (("AuthenticationForm", ""),),
     "password_change": (("PasswordChangeForm", ""),),
     "password_reset": (("PasswordResetForm", ""),),
@@ -321,6 +324,8 @@ POSTED_EXTRA: dict[str, tuple[str, ...]] = {
     "chronology:clock_delete": (),
     "chronology:event_delete": (),
     "chronology:ordering_delete": (),
+    "reports:retry": (),
+    "reports:markings": ("kind", "id"),
 }
 # Valid posts the hostile values are mixed into (besides test_bad_input.FORMS).
 BASELINES: dict[str, Callable[[Any], dict[str, str]]] = {
