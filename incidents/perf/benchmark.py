@@ -27,7 +27,7 @@ from incidents.perf.report import load_average, machine_meta
 
 TARGETS_MS = {"list": 25.0, "search": 30.0, "case": 40.0, "heavy": 250.0, "write": 15.0}
 MAX_LIST_QUERIES = 5
-MAX_FLOOR_RATIO = 2.0
+MAX_FLOOR_RATIO = 2.5
 MAX_WORKER_MIB = 80.0
 
 
