@@ -127,6 +127,9 @@ EXPECTATIONS: dict[str, Expect] = {
     "evidence:edit": Expect(
         get=CASE_WRITE, post=by_role(LOGIN, 404, 403, DONE | {400}, DONE | {400}, 403), args=item
     ),
+    "evidence:restore": Expect(
+        post=by_role(LOGIN, 404, 403, DONE | {400}, DONE | {400}, 403), args=item
+    ),
     "evidence:edit_text": Expect(post=CASE_WRITE, args=item),
     "evidence:annotate": Expect(post=CASE_WRITE, args=item),
     # Only its author (here the investigator) edits or deletes an annotation.

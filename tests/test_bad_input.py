@@ -331,6 +331,7 @@ def test_every_text_form_of_the_site_is_listed() -> None:
         "evidence:verify",
         "evidence:use_metadata",
         "evidence:annotation_delete",
+        "evidence:restore",  # a version only
         "login",
         "logout",
         "password_change",

@@ -87,9 +87,10 @@ def test_first_items_with_their_count(case: Incident, limit: int | None) -> None
         .annotate(case_total=Subquery(total.values("n")))
         .values_list(*ITEM_COLUMNS, "case_total")
     )[:limit]
-    rows, count = page_reads.first_items(incident_id=case.pk, limit=limit)
+    rows, count, withdrawn = page_reads.first_items(incident_id=case.pk, limit=limit)
     assert rows == [row[:-1] for row in orm]
     assert count == 3
+    assert withdrawn == 0
     photo = next(row for row in rows if row[ITEM_COLUMNS.index("title")] == "Photo of the screen")
     assert isinstance(photo[ITEM_COLUMNS.index("event_at")], dt.datetime)
     assert photo[ITEM_COLUMNS.index("event_uncertainty")] == dt.timedelta(minutes=10)
@@ -98,7 +99,7 @@ def test_first_items_with_their_count(case: Incident, limit: int | None) -> None
 
 
 def test_no_items(incident: Incident) -> None:
-    assert page_reads.first_items(incident_id=incident.pk, limit=100) == ([], 0)
+    assert page_reads.first_items(incident_id=incident.pk, limit=100) == ([], 0, None)
 
 
 def test_cells_and_histories(case: Incident) -> None:

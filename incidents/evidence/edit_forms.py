@@ -131,3 +131,30 @@ class RegradeForm(CompletePostMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "grade")
         super().__init__(*args, **kwargs)
+
+
+class WithdrawForm(CompletePostMixin, forms.Form):
+    """Withdraw the source: why (a choice, with a note; "other" needs the note)."""
+
+    unprefixed_fields = ("version",)
+
+    reason = forms.ChoiceField(
+        label="Why withdraw it?",
+        choices=[("", "Choose…"), *EvidenceItem.WithdrawalReason.choices],
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Which source it repeats, who retracted it…; required for “Other”.",
+    )
+    version = version_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "withdraw")
+        super().__init__(*args, **kwargs)
+
+
+class RestoreForm(CompletePostMixin, forms.Form):
+    version = version_field()

@@ -16,11 +16,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from incidents.accounts.access import Need
 from incidents.audit.versioning import is_incomplete
-from incidents.evidence.edit_forms import RegradeForm, SourceEditForm
+from incidents.evidence.edit_forms import (
+    RegradeForm,
+    RestoreForm,
+    SourceEditForm,
+    WithdrawForm,
+)
 from incidents.evidence.views import _item
 from incidents.hypotheses.forms import apply_change
 
@@ -45,9 +50,25 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 "version": item.version,
             }
         )
+        withdraw = WithdrawForm(initial={"version": item.version})
         if request.method == "POST":
             what = request.POST.get("what")
-            if what == "regrade":
+            if what == "withdraw":
+                withdraw = WithdrawForm(request.POST)
+                if withdraw.is_valid() and apply_change(
+                    withdraw,
+                    item.withdraw,
+                    by=request.user,
+                    reason=withdraw.cleaned_data["reason"],
+                    note=withdraw.cleaned_data["note"],
+                    expected_version=withdraw.cleaned_data["version"],
+                ):
+                    messages.success(
+                        request, "Source withdrawn: it has left the matrix and the scores."
+                    )
+                    return HttpResponseRedirect(item.get_absolute_url())
+                status = _status(withdraw)
+            elif what == "regrade":
                 regrade = RegradeForm(request.POST)
                 if regrade.is_valid() and apply_change(
                     regrade,
@@ -79,7 +100,24 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "access": access,
             "details": details,
             "regrade": regrade,
+            "withdraw": withdraw,
         }
         response = render(request, "evidence/edit.jinja", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+@login_required
+def source_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Bring a withdrawn source back into the matrix and the scores."""
+    item, _access = _item(request, pk, Need.WRITE)
+    form = RestoreForm(request.POST)
+    if form.is_valid() and apply_change(
+        form, item.restore, by=request.user, expected_version=form.cleaned_data["version"]
+    ):
+        messages.success(request, "Source restored: it is back in the matrix and the scores.")
+        return HttpResponseRedirect(item.get_absolute_url())
+    item.refresh_from_db()
+    context = {"item": item, "incident": item.incident, "form": form}
+    return render(request, "evidence/restore.jinja", context, status=_status(form))

@@ -14,6 +14,7 @@ urlpatterns = [
     path("evidence/<id:pk>/verify/", views.verify, name="verify"),
     path("evidence/<id:pk>/use-metadata/", views.use_metadata, name="use_metadata"),
     path("evidence/<id:pk>/edit/", edit_views.source_edit, name="edit"),
+    path("evidence/<id:pk>/restore/", edit_views.source_restore, name="restore"),
     path("evidence/<id:pk>/text/", views.edit_text, name="edit_text"),
     path("evidence/<id:pk>/annotations/", views.annotate, name="annotate"),
     path(

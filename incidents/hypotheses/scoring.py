@@ -241,7 +241,7 @@ def _score_groups(case: int) -> Any:
     from incidents.hypotheses.models import Assessment
 
     return (
-        Assessment.objects.filter(evidence__incident=case)
+        Assessment.objects.filter(evidence__incident=case, evidence__withdrawn_at=None)
         .order_by()
         .annotate(band=credibility_band("evidence__"))
         .values("hypothesis", "rating", "relevance", "band")
@@ -273,7 +273,9 @@ def diagnosticity_by_item(incident: Any) -> dict[int, float]:
         output_field=FloatField(),
     )
     rows = (
-        Assessment.objects.filter(evidence__incident=incident, rating__in=CONSISTENCY_VALUE)
+        Assessment.objects.filter(
+            evidence__incident=incident, evidence__withdrawn_at=None, rating__in=CONSISTENCY_VALUE
+        )
         .order_by()
         .values("evidence_id")
         .annotate(n=Count("id"), spread=StdDev(consistency, sample=False))
@@ -291,14 +293,14 @@ def score_case(incident: Any) -> CaseScores:
     hypothesis_ids = list(Hypothesis.objects.filter(incident=incident).values_list("id", flat=True))
     items = [
         Item(id=i, reliability=r, credibility=c)
-        for i, r, c in EvidenceItem.objects.filter(incident=incident).values_list(
-            "id", "reliability", "credibility"
-        )
+        for i, r, c in EvidenceItem.objects.filter(
+            incident=incident, withdrawn_at=None
+        ).values_list("id", "reliability", "credibility")
     ]
     cells = [
         Cell(e, h, r, rel)
-        for e, h, r, rel in Assessment.objects.filter(hypothesis__incident=incident).values_list(
-            "evidence_id", "hypothesis_id", "rating", "relevance"
-        )
+        for e, h, r, rel in Assessment.objects.filter(
+            hypothesis__incident=incident, evidence__withdrawn_at=None
+        ).values_list("evidence_id", "hypothesis_id", "rating", "relevance")
     ]
     return compute(hypothesis_ids, items, cells)

@@ -94,3 +94,32 @@ def test_edit_and_regrade_a_source(
     expect(page.locator("#timeline")).to_contain_text(
         f"{user.username} regraded ‘News report (Tengri)’ C3 → B3: second outlet confirmed"
     )
+
+
+@pytest.mark.parametrize("who", ["lead", "investigator"])
+def test_withdraw_and_restore_a_source(
+    page: Page, live_server: Any, lead: Any, investigator: Any, observer: Any, who: str
+) -> None:
+    from incidents.evidence.models import EvidenceItem
+
+    case = open_case_as_lead(lead, investigator, observer)
+    item = EvidenceItem.attach(case, by=lead, title="Test row", text_body="x")
+    user = {"lead": lead, "investigator": investigator}[who]
+    sign_in(page, live_server.url, user.username)
+    page.goto(f"{live_server.url}/evidence/{item.pk}/edit/")
+    form = page.locator("form.withdraw-form")
+    form.locator("select[name=withdraw-reason]").select_option("mistake")
+    form.locator("textarea[name=withdraw-note]").fill("a test row")
+    form.get_by_role("button", name="Withdraw").click()
+    page.wait_for_url(re.compile(rf"/evidence/{item.pk}/$"))
+    expect(page.locator(".withdrawn-note")).to_contain_text("Attached by mistake: a test row")
+    page.goto(f"{live_server.url}/cases/{case.reference}/")
+    expect(page.locator(".withdrawn-list")).to_contain_text("Test row")
+    expect(page.locator("#timeline")).to_contain_text(f"{user.username} withdrew ‘Test row’")
+    page.locator(".withdrawn-list a", has_text="Test row").click()
+    page.get_by_role("button", name="Restore").click()
+    page.wait_for_url(re.compile(rf"/evidence/{item.pk}/$"))
+    expect(page.locator(".withdrawn-note")).to_have_count(0)
+    page.goto(f"{live_server.url}/cases/{case.reference}/")
+    expect(page.locator(".withdrawn-list")).to_have_count(0)
+    expect(page.locator("#timeline")).to_contain_text(f"{user.username} restored ‘Test row’")

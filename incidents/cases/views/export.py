@@ -137,7 +137,10 @@ def _timeline_rows(case: int) -> QuerySet[Any]:
 
 @compiled
 def _matrix_rows(case: int) -> QuerySet[Any]:
-    return Assessment.objects.filter(evidence__incident=case).values_list(
+    # A withdrawn item contributes nothing to the scores.
+    return Assessment.objects.filter(
+        evidence__incident=case, evidence__withdrawn_at=None
+    ).values_list(
         "evidence_id",
         "hypothesis_id",
         "rating",
@@ -222,6 +225,10 @@ def _evidence_rows(case: int) -> QuerySet[Any]:
             "collected_by__username",
             "obtained_from",
             "is_illustrative",
+            "withdrawn_at",
+            "withdrawn_by__username",
+            "withdrawal_reason",
+            "withdrawal_note",
             "file",
             "original_name",
             "file_sha256",
@@ -568,6 +575,18 @@ def _evidence_document(item: Any, scores: CaseScores, custody: list[Any]) -> dic
         "collected_by": item.collected_by__username,
         "obtained_from": item.obtained_from,
         "is_illustrative": item.is_illustrative,
+        # Withdrawn: out of the matrix and the scores (no diagnosticity, no contribution).
+        "withdrawn": item.withdrawn_at is not None,
+        "withdrawal": (
+            {
+                "by": item.withdrawn_by__username,
+                "at": _time(item.withdrawn_at),
+                "reason": item.withdrawal_reason,
+                "note": item.withdrawal_note,
+            }
+            if item.withdrawn_at is not None
+            else None
+        ),
         "file": (
             {
                 "original_name": item.original_name,

@@ -379,9 +379,9 @@ class CasePage(EvidenceParts):
     def citable(self) -> list[SourceRef]:
         return [
             SourceRef(*row)
-            for row in self.incident.evidence.order_by("created_at", "id").values_list(
-                "id", "title", "reliability", "credibility"
-            )
+            for row in self.incident.evidence.filter(withdrawn_at=None)
+            .order_by("created_at", "id")
+            .values_list("id", "title", "reliability", "credibility")
         ]
 
     @cached_property

@@ -10,10 +10,11 @@ template draws them (``cases/detail.jinja``, ``matrix_rows``).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from django import forms
 from django.urls import reverse
@@ -43,6 +44,18 @@ from incidents.htmx import HtmxHttpRequest
 from incidents.hypotheses import scoring
 from incidents.hypotheses.forms import CellForm
 from incidents.hypotheses.models import Assessment, Hypothesis
+
+
+class Withdrawn(NamedTuple):
+    """A withdrawn source as the case page lists it, apart from the matrix."""
+
+    pk: int
+    title: str
+    grade: str
+    at: dt.datetime
+    by: str
+    reason: str
+    note: str
 
 
 class EvidenceParts:
@@ -84,7 +97,8 @@ class EvidenceParts:
 
     def _items(self) -> Any:
         """The case's items in the order attached, as ``ItemRow`` columns."""
-        return self.incident.evidence.order_by("created_at", "id").values_list(*ITEM_COLUMNS)
+        current = self.incident.evidence.filter(withdrawn_at=None)  # withdrawn: listed apart
+        return current.order_by("created_at", "id").values_list(*ITEM_COLUMNS)
 
     def _first(self, limit: int | None) -> list[ItemRow]:
         """The first LIMIT items in the order attached (all for None), with
@@ -95,10 +109,26 @@ class EvidenceParts:
         longer = [n for n in cache if n >= wanted]
         if longer:
             return cache[min(longer)][:limit]
-        found, total = page_reads.first_items(incident_id=self.incident.pk, limit=limit)
+        found, total, withdrawn = page_reads.first_items(incident_id=self.incident.pk, limit=limit)
         cache[wanted] = rows = [ItemRow._make(row) for row in found]
         self.__dict__.setdefault("_total", total)
+        self.__dict__.setdefault("_withdrawn_count", withdrawn)
         return rows
+
+    @cached_property
+    def withdrawn(self) -> list[Withdrawn]:
+        """The case's withdrawn sources, listed apart from the others: read only
+        when the first page of items says there are some (or there is none)."""
+        self.evidence_count  # noqa: B018 (reads the first page, which counts them)
+        if self.__dict__.get("_withdrawn_count") == 0:
+            return []
+        labels = dict(EvidenceItem.WithdrawalReason.choices)
+        return [
+            Withdrawn(pk, title, f"{r}{c}", at, by or "", labels.get(why, why), note)
+            for pk, title, r, c, at, by, why, note in page_reads.withdrawn_items(
+                incident_id=self.incident.pk
+            )
+        ]
 
     @cached_property
     def source_limit(self) -> int:
@@ -141,7 +171,8 @@ class EvidenceParts:
         """The matrix's items on the page: sorted over the whole case, then cut."""
         if self.sort == "diagnosticity":
             spread = scoring.diagnosticity_by_item(self.incident)
-            order = list(self.incident.evidence.order_by("id").values_list("id", flat=True))
+            current = self.incident.evidence.filter(withdrawn_at=None)
+            order = list(current.order_by("id").values_list("id", flat=True))
             order.sort(key=lambda pk: (-round(spread.get(pk, 0.0), 9), pk))
             shown = order[: self.row_limit]
             by_pk = {row[0]: ItemRow._make(row) for row in self._items().filter(pk__in=shown)}

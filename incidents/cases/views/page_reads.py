@@ -116,26 +116,57 @@ def hypotheses(incident: Incident) -> list[Hypothesis]:
 def _first_items(case: int, limit: int | None) -> QuerySet[Any]:
     # The case's number of items in an uncorrelated subquery: counted once, not per row.
     total = (
-        EvidenceItem.objects.filter(incident=case)
+        EvidenceItem.objects.filter(incident=case, withdrawn_at=None)
+        .order_by()
+        .values("incident")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    withdrawn = (
+        EvidenceItem.objects.filter(incident=case, withdrawn_at__isnull=False)
         .order_by()
         .values("incident")
         .annotate(n=Count("id"))
         .values("n")
     )
     items = (
-        EvidenceItem.objects.filter(incident=case)
+        EvidenceItem.objects.filter(incident=case, withdrawn_at=None)
         .order_by("created_at", "id")
-        .annotate(case_total=Subquery(total))
-        .values_list(*ItemColumns._fields, "case_total")
+        .annotate(case_total=Subquery(total), case_withdrawn=Subquery(withdrawn))
+        .values_list(*ItemColumns._fields, "case_total", "case_withdrawn")
     )
     return items if limit is None else items[:limit]
 
 
-def first_items(*, incident_id: int, limit: int | None) -> tuple[list[tuple[Any, ...]], int]:
+def first_items(
+    *, incident_id: int, limit: int | None
+) -> tuple[list[tuple[Any, ...]], int, int | None]:
     """The ``ItemColumns`` of the case's first LIMIT items in the order
-    attached (all for None), and the number of the case's items, in one statement."""
+    attached (all for None; withdrawn items are not among them), the number
+    of the case's items and the number of its withdrawn ones (None when
+    there is no item to carry it), in one statement."""
     rows = _first_items(case=incident_id, limit=limit)
-    return [row[:-1] for row in rows], (rows[0][-1] if rows else 0)
+    if not rows:
+        return [], 0, None
+    return [row[:-2] for row in rows], rows[0][-2], rows[0][-1] or 0
+
+
+def withdrawn_items(*, incident_id: int) -> list[tuple[Any, ...]]:
+    """(id, title, grade, withdrawn at, by whom, reason, note) of the case's withdrawn items."""
+    return list(
+        EvidenceItem.objects.filter(incident=incident_id, withdrawn_at__isnull=False)
+        .order_by("withdrawn_at", "id")
+        .values_list(
+            "id",
+            "title",
+            "reliability",
+            "credibility",
+            "withdrawn_at",
+            "withdrawn_by__username",
+            "withdrawal_reason",
+            "withdrawal_note",
+        )
+    )
 
 
 @compiled(tuples=True)

@@ -25,6 +25,8 @@ class CustodyEntryAction(models.TextChoices):
     TRANSFERRED = "transferred", "Transferred"
     EDITED = "edited", "Details edited"
     REGRADED = "regraded", "Regraded"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    RESTORED = "restored", "Restored"
 
 
 def canonical_json(data: dict[str, Any]) -> bytes:

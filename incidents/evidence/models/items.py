@@ -76,7 +76,15 @@ class EvidenceItemVerification(models.TextChoices):
     FAILED = "failed", "Verification failed"
 
 
+class WithdrawalReason(models.TextChoices):
+    DUPLICATE = "duplicate", "A duplicate"
+    MISTAKE = "mistake", "Attached by mistake"
+    RETRACTED = "retracted", "The report was retracted"
+    OTHER = "other", "Other"
+
+
 class EvidenceItem(models.Model):
+    WithdrawalReason = WithdrawalReason
     Kind = EvidenceItemKind
     Reliability = EvidenceItemReliability
     Credibility = EvidenceItemCredibility
@@ -146,6 +154,20 @@ class EvidenceItem(models.Model):
         max_length=16, choices=Verification, default=Verification.UNVERIFIED, editable=False
     )
     last_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Withdrawn: out of the matrix and the scores, kept and shown as withdrawn (never deleted).
+    withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    withdrawal_reason = models.CharField(
+        max_length=16, choices=WithdrawalReason, blank=True, editable=False
+    )
+    withdrawal_note = models.TextField(blank=True, max_length=5000, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -163,6 +185,12 @@ class EvidenceItem(models.Model):
             choices_constraint("reliability", EvidenceItemReliability, "evidence"),
             choices_constraint("credibility", EvidenceItemCredibility, "evidence"),
             choices_constraint("verification", EvidenceItemVerification, "evidence"),
+            models.CheckConstraint(
+                condition=Q(withdrawal_reason="")
+                | Q(withdrawal_reason__in=WithdrawalReason.values),
+                name="evidence_withdrawal_reason_valid",
+            ),
+            choices_constraint("tlp", marking.TLP, "evidence"),
             models.CheckConstraint(
                 condition=Q(file="") | Q(file_sha256__regex=r"^[0-9a-f]{64}$"),
                 name="evidence_file_has_hash",
@@ -602,6 +630,82 @@ class EvidenceItem(models.Model):
             text = f"{who} regraded {_quote(locked.title)} {old} → {locked.grade}: {reason}"
             locked.incident = self.incident
             locked._changed(by, text, CustodyEntry.Action.REGRADED)
+            return StatusUpdate.objects.filter(evidence=locked).order_by("-id").first()
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    @property
+    def withdrawal_why(self) -> str:
+        """The reason in words, with its note: "A duplicate: same video as #3"."""
+        if not self.withdrawal_reason:
+            return ""
+        label = WithdrawalReason(self.withdrawal_reason).label
+        return f"{label}: {self.withdrawal_note}" if self.withdrawal_note else label
+
+    def withdraw(
+        self, *, by: Any, reason: str, note: str = "", expected_version: int | None
+    ) -> StatusUpdate:
+        """Take the source out of the matrix and the scores, with a reason.
+
+        Nothing is deleted: the source, its ratings, custody and history stay,
+        shown as withdrawn, and ``restore`` brings it back. "Other" needs a
+        note. A custody entry (``withdrawn``) and a timeline entry say who and why.
+        """
+        from incidents.audit.versioning import refuse_stale
+        from incidents.evidence.models.custody import CustodyEntry
+
+        note = written_text(note, "note")
+        if reason not in WithdrawalReason.values:
+            raise ValidationError({"reason": "Choose why the source is withdrawn."})
+        if reason == WithdrawalReason.OTHER and not note:
+            raise ValidationError({"note": "Say why the source is withdrawn."})
+        if len(note) > 5000:
+            raise ValidationError({"note": "At most 5,000 characters."})
+        with transaction.atomic():
+            locked = EvidenceItem.objects.select_for_update().get(pk=self.pk)
+            refuse_stale(self, locked, expected_version)
+            if locked.withdrawn_at is not None:
+                raise ValidationError("This source is already withdrawn.")
+            locked.withdrawn_at = timezone.now()
+            locked.withdrawn_by = by if getattr(by, "pk", None) else None
+            locked.withdrawal_reason, locked.withdrawal_note = reason, note
+            locked.version += 1
+            locked.updated_at = locked.withdrawn_at
+            fields = ["withdrawn_at", "withdrawn_by", "withdrawal_reason", "withdrawal_note"]
+            locked.save(update_fields=[*fields, "version", "updated_at"])
+            for name in (*fields, "version", "updated_at"):
+                setattr(self, name, getattr(locked, name))
+            who = getattr(by, "username", "") or "someone"
+            text = f"{who} withdrew {_quote(locked.title)}: {locked.withdrawal_why}"
+            locked.incident = self.incident
+            locked._changed(by, text, CustodyEntry.Action.WITHDRAWN)
+            return StatusUpdate.objects.filter(evidence=locked).order_by("-id").first()
+
+    def restore(self, *, by: Any, expected_version: int | None) -> StatusUpdate:
+        """Bring a withdrawn source back into the matrix and the scores, on record."""
+        from incidents.audit.versioning import refuse_stale
+        from incidents.evidence.models.custody import CustodyEntry
+
+        with transaction.atomic():
+            locked = EvidenceItem.objects.select_for_update().get(pk=self.pk)
+            refuse_stale(self, locked, expected_version)
+            if locked.withdrawn_at is None:
+                raise ValidationError("This source is not withdrawn.")
+            was = locked.withdrawal_why
+            locked.withdrawn_at, locked.withdrawn_by = None, None
+            locked.withdrawal_reason, locked.withdrawal_note = "", ""
+            locked.version += 1
+            locked.updated_at = timezone.now()
+            fields = ["withdrawn_at", "withdrawn_by", "withdrawal_reason", "withdrawal_note"]
+            locked.save(update_fields=[*fields, "version", "updated_at"])
+            for name in (*fields, "version", "updated_at"):
+                setattr(self, name, getattr(locked, name))
+            who = getattr(by, "username", "") or "someone"
+            text = f"{who} restored {_quote(locked.title)} (withdrawn as: {was})"
+            locked.incident = self.incident
+            locked._changed(by, text, CustodyEntry.Action.RESTORED)
             return StatusUpdate.objects.filter(evidence=locked).order_by("-id").first()
 
     def set_text_body(
