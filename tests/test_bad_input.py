@@ -847,3 +847,19 @@ def test_a_bad_annotation_filter_shows_no_error(
     client.force_login(lead)
     url = reverse("evidence:case_annotations", kwargs=_ref(world))
     assert client.get(f"{url}?{query}").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_a_username_longer_than_its_column_is_a_form_error_at_sign_in(
+    client: Client, path: str
+) -> None:
+    """django-axes records a failed sign-in with its username in a 255-character
+    column: PostgreSQL refused a longer one (a 500) before the forms bounded it."""
+    from axes.models import AccessAttempt
+
+    for name in ("x" * 151, "x" * 10_000, "²" * 300):
+        response = client.post(path, {"username": name, "password": "wrong"})
+        assert response.status_code == 200, (path, len(name))
+        assert "at most 150 characters" in response.content.decode()
+    assert not AccessAttempt.objects.exists()  # no sign-in was tried
