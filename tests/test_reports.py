@@ -290,6 +290,7 @@ def test_a_report_is_made_recorded_and_served_with_its_hash(
     assert StatusUpdate.objects.filter(incident=demo, kind="report").count() == 2
 
     # Making it again gives report 2; report 1 stays as it was.
+    assert "Make again" in page.text
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"audience": "green"})
     assert list(Report.objects.filter(incident=demo).values_list("number", "status")) == [
