@@ -65,7 +65,7 @@ def test_edit_saves_bumps_version_and_says_what_changed(incident: Incident, lead
     assert incident.severity == "critical"
     assert incident.version == version + 1
     assert list(incident.tags.values_list("name", flat=True)) == ["astana"]
-    assert entry is not None
+    assert entry is not None and entry.kind == StatusUpdate.Kind.CASE_EDITED
     assert entry.body == "alice edited the case: title, severity (Moderate → Critical), tags."
 
 

@@ -346,7 +346,7 @@ class Incident(models.Model):
             who = getattr(by, "username", "") or "someone"
             return StatusUpdate.objects.post(
                 locked,
-                kind=StatusUpdate.Kind.CASE_STATUS,
+                kind=StatusUpdate.Kind.CASE_EDITED,
                 by=by,
                 body=f"{who} edited the case: {', '.join(said)}.",
             )

@@ -74,6 +74,7 @@ class StatusUpdateKind(models.TextChoices):
     EVIDENCE_ADDED = "evidence_added", "Evidence added"
     MEMBERS_CHANGED = "members_changed", "Members changed"
     EVIDENCE_CHANGED = "evidence_changed", "Source changed"
+    CASE_EDITED = "case_edited", "Case edited"
 
     @classmethod
     def written(cls) -> list[tuple[str, str | Promise]]:
