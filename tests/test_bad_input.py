@@ -265,6 +265,13 @@ FORMS = [
         lambda w: EvidenceItem.objects.get(pk=w.item.pk).text_body,
     ),
     FormSpec(
+        "reports:judgements",  # the lead's key judgements (docs/reports.md)
+        _ref,
+        lambda w: {"key_judgements": "It is likely.", "version": str(w.incident.version)},
+        {"key_judgements": 20000},
+        lambda w: Incident.objects.get(pk=w.incident.pk).key_judgements,
+    ),
+    FormSpec(
         "cases:members",
         _ref,
         lambda w: {"action": "add", "username": "nobody", "role": "observer"},
@@ -332,6 +339,9 @@ def test_every_text_form_of_the_site_is_listed() -> None:
         "evidence:use_metadata",
         "evidence:annotation_delete",
         "evidence:restore",  # a version only
+        "reports:list",  # a TLP level, a report's number, a marking: choices and ids
+        "reports:retry",
+        "reports:markings",
         "login",
         "logout",
         "password_change",
