@@ -29,7 +29,7 @@ from typing import Any
 import jinja2
 from django.contrib.humanize.templatetags.humanize import intcomma, naturaltime
 from django.middleware.csrf import get_token
-from django.template import RequestContext, defaultfilters, defaulttags
+from django.template import RequestContext, TemplateDoesNotExist, defaultfilters, defaulttags
 from django.template.backends import jinja2 as backend
 from django.templatetags import tz
 from django.templatetags.static import static
@@ -37,7 +37,9 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.timezone import template_localtime
+
+# django-stubs 6.1.2 leaves out template_localtime (django/utils/timezone.py): the stub is wrong.
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django_htmx.jinja import htmx_script
 
 
@@ -132,11 +134,19 @@ class Jinja2(backend.Jinja2):
     """Django's Jinja2 backend, with ``template.jinja#part`` names."""
 
     def from_string(self, template_code: str) -> backend.Template:
-        return backend.Template(Part(self.env.from_string(template_code)), self)
+        return _drawn(Part(self.env.from_string(template_code)), self)
 
     def get_template(self, template_name: str) -> backend.Template:
         name, _, part = template_name.partition("#")
         template = super().get_template(name).template
         if part and part not in parts_of(template):
-            raise backend.TemplateDoesNotExist(template_name, backend=self)
-        return backend.Template(Part(template, part), self)
+            raise TemplateDoesNotExist(template_name, backend=self)
+        return _drawn(Part(template, part), self)
+
+
+def _drawn(part: Part, engine: Jinja2) -> backend.Template:
+    """Django's template of the backend ENGINE, drawing PART."""
+    # The stub is too narrow: it types the template as jinja2.Template, while
+    # Django's backend only calls its render() and reads its filename and name
+    # (django/template/backends/jinja2.py), all of which Part has.
+    return backend.Template(part, engine)  # type: ignore[arg-type]

@@ -5,19 +5,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from incidents.accounts import events, tracking, twofactor
 from incidents.accounts.models import AccountEvent
+from incidents.htmx import SignedInHttpRequest
 
 RECENT_EVENTS = 10
 
 
 @login_required
 @require_http_methods(["GET"])
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: SignedInHttpRequest) -> HttpResponse:
     """Who you are; links to your password, two-step sign-in and sessions."""
     user = request.user
     recovery = twofactor.recovery_device(user)
@@ -33,7 +34,7 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def sessions(request: HttpRequest) -> HttpResponse:
+def sessions(request: SignedInHttpRequest) -> HttpResponse:
     """Your signed-in sessions: where, since when, last active; end the others, or all."""
     user = request.user
     if request.method == "POST":

@@ -33,6 +33,7 @@ from django.utils import timezone
 from incidents.accounts.models import UserSession
 from incidents.accounts.sessions import SessionStore
 from incidents.audit.context import client_address
+from incidents.htmx import SignedInHttpRequest
 
 ROW_KEY = "_inquest_session"  # the UserSession row of this session
 KEY_KEY = "_inquest_session_key"  # the session key that row holds
@@ -113,7 +114,7 @@ class OpenSession:
         return self.row.last_seen
 
 
-def open_sessions(request: HttpRequest) -> list[OpenSession]:
+def open_sessions(request: SignedInHttpRequest) -> list[OpenSession]:
     """The user's live sessions, this one first, then the most recently active."""
     user = request.user
     now = timezone.now()
