@@ -112,6 +112,7 @@ def test_attach_witness_statement(client: Any, incident: Incident, lead: Any) ->
         attach_url(incident),
         form(
             source="text",
+            url="",  # a statement has no address (pasted text may keep one: test_source_edit)
             kind="witness_statement",
             title="Night operator",
             text_body="I was not on shift.",

@@ -240,3 +240,25 @@ def test_a_field_left_out_is_refused(item: EvidenceItem, lead: Any, left_out: st
     del data[left_out]
     assert client_for(lead).post(edit_url(item), data).status_code == 400
     assert EvidenceItem.objects.get(pk=item.pk).version == 1
+
+
+def test_attach_pasted_text_with_its_url(incident: Incident, lead: Any) -> None:
+    data = {
+        "ev-source": "text",
+        "ev-url": "https://example.org/post",
+        "ev-text_body": "Pasted words.",
+        "ev-kind": "social_media_post",
+        "ev-title": "Post",
+        "ev-description": "",
+        "ev-language": "en",
+        "ev-event_at": "",
+        "ev-event_uncertainty_minutes": "",
+        "ev-collected_at": "2026-01-01T10:00",
+        "ev-obtained_from": "",
+        "ev-reliability": "C",
+        "ev-credibility": "3",
+    }
+    response = client_for(lead).post(reverse("evidence:attach", args=[incident.reference]), data)
+    assert response.status_code == 302
+    item = EvidenceItem.objects.get(title="Post")
+    assert (item.url, item.text_body) == ("https://example.org/post", "Pasted words.")

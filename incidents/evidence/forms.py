@@ -47,7 +47,7 @@ class AttachForm(forms.Form):
         max_length=2000,
         validators=[URLValidator(schemes=["http", "https"])],
         widget=forms.URLInput(attrs={"placeholder": "https://…", "inputmode": "url"}),
-        help_text="http:// or https:// only.",
+        help_text="http:// or https:// only; with pasted text, where it was found (optional).",
     )
     file = forms.FileField(label="File", required=False)
     text_body = forms.CharField(
@@ -135,7 +135,8 @@ class AttachForm(forms.Form):
             "kind": data["kind"],
             "title": data["title"].strip(),
             "description": data.get("description", ""),
-            "url": data.get("url", "") if source == self.Source.URL else "",
+            # Pasted text may keep the address it was found at: both are stored.
+            "url": data.get("url", "") if source in (self.Source.URL, self.Source.TEXT) else "",
             "text_body": data.get("text_body", "") if source == self.Source.TEXT else "",
             "language": data.get("language", "").strip(),
             "event_at": data.get("event_at"),
