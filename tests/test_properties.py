@@ -309,12 +309,16 @@ POSTED_FORMS: dict[str, tuple[tuple[str, str], ...]] = {
     "two_factor": (("PasswordForm", ""),),
     "two_factor_setup": (("CodeForm", ""),),
     "two_factor_verify": (("VerifyForm", ""),),
+    "cases:edit": (("CaseEditForm", ""),),
+    "evidence:edit": (("SourceEditForm", ""), ("RegradeForm", ""), ("WithdrawForm", "")),
+    "evidence:restore": (("RestoreForm", ""),),
 }
 POSTED_EXTRA: dict[str, tuple[str, ...]] = {
     "cases:members": ("action",),
     "account_sessions": ("action",),
     "two_factor": ("action",),
     "two_factor_verify": ("next",),
+    "evidence:edit": ("what",),
     "hypotheses:cell": ("sort", "rows"),
     "evidence:use_metadata": ("use",),
     # Writes without a form: the version read (``posted_version``) alone.
