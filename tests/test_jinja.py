@@ -30,9 +30,9 @@ def django(source: str, **context: Any) -> str:
 
 
 def test_url_is_reverse() -> None:
-    path = reverse("cases:members", args=["INC-1"])
-    assert jinja("{{ url('cases:members', ref) }}", ref="INC-1") == path
-    assert django("{% url 'cases:members' ref %}", ref="INC-1") == path
+    path = reverse("cases:members", args=["INC-2026-0001"])
+    assert jinja("{{ url('cases:members', ref) }}", ref="INC-2026-0001") == path
+    assert django("{% url 'cases:members' ref %}", ref="INC-2026-0001") == path
 
 
 def test_url_of_an_unknown_view_is_an_error() -> None:

@@ -173,3 +173,16 @@ def test_export_marks_it_withdrawn_and_scores_without_it(
     scores = score_case(incident)
     exported = {h["id"]: h["score"] for h in doc["hypotheses"]}
     assert exported == {h: round(s.score, 6) for h, s in scores.hypotheses.items()}
+
+
+def test_a_withdrawn_source_cannot_be_rated(lead: Any, rated: dict[str, Any]) -> None:
+    """The matrix no longer offers its cells; a hand-made rating is refused too."""
+    from incidents.hypotheses.models import Assessment
+
+    test = rated["test"]
+    test.withdraw(by=lead, reason="mistake", note="a test row", expected_version=test.version)
+    test.refresh_from_db()
+    h = Hypothesis.objects.get(pk=rated["h"][0])
+    with pytest.raises(ValidationError, match="withdrawn"):
+        Assessment.rate(test, h, by=lead, rating="N", expected_version=None)
+    assert Assessment.objects.get(evidence=test, hypothesis=h).rating == "II"

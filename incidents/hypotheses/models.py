@@ -433,6 +433,8 @@ class Assessment(models.Model):
         """
         if evidence.incident_id != hypothesis.incident_id:
             raise ValidationError("The evidence and the hypothesis belong to different cases.")
+        if getattr(evidence, "withdrawn_at", None) is not None:
+            raise ValidationError("This source is withdrawn: restore it before rating it.")
         if rating not in cls.Rating.values:
             raise ValidationError({"rating": f"“{rating}” is not a rating."})
         if relevance not in cls.Relevance.values:
