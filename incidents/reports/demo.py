@@ -59,6 +59,6 @@ def mark_demo(incident: Incident, *_: Any) -> None:
     Annotation.objects.filter(item__incident=incident).update(tlp=TLP.CLEAR)
     for kind, level in SOURCE_LEVELS:
         EvidenceItem.objects.filter(incident=incident, kind=kind).update(tlp=level)
-    for kind, level in ENTRY_LEVELS:
-        StatusUpdate.objects.filter(incident=incident, kind=kind).update(tlp=level)
+    for entry_kind, entry_level in ENTRY_LEVELS:
+        StatusUpdate.objects.filter(incident=incident, kind=entry_kind).update(tlp=entry_level)
     Annotation.objects.filter(item__incident=incident, item__language="ru").update(tlp=TLP.GREEN)

@@ -21,7 +21,7 @@ class RequestForm(forms.Form):
 
     def __init__(self, *args: Any, case_level: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["audience"].choices = [
+        self.fields["audience"].choices = [  # type: ignore[attr-defined]
             (level.value, level.label) for level in TLP if RANK[level] >= RANK[case_level]
         ]
         self.fields["audience"].initial = case_level

@@ -273,9 +273,10 @@ class Report(models.Model):
 
     def read_verified(self) -> bytes:
         """The stored PDF, checked against the hash on record (``TamperedReport``)."""
-        if self.status != ReportStatus.DONE or not self.file:
+        name = self.file.name
+        if self.status != ReportStatus.DONE or not name:
             raise ValidationError("This report is not ready.")
-        with self.file.storage.open(self.file.name, "rb") as stored:
+        with self.file.storage.open(name, "rb") as stored:
             data = stored.read()
         if hashlib.sha256(data).hexdigest() != self.sha256:
             raise TamperedReport(
