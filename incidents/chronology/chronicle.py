@@ -83,7 +83,7 @@ class Microseconds(Func):
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Methods from the most to the least trusted, for "check this clock" hints.
-_TRUST = {OffsetMethod.NTP: 0, OffsetMethod.EXIF: 1, OffsetMethod.KNOWN_EVENT: 2}
+_TRUST: dict[str, int] = {OffsetMethod.NTP: 0, OffsetMethod.EXIF: 1, OffsetMethod.KNOWN_EVENT: 2}
 
 
 def time_words(moment: dt.datetime, zone: dt.tzinfo, *, date: bool = True) -> str:
@@ -697,11 +697,8 @@ def _word(
         sentence += ", yet the ordering says " + "; and ".join(stated)
     else:
         sentence += ", yet an interval cannot end before it starts"
-    clocks = sorted(
-        {by_key[k].clock.id: by_key[k].clock for k in involved if by_key[k].clock}.values(),
-        key=lambda c: c.trust,
-        reverse=True,
-    )
+    found = {c.id: c for k in involved if (c := by_key[k].clock) is not None}
+    clocks = sorted(found.values(), key=lambda c: c.trust, reverse=True)
     if clocks:
         sentence += f": check the clock “{clocks[0].name}”."
     else:

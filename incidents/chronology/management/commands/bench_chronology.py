@@ -184,13 +184,10 @@ def build(rng: random.Random, options: dict[str, Any]) -> tuple[Incident, Any]:
             )
         )
     items = EvidenceItem.objects.bulk_create(items)
-    truths += [
-        (
-            f"source:{item.pk}",
-            item.event_at - (item.clock.offset if item.clock else dt.timedelta(0)),
-        )
-        for item in items
-    ]
+    for item in items:
+        assert item.event_at is not None
+        offset = item.clock.offset if item.clock else dt.timedelta(0)
+        truths.append((f"source:{item.pk}", item.event_at - offset))
     events = []
     for i in range(options["events"]):
         true = START + dt.timedelta(seconds=rng.uniform(0, span))
