@@ -81,11 +81,10 @@ class Command(BaseCommand):
         client = Client(HTTP_HOST="localhost")
         client.force_login(user)
         # The garbage collector as a worker runs it (incidents/wsgi.py): what was
-        # loaded before the first request frozen, the youngest generation 5,000.
+        # loaded before the first request frozen.
         client.get(reverse("chronology:page", args=[incident.reference]))
         gc.collect()
         gc.freeze()
-        gc.set_threshold(5_000, 10, 10)
         page = reverse("chronology:page", args=[incident.reference])
         zoom = page + "?from=2024-11-27T20:00:00&to=2024-11-27T20:30:00"
         csv = reverse("chronology:csv", args=[incident.reference])
