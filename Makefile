@@ -32,11 +32,13 @@ run: install system-packages
 	@echo
 	env -u DATABASE_URL DEBUG=true .ci/with-worker "$(RUN) python manage.py db_worker" $(RUN) python manage.py runserver 127.0.0.1:$(PORT)
 
-## test: the whole suite on a throwaway PostgreSQL 15 (or $$DATABASE_URL), then on SQLite
-# Both runs always happen, so one report shows the failures of each; the
-# target fails when either run fails (pytest's "no tests ran", exit 5, too).
+## test: every static check (make verify: ruff, format, manage.py check, makemigrations
+# --check, mypy), then the whole suite on a throwaway PostgreSQL 15 (or $$DATABASE_URL),
+# then on SQLite. All three always run, so one report shows every failure; the
+# target fails when any does (pytest's "no tests ran", exit 5, too).
 test: install chromium system-packages
 	@status=0; \
+	$(MAKE) --no-print-directory verify || status=$$?; \
 	$(MAKE) --no-print-directory test-postgres || status=$$?; \
 	$(MAKE) --no-print-directory test-sqlite || status=$$?; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (see the summaries above)" >&2; fi; \

@@ -82,11 +82,16 @@ INSTALLED_APPS = [
     "django.contrib.postgres",  # full-text search on PostgreSQL (harmless on SQLite)
     "django_htmx",
     "axes",
+    "django_otp",  # the second factor (incidents/accounts/twofactor.py)
+    "django_otp.plugins.otp_totp",
     "incidents.accounts",
     "incidents.cases",
     "incidents.hypotheses",
     "incidents.evidence",
+    "incidents.chronology",
     "incidents.audit",
+    "incidents.reports",  # case reports (docs/reports.md)
+    "django_tasks_db",  # the background tasks' queue, in the app's own database
 ]
 
 MIDDLEWARE = [
@@ -104,6 +109,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(); then the second-factor gate and session list (docs/security.md).
+    "django_otp.middleware.OTPMiddleware",
+    "incidents.accounts.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -152,6 +160,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "incidents.accounts.context_processors.account_flags",
             ],
         },
     },
@@ -172,6 +181,18 @@ TEMPLATES = [
     },
 ]
 
+# Background tasks (django.tasks): the case reports are made by `manage.py db_worker`
+# (django-tasks-db), queued in the app's own database; no broker (docs/reports.md).
+# TASKS_BACKEND=immediate makes them at once, in the request (a one-process demo).
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+}
+_task_backend = (env("TASKS_BACKEND", "database") or "database").strip().lower()
+if _task_backend not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND: database or immediate, not {_task_backend!r}")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend]}}
+
 # Forms: Django's form templates drawn by Jinja2 (incidents/renderers.py).
 FORM_RENDERER = "incidents.renderers.FormRenderer"
 
@@ -185,6 +206,17 @@ try:
     _db = dj_database_url.parse(DATABASE_URL)
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+
+# Signed audit receipts (incidents/audit/receipts.py; docs/operations.md, "Audit receipts"):
+# the Ed25519 key, PEM or base64 of its 32 bytes, from INQUEST_AUDIT_SIGNING_KEY or the file
+# named by INQUEST_AUDIT_SIGNING_KEY_FILE; the earlier keys' public keys still trusted when
+# verifying, from INQUEST_AUDIT_TRUSTED_KEYS(_FILE). With DEBUG on and no key, a throwaway key
+# is made in the var folder; with DEBUG off and no key, receipts are refused.
+AUDIT_SIGNING_KEY = env("INQUEST_AUDIT_SIGNING_KEY") or ""
+AUDIT_TRUSTED_KEYS = env("INQUEST_AUDIT_TRUSTED_KEYS") or ""
+AUDIT_THROWAWAY_KEY_FILE = (
+    VAR_DIR / "audit-signing-key.pem" if DEBUG and not AUDIT_SIGNING_KEY else None
+)
 
 
 def check_pooled_connection(conn: Any) -> None:
@@ -299,6 +331,9 @@ elif MEDIA_STORAGE == "s3":
             "default_acl": "private",
             "querystring_auth": True,
             "file_overwrite": False,
+            # An object being read (the hash check before a download, a backup) is
+            # spooled to a temporary file past 2 MiB; the default 0 held it all in memory.
+            "max_memory_size": 2 * 1024 * 1024,
         },
     }
 else:
@@ -379,5 +414,49 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO") or "INFO"},
     # django-axes logs every log-in at INFO; failures and lock-outs are warnings.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
 }
+
+# Accounts (docs/security.md "Accounts", docs/operations.md). E-mail is
+# "configured", and password reset is served, when EMAIL_ENABLED is true; it
+# defaults to true when the environment sets EMAIL_HOST or EMAIL_BACKEND.
+# Otherwise the reset pages answer 404, as in the demo. The EMAIL_* variables
+# fill Django 6.1's MAILERS (Django's own EMAIL_* settings are deprecated).
+_email_backend = env("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
+_email_options: dict[str, Any] = {}
+if _email_backend == "django.core.mail.backends.smtp.EmailBackend":
+    _email_options = {
+        "host": env("EMAIL_HOST") or "localhost",
+        "port": env_int("EMAIL_PORT", 25),
+        "username": env("EMAIL_HOST_USER") or "",
+        "password": env("EMAIL_HOST_PASSWORD") or "",
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        "timeout": env_int("EMAIL_TIMEOUT", 10),
+    }
+    if _email_options["use_tls"] and _email_options["use_ssl"]:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on.")
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
+INQUEST_EMAIL_ENABLED = env_bool("EMAIL_ENABLED", bool(env("EMAIL_HOST") or env("EMAIL_BACKEND")))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL") or ""
+if not DEFAULT_FROM_EMAIL:
+    if INQUEST_EMAIL_ENABLED and not DEBUG:
+        raise ImproperlyConfigured("DEFAULT_FROM_EMAIL is required when e-mail is configured.")
+    DEFAULT_FROM_EMAIL = "inquest@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A reset link works once, for this long; at most this many reset e-mails per address per hour.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_MINUTES", 60) * 60
+INQUEST_PASSWORD_RESETS_PER_HOUR = env_int("PASSWORD_RESETS_PER_HOUR", 3)
+# The second factor (TOTP, django-otp) is each user's choice unless required:
+# REQUIRE_2FA_FOR=staff,leads sends staff (the admin included) and case leads
+# without it to enrolment until they enrol. Off by default (the demo).
+INQUEST_REQUIRE_2FA_FOR = frozenset(env_list("REQUIRE_2FA_FOR"))
+if INQUEST_REQUIRE_2FA_FOR - {"staff", "leads", "everyone"}:
+    raise ImproperlyConfigured(
+        "REQUIRE_2FA_FOR is a comma-separated list of staff, leads, everyone; "
+        f"not {env('REQUIRE_2FA_FOR')!r}"
+    )
+OTP_TOTP_ISSUER = "Inquest"
+OTP_TOTP_THROTTLE_FACTOR = 1  # after n failures in a row, wait 2^(n-1) seconds
+# The admin lists and deletes TOTP devices (a lost phone) but never shows their secrets.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

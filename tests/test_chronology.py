@@ -76,7 +76,8 @@ def phone(incident: Incident, lead: Any) -> Clock:
 def probe_args(world: Any, what: str) -> dict[str, Any]:
     """Path parameters of a chronology route for the access matrix's WORLD: its case, and
     a clock, an event or an ordering of it (made once, on first use)."""
-    incident, lead = world.incident, world.users["lead"]
+    incident = world.incident
+    lead = incident.lead
     args: dict[str, Any] = {"reference": incident.reference}
     if what == "clock":
         clock = Clock.objects.filter(incident=incident).first() or Clock.add(
@@ -892,3 +893,24 @@ def test_the_demo_has_its_clocks_and_one_contradiction(settings: Any) -> None:
     assert "check the clock “Phone B (second bystander video)”" in contradiction.sentence
     fast = case.clocks.get(name__startswith="Phone A")
     assert fast.offset == dt.timedelta(minutes=4, seconds=10)
+
+
+def test_the_case_page_loads_the_chronology_summary_on_demand(
+    client: Any, incident: Any, django_assert_max_num_queries: Any
+) -> None:
+    """The case page carries a panel that asks the chronology page for its summary
+    (HX-Target chronology-summary) when it scrolls into view: the case page itself
+    runs none of the chronology's queries."""
+    client.force_login(incident.lead)
+    page = client.get(f"/cases/{incident.reference}/").content.decode()
+    assert 'id="chronology-summary"' in page
+    assert f'hx-get="/cases/{incident.reference}/chronology/"' in page
+    with django_assert_max_num_queries(12):
+        summary = client.get(
+            f"/cases/{incident.reference}/chronology/",
+            headers={"HX-Request": "true", "HX-Target": "chronology-summary"},
+        )
+    assert summary.status_code == 200
+    body = summary.content.decode()
+    assert body.lstrip().startswith("<section") and 'id="chronology-summary"' in body
+    assert "<html" not in body

@@ -92,6 +92,7 @@ def test_error_mid_change_through_the_site_answers_500_and_writes_nothing(
         {
             f"move-{hypothesis.pk}-status": "under_evaluation",
             f"move-{hypothesis.pk}-rationale": "Go.",
+            f"move-{hypothesis.pk}-version": hypothesis.version,
         },
     )
     monkeypatch.undo()

@@ -157,9 +157,7 @@ def test_rating_again_updates_in_place(client: Any, pair: Any, lead: Any) -> Non
     item, h1, _ = pair
     cell = Assessment.rate(item, h1, by=lead, rating="C")
     client.force_login(lead)
-    client.post(
-        cell_url(item, h1), {"rating": "N", "relevance": "low", "version": cell.version}
-    )
+    client.post(cell_url(item, h1), {"rating": "N", "relevance": "low", "version": cell.version})
     assert Assessment.objects.filter(evidence=item, hypothesis=h1).count() == 1
     assert Assessment.objects.get(evidence=item, hypothesis=h1).rating == "N"
 

@@ -150,6 +150,7 @@ def test_settings_build_the_s3_storage_from_the_environment(
             "default_acl": "private",
             "querystring_auth": True,
             "file_overwrite": False,
+            "max_memory_size": 2 * 1024 * 1024,  # spooled to disk beyond, not held in memory
         },
     }
 

@@ -30,6 +30,10 @@ from django.urls import reverse
 
 from incidents.accounts import tracking, twofactor
 
+# Views that never read the session's user (the health check must answer for the
+# database alone).
+UNTRACKED_VIEWS = frozenset({"healthz", "favicon"})
+
 # Views a session that owes its second factor may still reach.
 OPEN_VIEWS = frozenset(
     {"login", "logout", "two_factor_verify", "two_factor_setup", "healthz", "favicon"}
@@ -41,21 +45,22 @@ class AccountMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        signed_in = request.user.is_authenticated
-        if signed_in:
-            tracking.seen(request, request.user)
         response = self.get_response(request)
-        if signed_in:
+        if getattr(request, "_session_seen", False):
             tracking.follow_key(request)
         return response
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
     ) -> HttpResponse | None:
+        match = request.resolver_match
+        if match is not None and match.view_name in UNTRACKED_VIEWS:
+            return None  # /healthz answers from the database alone, even when sessions fail
         user = request.user
         if not user.is_authenticated:
             return None
-        match = request.resolver_match
+        tracking.seen(request, user)
+        setattr(request, "_session_seen", True)  # read back in __call__
         if match is not None and match.view_name in OPEN_VIEWS:
             return None
         if twofactor.owes_code(request):

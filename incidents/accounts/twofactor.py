@@ -104,7 +104,8 @@ def _verified(request: HttpRequest, device: Any) -> None:
 
 def safe_next(request: HttpRequest, default: str = "") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path, never a bare word: redirect() would take "12345" for a route's name (a 500).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -44,13 +44,15 @@ from incidents.audit.chain import GENESIS, record_hash
 from incidents.audit.context import AuditContext, current_context, process_context
 
 AUDIT_TABLE = "audit_auditevent"
-AUDITED_APPS = ("cases", "hypotheses", "evidence")
+AUDITED_APPS = ("cases", "hypotheses", "evidence", "accounts", "chronology", "reports")
 # Left out of the row images: secrets, and columns derived from the others by the
 # database itself (the search vectors are rebuilt from the title, summary and
 # hypotheses, or from an evidence item's title, texts and URL, on every change,
 # and would double the size of each record).
 REDACTED_COLUMNS = {
     "auth_user": ("password",),
+    "accounts_usersession": ("session_key",),  # a live session's key signs its holder in
+    "accounts_recoverycode": ("digest",),
     "cases_incident": ("search_vector",),
     "evidence_evidenceitem": ("search_vector",),
 }
@@ -61,13 +63,14 @@ REDACTED_COLUMNS = {
 DERIVED_COLUMNS = {
     "cases_incident": ("last_activity_at", "search_vector"),
     "evidence_evidenceitem": ("search_vector",),
+    "accounts_usersession": ("last_seen",),  # a signed-in session's last request
 }
 CHAIN_LOCK_KEY = 7_263_517  # pg_advisory_xact_lock key of the chain
 CONTEXT_SETTING = "inquest.context"
 # The attribute of a connection wrapper that remembers what _send_context sent on it:
 # (raw connection, value), or None when unknown. Django's wrapper has no slot for it.
 SENT_ATTRIBUTE = "inquest_audit_sent"
-_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")  # TRUNCATE: incidents/audit/truncate.py
 
 _resolving = threading.local()
 
@@ -286,7 +289,7 @@ def audit_execute_wrapper(
     this very value already (see :func:`_send_context`): a request's writes
     share one ``set_config`` round trip instead of paying one each.
     """
-    if isinstance(sql, str) and sql.lstrip()[:6].upper() in _WRITE_VERBS:
+    if isinstance(sql, str) and sql.lstrip()[:8].upper().startswith(_WRITE_VERBS):
         db = context["connection"]
         audit = _resolved_context()
         if db.vendor == "postgresql":

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from incidents.audit.versioning import VersionField
 from incidents.cases.models import Incident, StatusUpdate, validate_time_zone
 from incidents.cases.search import SORTS, BadCursor, Cursor, segments_for, source_segments
+from incidents.params import OUT_OF_RANGE, BoundedDateField, is_storable
 
 ANY = [("", "Any")]
 
@@ -55,13 +56,13 @@ class CaseFilterForm(forms.Form):
         max_length=150,
         widget=forms.TextInput(attrs={"placeholder": "username", "autocomplete": "off"}),
     )
-    occurred_from = forms.DateField(
+    occurred_from = BoundedDateField(
         label="Occurred from",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="UTC date",
     )
-    occurred_to = forms.DateField(
+    occurred_to = BoundedDateField(
         label="Occurred to",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -110,7 +111,8 @@ class CaseFilterForm(forms.Form):
         return self.cleaned_data["lead"].strip()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns, typed as set
         start, end = data.get("occurred_from"), data.get("occurred_to")
         if start and end and start > end:
             self.add_error("occurred_to", "The end date is before the start date.")
@@ -191,7 +193,7 @@ class NewCaseForm(forms.Form):
         max_value=60 * 24 * 366,
         help_text="How far off the estimate may be; leave empty if unknown.",
     )
-    time_zone = forms.ChoiceField(
+    time_zone: forms.Field = forms.ChoiceField(  # the edit form searches a free text
         label="Time zone of the place",
         choices=time_zone_choices,
         initial="UTC",
@@ -234,7 +236,8 @@ class NewCaseForm(forms.Form):
         return names
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns, typed as set
         lat, lon = data.get("latitude"), data.get("longitude")
         if (lat is None) != (lon is None) and not (
             self.has_error("latitude") or self.has_error("longitude")
@@ -247,8 +250,10 @@ class NewCaseForm(forms.Form):
         if local and zone_name:
             zone = zoneinfo.ZoneInfo(zone_name)
             aware = local.replace(tzinfo=zone)
+            if not is_storable(aware):  # past the calendar's edge once in UTC
+                self.add_error("occurred_at", OUT_OF_RANGE)
             # A wall time skipped by a clock change does not survive the round trip.
-            if aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != local:
+            elif aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != local:
                 self.add_error(
                     "occurred_at",
                     f"{local:%Y-%m-%d %H:%M} did not exist in {zone_name} "
@@ -286,6 +291,7 @@ class NewCaseForm(forms.Form):
         for field_name, errors in error.error_dict.items():
             target = names.get(field_name, field_name)
             self.add_error(target if target in self.fields else None, errors)
+
 
 class CaseStatusForm(forms.Form):
     """Move the case to another status (the lead's), with a reason."""

@@ -520,8 +520,18 @@ def _headlines(ids: list[int], text: str) -> QuerySet[EvidenceItem]:
     )
 
 
-def add_snippets(rows: Sequence[Any], text: str) -> None:
-    """Give each of ROWS a ``snippet``: HTML with the matched words in ``<mark>``.
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """A source found, as ``templates/cases/list.jinja`` shows it (``source_row``):
+    the evidence ITEM (with its case) and its SNIPPET, the matched passage
+    (``with_snippets``)."""
+
+    item: EvidenceItem
+    snippet: SafeString
+
+
+def with_snippets(items: Sequence[EvidenceItem], text: str) -> list[SourceRow]:
+    """ITEMS, each with a snippet: HTML with the matched words in ``<mark>``.
 
     PostgreSQL: ``ts_headline`` for these rows only (it re-parses the text, so
     never over the candidate set), with marker characters as StartSel/StopSel;
@@ -529,9 +539,9 @@ def add_snippets(rows: Sequence[Any], text: str) -> None:
     ``<mark>`` tags, so nothing in a source's text is ever trusted as HTML.
     Elsewhere: the text around the first occurrence of TEXT.
     """
-    if not rows:
-        return
-    ids = [row.pk for row in rows]
+    if not items:
+        return []
+    ids = [item.pk for item in items]
     if uses_postgres_search() and text:
         found = dict(_headlines(ids=ids, text=text))
     else:
@@ -541,8 +551,7 @@ def add_snippets(rows: Sequence[Any], text: str) -> None:
                 AnyOf(F("id"), ids)
             ).values_list("id", Left("text_body", SNIPPET_LENGTH * 20), "description")
         }
-    for row in rows:
-        row.snippet = highlight(found.get(row.pk) or "")
+    return [SourceRow(item, highlight(found.get(item.pk) or "")) for item in items]
 
 
 def _plain_snippet(body: str, text: str) -> str:

@@ -35,6 +35,7 @@ from incidents.chronology.forms import (
 )
 from incidents.chronology.models import ChronologyEvent, Clock, OrderingConstraint
 from incidents.chronology.page import ChronologyPage
+from incidents.chronology.summary import case_summary
 from incidents.htmx import HtmxHttpRequest
 from incidents.hypotheses.forms import apply_change
 
@@ -50,8 +51,15 @@ def chronology(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """The chronology: the SVG timeline, the table, the clocks and the orderings.
 
     An htmx request for ``chronology-view`` (the zoom's links) gets the
-    figure and the table alone."""
+    figure and the table alone; one for ``chronology-summary`` (the case
+    page's panel, loaded when it scrolls into view) the summary alone."""
     access = get_case_for_user(request, reference, Need.READ)
+    if request.htmx and request.htmx.target == "chronology-summary":
+        return render(
+            request,
+            "chronology/summary.jinja#chronology_summary_alone",
+            {"summary": case_summary(access.incident)},
+        )
     loaded = chronicle.load(access.incident)
     page = ChronologyPage(loaded, access.can_write, request.GET)
     template = "chronology/page.jinja"

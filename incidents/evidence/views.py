@@ -7,6 +7,7 @@ page, downloads, previews, custody and annotation views follow below it.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -33,13 +34,14 @@ from incidents.accounts.access import (
     get_case_for_user,
     role_of_user,
 )
-from incidents.audit.versioning import posted_version
+from incidents.audit.versioning import is_incomplete, required_version
 from incidents.cases.models import Tag
 from incidents.cases.views import page_reads
 from incidents.cases.views.case import after_invalid, after_write
 from incidents.compiled import compiled
 from incidents.evidence import annotations as anno
 from incidents.evidence import files
+from incidents.evidence.crosscheck import verify_item
 from incidents.evidence.forms import AttachForm
 from incidents.evidence.item_forms import (
     AnnotationEditForm,
@@ -48,12 +50,14 @@ from incidents.evidence.item_forms import (
     TransferForm,
 )
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
+from incidents.htmx import HtmxHttpRequest
 from incidents.hypotheses.forms import apply_model_errors
+from incidents.params import is_clean_text, parse_id
 
 
 @require_POST
 @login_required
-def attach(request: HttpRequest, reference: str) -> HttpResponse:
+def attach(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Attach a URL, a file or a pasted text to the case (``EvidenceItem.attach``).
 
     Times in the form are read in the case's local time zone.
@@ -148,6 +152,18 @@ def _tags_in_order() -> Prefetch:
     return Prefetch("tags", queryset=Tag.objects.order_by("name"))
 
 
+@dataclass(frozen=True, slots=True)
+class AnnotationRow:
+    """One annotation of the panel as ``templates/evidence/detail.jinja`` draws
+    it (``entry``, ``edit_form``): whether the viewer may edit it (its author,
+    a writer), and its edit form when that is drawn open (asked for, or sent
+    back with errors; otherwise it loads when its panel is opened)."""
+
+    annotation: Annotation
+    can_edit: bool
+    edit_form: AnnotationEditForm | None = None
+
+
 def _filters(request: HttpRequest) -> dict[str, str]:
     return {key: request.GET.get(key, "").strip()[:100] for key in ("tag", "hypothesis", "author")}
 
@@ -175,9 +191,14 @@ def _context(
     # Edit forms load when their panel is opened: only the one asked for (or
     # sent back with errors) is drawn with the page.
     bound_edit_pk, bound_edit = bound.get("edit") or (None, None)
-    for a in live:
-        a.can_edit = access.can_write and a.author_id == request.user.pk  # type: ignore[attr-defined]
-        a.edit_form = bound_edit if a.pk == bound_edit_pk else None  # type: ignore[attr-defined]
+    rows = [
+        AnnotationRow(
+            a,
+            can_edit=access.can_write and a.author_id == request.user.pk,
+            edit_form=bound_edit if a.pk == bound_edit_pk else None,
+        )
+        for a in _filtered(live, filters)
+    ]
     image = (item.extracted_metadata or {}).get("image") or {}
     return {
         "access": access,
@@ -186,7 +207,7 @@ def _context(
         "custody": item.custody.select_related("actor").order_by("id"),
         "highlighted": anno.render_highlights(text, [a for a in live if not a.is_orphaned]),
         "has_text": bool(text.strip()),
-        "annotations": _filtered(live, filters),
+        "annotations": rows,
         "annotation_total": len(live),
         "text_annotations": [a for a in live if not a.region],
         "region_annotations": [a for a in live if a.region],
@@ -254,6 +275,7 @@ def _after_invalid(
 ) -> HttpResponse:
     # htmx does not swap 4xx answers by default: the region comes back with 200.
     status = 200 if request.htmx else 422  # type: ignore[attr-defined]
+    status = 400 if is_incomplete(*bound.values()) else status  # a field or the version left out
     return _page(request, item, access, region, status=status, **bound)
 
 
@@ -284,7 +306,10 @@ def download(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     item, _access = _item(request, pk)
     if not item.file:
         raise Http404("This item has no file.")
-    if not item.verify(by=request.user, reason="Checked before download.", downloading=True):
+    checked = verify_item(
+        item, by=request.user, reason="Checked before download.", downloading=True
+    )
+    if checked.problems:  # the file against its hash, custody chain and audit trail
         response = render(
             request,
             "evidence/refused.jinja",
@@ -355,7 +380,7 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
 def verify(request: HttpRequest, pk: int) -> HttpResponse:
     """Re-hash the file and check the custody chain now."""
     item, access = _item(request, pk, Need.WRITE)
-    ok = item.verify(by=request.user, reason="Checked on request.")
+    ok = not verify_item(item, by=request.user, reason="Checked on request.").problems
     message = "The file and its custody chain check out." if ok else "Verification failed."
     return _after_write(request, item, access, "custody", message, ("custody-changed",))
 
@@ -388,7 +413,7 @@ def edit_text(request: HttpRequest, pk: int) -> HttpResponse:
             orphaned = item.set_text_body(
                 form.cleaned_data["text_body"],
                 by=request.user,
-                expected_version=posted_version(request),
+                expected_version=required_version(request),
             )
         except ValidationError as exc:
             _apply(form, exc)
@@ -492,12 +517,10 @@ def _annotation_added(
     else:
         # The annotation just saved, with its author and hypothesis already on it;
         # only its tags are read back (in name order, as the panel lists them).
-        added = annotation
-        prefetch_related_objects([added], _tags_in_order())
-        added.can_edit = True  # type: ignore[attr-defined] (its author, a writer)
-        added.edit_form = None  # type: ignore[attr-defined] (loaded when opened)
+        prefetch_related_objects([annotation], _tags_in_order())
+        added = AnnotationRow(annotation, can_edit=True)  # its author, a writer; form on opening
         order = [a.pk for a in live]
-        at = order.index(added.pk) if added.pk in order else len(order) - 1
+        at = order.index(annotation.pk) if annotation.pk in order else len(order) - 1
         text = item.annotation_text
         context = {
             "access": access,
@@ -538,15 +561,15 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
     this entry's form open."""
     item, access, annotation = _own_annotation(request, pk, annotation_pk)
     hypotheses = page_reads.hypotheses(item.incident)
+    annotation.check_editable_by(request.user)  # before reading a POST: 403 comes first
     if request.method == "GET":
-        annotation.check_editable_by(request.user)
         form = _edit_form(annotation, hypotheses)
         if request.htmx:  # type: ignore[attr-defined]
-            annotation.edit_form = form  # type: ignore[attr-defined]
+            row = AnnotationRow(annotation, can_edit=True, edit_form=form)
             return render(
                 request,
                 "evidence/detail.jinja#annotation_edit_form",
-                {"access": access, "item": item, "a": annotation},
+                {"access": access, "item": item, "row": row},
             )
         return _page(request, item, access, "annotations", edit=(annotation.pk, form))
     form = AnnotationEditForm(request.POST, hypotheses=hypotheses, prefix=f"a{annotation.pk}")
@@ -559,7 +582,7 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
                 tags=form.tag_names,
                 stance=data["stance"] or "",
                 hypothesis=data["hypothesis"],
-                expected_version=posted_version(request),
+                expected_version=required_version(request),
             )
         except ValidationError as exc:
             _apply(form, exc)
@@ -570,7 +593,9 @@ def annotation_edit(request: HttpRequest, pk: int, annotation_pk: int) -> HttpRe
                 request, item, access, "annotations", "Annotation saved.", ("annotations-changed",)
             )
     if request.htmx:  # type: ignore[attr-defined]
-        return _annotation_entry(request, item, access, annotation.pk, hypotheses, bound=form)
+        entry = _annotation_entry(request, item, access, annotation.pk, hypotheses, bound=form)
+        entry.status_code = 400 if is_incomplete(form) else entry.status_code
+        return entry
     return _after_invalid(request, item, access, "annotations", edit=(annotation.pk, form))
 
 
@@ -583,14 +608,13 @@ def _annotation_entry(
     bound: AnnotationEditForm | None = None,
 ) -> HttpResponse:
     """The HTMX answer to an edit: that entry alone (its passage does not move)."""
-    entry = _annotations(item).get(pk=annotation_pk)
-    entry.can_edit = True  # type: ignore[attr-defined] (its author, a writer)
-    entry.edit_form = bound  # type: ignore[attr-defined] (saved: closed, loads when opened)
+    # Its author, a writer; saved, its form is closed and loads when opened.
+    row = AnnotationRow(_annotations(item).get(pk=annotation_pk), can_edit=True, edit_form=bound)
     with timezone.override(item.incident.zone):
         response = render(
             request,
             "evidence/detail.jinja#annotation_entry",
-            {"access": access, "item": item, "a": entry},
+            {"access": access, "item": item, "row": row},
         )
     if bound is None:
         trigger_client_event(response, "annotations-changed")
@@ -652,12 +676,14 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
         .order_by("item__created_at", "item_id", "position_start", "id")
     )
     filters = {k: request.GET.get(k, "").strip()[:100] for k in ("hypothesis", "stance", "tag")}
-    if filters["hypothesis"].isdigit():
-        rows = rows.filter(hypothesis_id=int(filters["hypothesis"]))
+    hypothesis_id = parse_id(filters["hypothesis"])  # an id of ASCII digits, else no filter
+    if hypothesis_id is not None:
+        rows = rows.filter(hypothesis_id=hypothesis_id)
     if filters["stance"] in Annotation.Stance.values and filters["stance"]:
         rows = rows.filter(stance=filters["stance"])
-    if filters["tag"]:
-        rows = rows.filter(tags__name=filters["tag"])
+    if filters["tag"]:  # a name with a NUL names no tag (nor could PostgreSQL compare it)
+        tag = filters["tag"]
+        rows = rows.filter(tags__name=tag) if is_clean_text(tag) else rows.none()
     hypotheses = list(incident.hypotheses.order_by("created_at", "id"))
     counts = Annotation.objects.stance_counts(incident)
     for h in hypotheses:
@@ -666,7 +692,8 @@ def case_annotations(request: HttpRequest, reference: str) -> HttpResponse:
         h.stance_contradicts = found.get("contradicts", 0)  # type: ignore[attr-defined]
     author = request.GET.get("author", "").strip()[:150]
     if author:
-        rows = rows.filter(author__in=get_user_model().objects.filter(username=author))
+        users = get_user_model().objects.filter(username=author)
+        rows = rows.filter(author__in=users) if is_clean_text(author) else rows.none()
     with timezone.override(incident.zone):
         return render(
             request,

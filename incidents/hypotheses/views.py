@@ -40,6 +40,7 @@ from incidents.hypotheses.forms import (
     apply_model_errors,
 )
 from incidents.hypotheses.models import Assessment, Hypothesis
+from incidents.params import INT_MAX, parse_count, parse_id
 
 
 @require_POST
@@ -85,7 +86,8 @@ def move(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
         return render_case(request, access, "move_form_alone", card=pk, hypotheses=hypotheses)
     # Only the items the form cites are loaded (not every source of the case);
     # an id of another case's item is then not a valid choice.
-    wanted_ids = [v for v in request.POST.getlist(f"move-{pk}-cited_evidence") if v.isdigit()]
+    posted = request.POST.getlist(f"move-{pk}-cited_evidence")
+    wanted_ids = [i for i in map(parse_id, posted) if i is not None]  # ids, ASCII digits
     evidence = (
         list(
             access.incident.evidence.filter(pk__in=wanted_ids).only(
@@ -274,8 +276,9 @@ def cell(
             sort = request.POST.get("sort", "")
             rows = request.POST.get("rows", "")
             params = ["sort=diagnosticity"] if sort == "diagnosticity" else []
-            if rows == "all" or rows.isdigit():
-                params.append(f"rows={rows}")
+            count = "all" if rows == "all" else parse_count(rows, maximum=INT_MAX)
+            if count:
+                params.append(f"rows={count}")
             query = "&".join(params)
             return HttpResponseRedirect(case_url(access.incident, focus, query))
     if request.htmx:

@@ -14,6 +14,7 @@ from django.utils.functional import Promise
 from incidents.cases.markdown import render_markdown
 from incidents.cases.models.common import choices_constraint, written_text
 from incidents.cases.models.incidents import Incident
+from incidents.reports import tlp as marking
 
 
 class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
@@ -58,6 +59,7 @@ class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
             hypothesis=hypothesis,
             evidence=evidence,
             created_at=now,
+            tlp=marking.inherited(incident),
         )
         Incident.objects.filter(pk=incident.pk).update(last_activity_at=now)
         return update
@@ -73,6 +75,10 @@ class StatusUpdateKind(models.TextChoices):
     CONFIDENCE_CHANGED = "confidence_changed", "Confidence changed"
     EVIDENCE_ADDED = "evidence_added", "Evidence added"
     MEMBERS_CHANGED = "members_changed", "Members changed"
+    CHRONOLOGY_CHANGED = "chronology_changed", "Chronology changed"
+    MARKING_CHANGED = "marking_changed", "TLP marking changed"
+    JUDGEMENTS_CHANGED = "judgements_changed", "Key judgements changed"
+    REPORT = "report", "Report"
     EVIDENCE_CHANGED = "evidence_changed", "Source changed"
     CASE_EDITED = "case_edited", "Case edited"
 
@@ -116,12 +122,16 @@ class StatusUpdate(models.Model):
         related_name="timeline_entries",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    tlp = marking.field()  # the case's level unless marked otherwise
 
     objects = StatusUpdateQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [choices_constraint("kind", StatusUpdateKind, "statusupdate")]
+        constraints = [
+            choices_constraint("kind", StatusUpdateKind, "statusupdate"),
+            choices_constraint("tlp", marking.TLP, "statusupdate"),
+        ]
         indexes = [
             models.Index(fields=["incident", "-created_at", "-id"], name="update_timeline_idx"),
             models.Index(fields=["incident", "kind", "-created_at"], name="update_kind_idx"),

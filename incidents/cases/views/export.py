@@ -43,6 +43,7 @@ from django.views.decorators.http import require_GET
 
 from incidents.accounts.access import get_case_for_user
 from incidents.cases.models import Incident, Membership, StatusUpdate
+from incidents.chronology.export import sections as chronology_sections
 from incidents.compiled import compiled
 from incidents.evidence import annotations as anno
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
@@ -131,6 +132,7 @@ def _timeline_rows(case: int) -> QuerySet[Any]:
             "body",
             "hypothesis_id",
             "evidence_id",
+            "tlp",
         )
     )
 
@@ -237,6 +239,7 @@ def _evidence_rows(case: int) -> QuerySet[Any]:
             "verification",
             "last_verified_at",
             "extracted_metadata",
+            "tlp",
         )
     )
 
@@ -267,6 +270,8 @@ def _annotation_rows(case: int) -> QuerySet[Any]:
             "region",
             "created_at",
             "updated_at",
+            "tlp",
+            "item__tlp",
             "tags__name",
         )
     )
@@ -330,6 +335,8 @@ def incident_document(incident: Incident) -> dict[str, Any]:
         "summary": incident.summary,
         "status": incident.status,
         "severity": incident.severity,
+        "tlp": incident.tlp,
+        "key_judgements": incident.key_judgements,
         "occurred_at": _time(incident.occurred_at),
         "occurred_local": local.isoformat() if local else None,
         "occurred_uncertainty_seconds": _seconds(incident.occurred_uncertainty),
@@ -378,6 +385,7 @@ def case_document(incident: Incident) -> dict[str, Any]:
         "assessments": _each(assessments, _assessment_document),
         "timeline": _each(timeline, _timeline_document),
         "annotations": _annotations(incident),
+        **chronology_sections(incident),  # clocks[], chronology[]: incidents/chronology/export.py
     }
 
 
@@ -432,6 +440,7 @@ def _timeline_document(u: Any) -> dict[str, Any]:
         "body": u.body,
         "hypothesis_id": u.hypothesis_id,
         "evidence_id": u.evidence_id,
+        "tlp": u.tlp,
     }
 
 
@@ -553,6 +562,18 @@ def _hypothesis_document(
     }
 
 
+def _custody_head(custody: list[Any]) -> dict[str, Any] | None:
+    """The last entry of the item's custody chain, followed link by link from the first:
+    its place in the chain (1 for the first entry), hash and time (docs/export.md)."""
+    following = {c.previous_hash: c for c in custody}
+    head, sequence = None, 0
+    while sequence < len(custody) and (entry := following.get(head.entry_hash if head else "")):
+        head, sequence = entry, sequence + 1
+    if head is None:
+        return None
+    return {"sequence": sequence, "entry_hash": head.entry_hash, "at": _time(head.at)}
+
+
 def _evidence_document(item: Any, scores: CaseScores, custody: list[Any]) -> dict[str, Any]:
     score = scores.items.get(item.id)
     weight, _ = credibility_weight(item.reliability, item.credibility)
@@ -587,6 +608,7 @@ def _evidence_document(item: Any, scores: CaseScores, custody: list[Any]) -> dic
             if item.withdrawn_at is not None
             else None
         ),
+        "tlp": item.tlp,
         "file": (
             {
                 "original_name": item.original_name,
@@ -616,6 +638,7 @@ def _evidence_document(item: Any, scores: CaseScores, custody: list[Any]) -> dic
             }
             for c in custody
         ],
+        "custody_head": _custody_head(custody),
     }
 
 
@@ -663,6 +686,7 @@ def _annotation_document(
         "inquest:evidence_id": a.item_id,
         "inquest:stance": a.stance or None,
         "inquest:hypothesis_id": a.hypothesis_id,
+        "inquest:tlp": a.tlp,
     }
 
 

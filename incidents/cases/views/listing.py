@@ -9,22 +9,21 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.middleware import HtmxDetails
 
 from incidents.accounts.access import role_of_user
 from incidents.cases import search
 from incidents.cases.forms import CaseFilterForm, NewCaseForm
-from incidents.cases.models import Incident, Membership, StatusUpdate, member_scope
+from incidents.cases.models import Incident, Membership, StatusUpdate
 from incidents.cases.search import (
     PAGE_SIZE,
     SORTS,
     Cursor,
     Page,
-    add_snippets,
+    Viewer,
     apply_filters,
     capped_count,
     matching_sources,
@@ -39,9 +38,11 @@ from incidents.cases.search import (
     source_segments,
     uses_postgres_search,
     visible_sources,
+    with_snippets,
 )
 from incidents.compiled import Shape, compiled
 from incidents.evidence.models import EvidenceItem
+from incidents.htmx import HtmxHttpRequest, SignedInHttpRequest
 from incidents.hypotheses.models import Hypothesis
 from incidents.lookups import AnyOf
 
@@ -73,10 +74,6 @@ HOME_ENTRY_COLUMNS = (
     "author__first_name",
     "author__last_name",
 )
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +125,7 @@ def wants_partial(request: HtmxHttpRequest) -> bool:
 
 @require_GET
 @login_required
-def home(request: HtmxHttpRequest) -> HttpResponse:
+def home(request: SignedInHttpRequest) -> HttpResponse:
     """My cases (with my role) and the latest timeline entries across them."""
     user = request.user
     mine = Membership.objects.filter(incident=OuterRef("pk"), user=user)
@@ -187,25 +184,17 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     # SQLite has no ranking: best match means most recent.
     shown = sort if sort != "relevance" or uses_postgres_search() else "activity"
     context.update(sort=shown, sort_label=SORTS[shown], page=Page([], None, None), cases=[])
-    user = request.user
-    if not (user.is_authenticated and user.is_active):
-        return context  # sees no case (``visible_to``)
-    # The cases asked for (``_cases``): whose, matching what, filtered how.
-    scope = (
-        member_scope(user),
-        text or None,
-        text.upper() or None,
-        *(data.get(name) or None for name in FILTERS),
-        data.get("confirmed") or "",
-    )
+    # The cases asked for (``_cases``): whose (``visible_to``), matching what, filtered how.
+    viewer, match = Viewer.of(request.user), CaseFilter.of(data)
     ranked: list[int] | None = None
     if text:
         if sort == "relevance" and uses_postgres_search():
             # One pass over the matches gives both the count and the set to rank.
-            ranked = [pk for (pk,) in _candidates(*scope, search.SEARCH_CAP + 1)]
+            candidates = _candidates(viewer=viewer, match=match, limit=search.SEARCH_CAP + 1)
+            ranked = [pk for (pk,) in candidates]
             total = len(ranked)
         else:
-            total = capped_count(_cases(*scope))
+            total = capped_count(_cases(viewer, match))
         _say_total(context, total)
         if not total:
             return context  # nothing matched: no page to read
@@ -214,13 +203,20 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     def read(index: int, cursor: Cursor | None, backwards: bool, limit: int) -> list[Any]:
         keys = dict(zip(segments[index].keys, cursor.values, strict=True)) if cursor else {}
         at = keys.get("last_activity_at", keys.get("occurred_at"))
-        cursor_values = (at, keys.get("reference"), keys.get("rank"), keys.get("id"))
-        position = (sort, str(index), backwards, *cursor_values, limit)
+        position = Position(
+            sort=sort,
+            segment=str(index),
+            backwards=backwards,
+            at=at,
+            key=keys.get("reference"),
+            rank=keys.get("rank"),
+            last=keys.get("id"),
+        )
         if ranked is None:
-            return _case_page(*scope, None, None, *position)
-        # The candidates were chosen by the scope: the page ranks them alone.
-        unscoped = (None,) * (len(scope) - 1) + ("",)
-        return _case_page(*unscoped, ranked[: search.SEARCH_CAP], text, *position)
+            return _case_page(viewer=viewer, match=match, position=position, limit=limit)
+        # The candidates were chosen by the filter: the page ranks them alone.
+        candidates = ranked[: search.SEARCH_CAP]
+        return _ranked_page(ranked=candidates, text=text, position=position, limit=limit)
 
     page = paginate(read, segments, after=data["after"], before=data["before"])
     tags = _tag_names([row.id for row in page.rows])
@@ -228,103 +224,99 @@ def _list_context(request: HtmxHttpRequest, form: CaseFilterForm) -> dict[str, A
     return context
 
 
-# The filters the case list's reads take as values (``_cases``).
-FILTERS = ("status", "severity", "tag", "lead", "occurred_from", "occurred_before")
+@dataclass(frozen=True)
+class CaseFilter:
+    """What the case list asks for besides whose cases: the search TEXT
+    (stripped; REFERENCE, the same upper-cased, for the reference:
+    ``search.text_match``) and the filters of ``apply_filters``. One value for
+    the compiled reads (``incidents.compiled``): each field a parameter, None
+    when not asked for; CONFIRMED a shape ("", "yes", "no")."""
+
+    text: str | None = None
+    reference: str | None = None
+    status: str | None = None
+    severity: str | None = None
+    tag: str | None = None
+    lead: str | None = None
+    occurred_from: dt.datetime | None = None
+    occurred_before: dt.datetime | None = None
+    confirmed: Shape = ""
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> CaseFilter:
+        """The filter of the list form's cleaned DATA."""
+        text = (data.get("q") or "").strip()
+        return cls(
+            text=text or None,
+            reference=text.upper() or None,
+            status=data.get("status") or None,
+            severity=data.get("severity") or None,
+            tag=data.get("tag") or None,
+            lead=data.get("lead") or None,
+            occurred_from=data.get("occurred_from") or None,
+            occurred_before=data.get("occurred_before") or None,
+            confirmed=data.get("confirmed") or "",
+        )
+
+    def filters(self) -> dict[str, Any]:
+        """The filters as ``apply_filters`` reads them."""
+        names = ("status", "severity", "tag", "lead", "occurred_from", "occurred_before")
+        return {name: getattr(self, name) for name in (*names, "confirmed")}
 
 
-def _cases(
-    member: int | None,
-    text: str | None,
-    reference: str | None,
-    status: str | None,
-    severity: str | None,
-    tag: str | None,
-    lead: str | None,
-    occurred_from: dt.datetime | None,
-    occurred_before: dt.datetime | None,
-    confirmed: str,
-) -> QuerySet[Incident]:
-    """The cases MEMBER may see (None: staff, every case; ``member_scope``)
-    that match TEXT (stripped; REFERENCE, the same upper-cased, for the
-    reference: ``search.text_match``) and the filters (``apply_filters``)."""
-    cases = Incident.objects.all() if member is None else Incident.objects.of_member(member)
-    if text is not None:
-        cases = cases.filter(search.text_match(text, reference or ""))
-    values = (status, severity, tag, lead, occurred_from, occurred_before)
-    return apply_filters(cases, {**dict(zip(FILTERS, values, strict=True)), "confirmed": confirmed})
+@dataclass(frozen=True)
+class Position:
+    """Where a page of the list starts: the SORT's SEGMENT (its index), the
+    direction, and the cursor's keys (AT, KEY (a reference) or RANK, then
+    LAST, an id; all None on the first page)."""
+
+    sort: Shape
+    segment: Shape
+    backwards: bool
+    at: dt.datetime | None = None
+    key: str | None = None
+    rank: float | None = None
+    last: int | None = None
+
+
+def _cases(viewer: Viewer, match: CaseFilter) -> QuerySet[Incident]:
+    """The cases VIEWER may see (``Incident.objects.visible_to``: the one rule)
+    that MATCH asks for."""
+    cases = Incident.objects.visible_to(viewer)  # type: ignore[arg-type]  # a user, as read
+    if match.text is not None:
+        cases = cases.filter(search.text_match(match.text, match.reference or ""))
+    return apply_filters(cases, match.filters())
 
 
 @compiled(fallback=True)
-def _candidates(
-    member: int | None,
-    text: str | None,
-    reference: str | None,
-    status: str | None,
-    severity: str | None,
-    tag: str | None,
-    lead: str | None,
-    occurred_from: dt.datetime | None,
-    occurred_before: dt.datetime | None,
-    confirmed: Shape,
-    limit: int,
-) -> QuerySet[Incident]:
+def _candidates(viewer: Viewer, match: CaseFilter, limit: int) -> QuerySet[Any]:
     """The ids of the newest LIMIT cases of ``_cases``: a search's candidate set
     and its count. Compiled once per shape; on SQLite, whose match is a
     substring (``%text%``, computed from the text), read through the ORM each
     time (``fallback``)."""
-    cases = _cases(
-        member,
-        text,
-        reference,
-        status,
-        severity,
-        tag,
-        lead,
-        occurred_from,
-        occurred_before,
-        confirmed,
-    )
-    return cases.order_by("-id").values_list("id")[:limit]
+    return _cases(viewer, match).order_by("-id").values_list("id")[:limit]
 
 
 @compiled(fallback=True)
-def _case_page(
-    member: int | None,
-    text: str | None,
-    reference: str | None,
-    status: str | None,
-    severity: str | None,
-    tag: str | None,
-    lead: str | None,
-    occurred_from: dt.datetime | None,
-    occurred_before: dt.datetime | None,
-    confirmed: Shape,
-    ranked: list[int] | None,
-    rank_text: str | None,
-    sort: Shape,
-    segment: Shape,
-    backwards: bool,
-    at: dt.datetime | None,
-    key: str | None,
-    rank: float | None,
-    last: int | None,
-    limit: int,
-) -> QuerySet[Incident]:
-    """A page of the case list as values (``LIST_FIELDS``): the cases of
-    ``_cases``, or the candidates RANKED by their relevance to RANK_TEXT; the
-    rows of the sort's SEGMENT after the cursor (AT, KEY (a reference) or
-    RANK, then LAST) in its order, or before it when BACKWARDS; LIMIT of them.
-    Compiled once per shape: which values are given, the confirmed filter,
-    the sort, the segment, the direction (``incidents.compiled``)."""
-    if ranked is not None:
-        qs = rank_candidates(ranked, rank_text or "")
-        fields: tuple[str, ...] = (*LIST_FIELDS, "rank")
-    else:
-        qs = _cases(
-            member, text, reference, status, severity, tag, lead, occurred_from,
-            occurred_before, confirmed,
-        )  # fmt: skip
-        fields = LIST_FIELDS
+def _case_page(viewer: Viewer, match: CaseFilter, position: Position, limit: int) -> QuerySet[Any]:
+    """A page of the case list as values (``LIST_FIELDS``): LIMIT of the cases
+    of ``_cases`` from POSITION on. Compiled once per shape: which values are
+    given, the confirmed filter, the sort, the segment, the direction."""
+    return _page_of(_cases(viewer, match), LIST_FIELDS, position, limit)
+
+
+@compiled(fallback=True)
+def _ranked_page(ranked: list[int], text: str, position: Position, limit: int) -> QuerySet[Any]:
+    """A page of the candidates RANKED (chosen by ``_candidates``) by their
+    relevance to TEXT, as ``_case_page`` with their rank (PostgreSQL)."""
+    return _page_of(rank_candidates(ranked, text), (*LIST_FIELDS, "rank"), position, limit)
+
+
+def _page_of(
+    qs: QuerySet[Incident], fields: tuple[str, ...], position: Position, limit: int
+) -> QuerySet[Any]:
+    """The rows of QS in POSITION's segment after its cursor in the sort's
+    order, or before it when backwards; LIMIT of them, as FIELDS."""
     # A correlated subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an
     # EXISTS in the select list into a hashed scan of every hypothesis.
     confirmed_id = Subquery(
@@ -332,9 +324,10 @@ def _case_page(
         .order_by()
         .values("pk")[:1]
     )
-    part = segments_for(sort)[int(segment)]
+    part = segments_for(position.sort)[int(position.segment)]
     qs = qs.annotate(confirmed_id=confirmed_id).filter(part.where)
-    keys = {"last_activity_at": at, "occurred_at": at, "reference": key, "rank": rank}
+    at, key, last, backwards = position.at, position.key, position.last, position.backwards
+    keys = {"last_activity_at": at, "occurred_at": at, "reference": key, "rank": position.rank}
     if last is not None or key is not None:
         wanted = [keys.get(name, last) for name in part.keys]
         descending = part.descending != backwards
@@ -374,11 +367,13 @@ def _sources_context(
     if not text:
         qs = scoped()
     else:
-        if filtered or not (user.is_authenticated and user.is_active):
+        if filtered:
             ids = source_candidates(scoped(), every_case=user.is_staff)
         else:
-            member = member_scope(user)
-            ids = [pk for (pk,) in _source_candidates(member, text.strip(), search.SEARCH_CAP + 1)]
+            found = _source_candidates(
+                viewer=Viewer.of(user), text=text.strip(), limit=search.SEARCH_CAP + 1
+            )
+            ids = [pk for (pk,) in found]
         _say_total(context, len(ids))
         if not ids:
             return context  # nothing matched: no page to read
@@ -390,21 +385,19 @@ def _sources_context(
         after=data["after"],
         before=data["before"],
     )
-    add_snippets(page.rows, text)  # type: ignore[arg-type]
-    context.update(page=page, sources=page.rows)
+    context.update(page=page, sources=with_snippets(page.rows, text))
     return context
 
 
 @compiled(tuples=True, fallback=True)
-def _source_candidates(member: int | None, text: str, limit: int) -> QuerySet[Any]:
+def _source_candidates(viewer: Viewer, text: str, limit: int) -> QuerySet[Any]:
     """The ids of the newest LIMIT items matching TEXT (stripped) of the cases
-    MEMBER may see (None: staff, every case; ``member_scope``), without case
-    filters: a search's candidate set and its count (``search.newest_sources``).
-    Compiled once per shape; on SQLite, whose match is a substring, read
-    through the ORM each time (``fallback``)."""
-    items = EvidenceItem.objects.all() if member is None else search.sources_of_member(member)
-    matches = items.filter(search.source_text_match(text))
-    return search.newest_sources(matches, every_case=member is None)[:limit]
+    VIEWER may see (``visible_sources``), without case filters: a search's
+    candidate set and its count (``search.newest_sources``). Compiled once per
+    shape; on SQLite, whose match is a substring, read through the ORM each
+    time (``fallback``)."""
+    matches = visible_sources(viewer).filter(search.source_text_match(text))
+    return search.newest_sources(matches, every_case=viewer.is_staff)[:limit]
 
 
 @compiled(tuples=True)
@@ -421,7 +414,7 @@ def _tag_names(ids: list[int]) -> dict[int, list[str]]:
     """The names of each case's tags (sorted), by case id, in one query of names."""
     names: dict[int, list[str]] = {pk: [] for pk in ids}
     if names:
-        for incident_id, name in _tag_rows(ids):
+        for incident_id, name in _tag_rows(cases=ids):
             names[incident_id].append(name)
     return names
 

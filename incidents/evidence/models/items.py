@@ -25,6 +25,7 @@ from incidents.cases.models import (
     written_text,
 )
 from incidents.evidence import files
+from incidents.reports import tlp as marking
 
 if TYPE_CHECKING:
     from incidents.evidence.models.annotations import Annotation
@@ -111,6 +112,15 @@ class EvidenceItem(models.Model):
     )
     event_at = models.DateTimeField(null=True, blank=True, help_text="When what it shows happened.")
     event_uncertainty = models.DurationField(null=True, blank=True)
+    # The clock its event time was read on (incidents/chronology): set by Clock's methods.
+    clock = models.ForeignKey(
+        "chronology.Clock",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="sources",
+    )
     event_latitude = models.DecimalField(
         max_digits=9,
         decimal_places=6,
@@ -131,6 +141,7 @@ class EvidenceItem(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="collected_evidence"
     )
     obtained_from = models.CharField(max_length=300, blank=True, help_text="From whom or where.")
+    tlp = marking.field()  # its case's level when attached, unless given
     is_illustrative = models.BooleanField(
         default=False, help_text="Not public record: invented for the demo or for training."
     )
@@ -236,6 +247,7 @@ class EvidenceItem(models.Model):
         from incidents.evidence.models.custody import CustodyEntry
 
         fields.setdefault("collected_by", by)
+        fields.setdefault("tlp", marking.level_of(incident))
         stored: list[str] = []
         item = cls(incident=incident, **fields)
         try:
@@ -516,12 +528,13 @@ class EvidenceItem(models.Model):
         "language": "language",
     }
 
-    def _changed(self, by: Any, text: str, custody: str) -> None:
-        """The timeline entry and the custody entry of an edit, in the caller's transaction."""
+    def _changed(self, by: Any, text: str, custody: str) -> StatusUpdate:
+        """The custody entry and the timeline entry (returned) of an edit, in the
+        caller's transaction."""
         from incidents.evidence.models.custody import CustodyEntry
 
         CustodyEntry.record(self, action=custody, by=by, reason=text)
-        StatusUpdate.objects.post(
+        return StatusUpdate.objects.post(
             self.incident,
             kind=StatusUpdate.Kind.EVIDENCE_CHANGED,
             by=by,
@@ -577,8 +590,7 @@ class EvidenceItem(models.Model):
             who = getattr(by, "username", "") or "someone"
             text = f"{who} edited {_quote(before.get('title', locked.title))}: {', '.join(said)}."
             locked.incident = self.incident
-            locked._changed(by, text, CustodyEntry.Action.EDITED)
-            return StatusUpdate.objects.filter(evidence=locked).order_by("-id").first()
+            return locked._changed(by, text, CustodyEntry.Action.EDITED)
 
     def regrade(
         self,
@@ -629,8 +641,7 @@ class EvidenceItem(models.Model):
             who = getattr(by, "username", "") or "someone"
             text = f"{who} regraded {_quote(locked.title)} {old} → {locked.grade}: {reason}"
             locked.incident = self.incident
-            locked._changed(by, text, CustodyEntry.Action.REGRADED)
-            return StatusUpdate.objects.filter(evidence=locked).order_by("-id").first()
+            return locked._changed(by, text, CustodyEntry.Action.REGRADED)
 
     @property
     def is_withdrawn(self) -> bool:
@@ -680,8 +691,7 @@ class EvidenceItem(models.Model):
             who = getattr(by, "username", "") or "someone"
             text = f"{who} withdrew {_quote(locked.title)}: {locked.withdrawal_why}"
             locked.incident = self.incident
-            locked._changed(by, text, CustodyEntry.Action.WITHDRAWN)
-            return StatusUpdate.objects.filter(evidence=locked).order_by("-id").first()
+            return locked._changed(by, text, CustodyEntry.Action.WITHDRAWN)
 
     def restore(self, *, by: Any, expected_version: int | None) -> StatusUpdate:
         """Bring a withdrawn source back into the matrix and the scores, on record."""
@@ -705,8 +715,7 @@ class EvidenceItem(models.Model):
             who = getattr(by, "username", "") or "someone"
             text = f"{who} restored {_quote(locked.title)} (withdrawn as: {was})"
             locked.incident = self.incident
-            locked._changed(by, text, CustodyEntry.Action.RESTORED)
-            return StatusUpdate.objects.filter(evidence=locked).order_by("-id").first()
+            return locked._changed(by, text, CustodyEntry.Action.RESTORED)
 
     def set_text_body(
         self, text: str, *, by: Any, expected_version: int | None = None

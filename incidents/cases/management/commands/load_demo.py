@@ -211,6 +211,12 @@ def build(users: dict[str, Any]) -> Incident:
             start=selectors["position_start"],
             end=selectors["position_end"],
         )
+    from incidents.chronology.demo import add_demo_chronology  # clocks, events, orderings
+
+    add_demo_chronology(incident, users)
+    from incidents.reports.demo import mark_demo  # TLP markings, key judgements
+
+    mark_demo(incident)
     return incident
 
 
