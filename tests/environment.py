@@ -16,7 +16,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.setdefault("INQUEST_CHECK_COMPILED", "true")
 # Benchmark mode's app (incidents/perf: the data generator and its Dataset table) is
 # installed for the generator's tests and the query-count guards; its floor views and
-# X-Query-Count middleware stay off unless a test turns them on (tests/test_perf_queries.py).
-# Production never sets INQUEST_BENCH (tests/test_bench_mode.py).
+# X-Query-Count middleware stay off unless a test turns them on (tests/guards/test_perf_queries.py).
+# Production never sets INQUEST_BENCH (tests/guards/test_bench_mode.py).
 os.environ.setdefault("INQUEST_BENCH", "true")
 os.environ.setdefault("INQUEST_BENCH_FLOOR", "false")

@@ -3,7 +3,7 @@
 ``manage.py backup --out PATH`` and ``manage.py restore PATH`` (and ``make
 backup`` / ``make restore``) call :func:`write_backup` and
 :func:`restore_backup`. docs/deployment.md ("Backups and the restore drill")
-is the operator's side; tests/test_backup_restore.py is the drill.
+is the operator's side; tests/audit/test_backup_restore.py is the drill.
 Modules: ``common`` (the format's names, the error, media storage as files),
 ``databases`` (PostgreSQL and SQLite), ``writing`` (the backup), ``reading``
 (checking a backup and restoring it).

@@ -56,7 +56,7 @@ class Microseconds(Func):
     (the whole seconds are read without the fraction, which ``unixepoch``
     would round through milliseconds), and a duration as an integer of
     microseconds already; PostgreSQL's
-    ``EXTRACT(EPOCH …)`` is an exact numeric. ``tests/test_chronology.py``
+    ``EXTRACT(EPOCH …)`` is an exact numeric. ``tests/chronology/test_chronology.py``
     checks both against the ORM's values.
     """
 

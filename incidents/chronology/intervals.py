@@ -1,7 +1,7 @@
 """The chronology's arithmetic, in plain Python: clock corrections and interval propagation.
 
 Nothing here knows Django; ``docs/chronology.md`` states the rules and the
-tests drive them with generated timelines (``tests/test_chronology_rules.py``).
+tests drive them with generated timelines (``tests/chronology/test_chronology_rules.py``).
 
 Times are integers, microseconds since the Unix epoch (UTC); durations are
 integers of microseconds. Integers keep every comparison exact: a

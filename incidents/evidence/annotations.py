@@ -224,7 +224,7 @@ def render_highlights(text: str, annotations: Iterable[Annotation]) -> SafeStrin
 # written for ``/evidence/<id>/annotations.jsonld`` (``as_collection``) and for
 # the ``annotations`` of ``export.json`` (incidents.cases.views.export), which
 # both build each annotation with ``web_annotation``. docs/evidence.md shows
-# the shapes; tests/test_annotations.py checks them against the model's rules.
+# the shapes; tests/evidence/test_annotations.py checks them against the model's rules.
 
 PAGE_SIZE = 100  # annotations per AnnotationPage of annotations.jsonld
 PLAIN_TEXT = "text/plain"  # the notes, and an item's pasted or transcribed text

@@ -29,7 +29,7 @@ from incidents.backup import MANIFEST, MEDIA, SUMS
 from incidents.cases.management.commands.load_demo import REFERENCE
 from incidents.evidence.models import EvidenceItem
 from tests.evidence_factories import attach
-from tests.restore_drill import (
+from tests.audit.restore_drill import (
     assert_same_case,
     connected_to,
     exported,

@@ -3,7 +3,7 @@ page's markup moved from Python into templates (issue 14).
 
 ``tests/cases/snapshots/`` holds the pages as the code before that change
 drew them (the commit before it, checked out apart, with this same file:
-``INQUEST_SNAPSHOT_WRITE=<folder> pytest tests/test_case_page_snapshot.py``
+``INQUEST_SNAPSHOT_WRITE=<folder> pytest tests/cases/test_case_page_snapshot.py``
 writes them there). Each is the demo case (``manage.py load_demo``) with its
 moments set to fixed ones, seen by its lead and by its observer at a fixed
 "now", normalised by ``normalise``: CSRF tokens and CSP nonces blanked, one
@@ -13,7 +13,7 @@ normalised away: a real difference in the markup fails here.
 
 A later change that alters these pages on purpose (a new region, a new kind
 of entry in the demo) writes them again from its own code:
-``INQUEST_SNAPSHOT_WRITE=tests/cases/snapshots pytest tests/test_case_page_snapshot.py``,
+``INQUEST_SNAPSHOT_WRITE=tests/cases/snapshots pytest tests/cases/test_case_page_snapshot.py``,
 and the diff of tests/cases/snapshots/ shows what it changed.
 """
 
@@ -38,7 +38,7 @@ from incidents.cases.models import Incident, StatusUpdate
 from incidents.evidence.models import EvidenceItem
 from incidents.hypotheses.models import ConfidenceChange, Hypothesis, HypothesisMove
 
-SNAPSHOTS = Path(__file__).parent / "cases" / "snapshots"
+SNAPSHOTS = Path(__file__).parent / "snapshots"
 REFERENCE = "INC-2024-0001"
 # The moment the pages are drawn at, and the one the demo's records are dated back from.
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)

@@ -15,7 +15,7 @@ from incidents.compiled import PLACEHOLDER_BASE
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
 from tests.evidence_factories import png_bytes
-from tests.test_annotations import assert_web_annotation
+from tests.evidence.test_annotations import assert_web_annotation
 
 
 def url(incident) -> str:
@@ -102,7 +102,7 @@ def test_structure(client, incident, lead):
         "assessments",
         "timeline",
         "annotations",
-        "clocks",  # incidents/chronology (tests/test_chronology.py checks their content)
+        "clocks",  # incidents/chronology (tests/chronology/test_chronology.py checks their content)
         "chronology",
     }
     assert doc["incident"]["reference"] == incident.reference

@@ -30,7 +30,7 @@ from incidents.cases.models import Incident
 from incidents.evidence.models import Annotation, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
 from tests.evidence_factories import png_bytes
-from tests.test_chronology import probe_args
+from tests.chronology.test_chronology import probe_args
 
 ROLES = ("anonymous", "outsider", "observer", "investigator", "lead", "staff")
 LOGIN = "login"
@@ -156,7 +156,7 @@ EXPECTATIONS: dict[str, Expect] = {
     ),
     "evidence:jsonld": Expect(get=CASE_READ, args=item),
     "evidence:case_annotations": Expect(get=CASE_READ, args=ref),
-    # The chronology (tests/test_chronology.py): forms load for writers; staff read only.
+    # The chronology (tests/chronology/test_chronology.py): forms load for writers; staff read only.
     "chronology:page": Expect(get=CASE_READ, args=ref),
     "chronology:csv": Expect(get=CASE_READ, args=ref),
     "chronology:clock_new": Expect(get=CASE_WRITE, post=CASE_WRITE, args=ref),
@@ -170,7 +170,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "chronology:ordering_delete": Expect(post=CASE_WRITE, args=chrono("ordering")),
     "chronology:source_clock": Expect(get=CASE_WRITE, post=CASE_WRITE, args=chrono("source")),
     # Case reports (docs/reports.md): members read them, writers make them. Report 1 does
-    # not exist here (tests/test_reports.py has made ones): 404 for those who may look.
+    # not exist here (tests/reports/test_reports.py has made ones): 404 for those who may look.
     "reports:list": Expect(get=CASE_READ, post=CASE_WRITE, args=ref),
     "reports:row": Expect(get=by_role(LOGIN, *[404] * 5), args=lambda w: {**ref(w), "number": 1}),
     "reports:download": Expect(
@@ -270,7 +270,7 @@ def test_every_route_has_a_declared_expectation() -> None:
     missing = sorted(name for name in ROUTES if expectation(name) is None)
     assert not missing, (
         "Routes without a declared access expectation (add them to EXPECTATIONS in "
-        f"tests/test_access_matrix.py): {', '.join(missing)}"
+        f"tests/guards/test_access_matrix.py): {', '.join(missing)}"
     )
 
 

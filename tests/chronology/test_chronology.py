@@ -1,6 +1,6 @@
 """The chronology: clocks, events, orderings, the page, its forms, the CSV, the export, the demo.
 
-The arithmetic's own properties are in tests/test_chronology_rules.py; the
+The arithmetic's own properties are in tests/chronology/test_chronology_rules.py; the
 browser test in tests/browser/test_chronology.py.
 """
 
@@ -70,7 +70,7 @@ def phone(incident: Incident, lead: Any) -> Clock:
     )
 
 
-# -- for the route walks of tests/test_access_matrix.py and tests/test_properties.py ------
+# -- for the route walks of tests/guards/test_access_matrix.py and tests/guards/test_properties.py ------
 
 
 def probe_args(world: Any, what: str) -> dict[str, Any]:

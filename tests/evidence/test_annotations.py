@@ -364,7 +364,7 @@ def test_edit_and_delete_views(
     client.logout()
     login(client, investigator)
     # Every field of the form is posted, with the version it was read at (a field
-    # left out is refused, tests/test_audit_versions.py).
+    # left out is refused, tests/audit/test_audit_versions.py).
     fields = {f"a{a.pk}-{name}": "" for name in ("body", "tags", "stance", "hypothesis")}
     fields["version"] = str(a.version)
     invalid = client.post(edit, fields)
@@ -934,7 +934,7 @@ def test_large_collections_page(
 
 def test_the_docs_examples_follow_the_model() -> None:
     """The shapes docs/evidence.md and docs/export.md show pass the same rules."""
-    docs = Path(__file__).resolve().parents[1] / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"
 
     def example(name: str, after: str) -> dict[str, Any]:
         text = (docs / name).read_text().split(after, 1)[1]

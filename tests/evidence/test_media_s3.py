@@ -38,7 +38,7 @@ from incidents.backup import MANIFEST, MEDIA, opened
 from incidents.cases.models import Incident
 from incidents.evidence.models import CustodyEntry, EvidenceItem
 from tests.evidence_factories import attach, png_bytes
-from tests.restore_drill import (
+from tests.audit.restore_drill import (
     assert_same_case,
     connected_to,
     exported,

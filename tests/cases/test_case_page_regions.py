@@ -17,7 +17,7 @@ from incidents.accounts.access import Need, get_case_for_user
 from incidents.cases.models import Incident, StatusUpdate
 from incidents.cases.views.case import REGIONS, TEMPLATE, render_case
 from incidents.evidence.models import EvidenceItem
-from tests.test_case_page import fill, url
+from tests.cases.test_case_page import fill, url
 
 pytestmark = pytest.mark.django_db
 

@@ -378,7 +378,7 @@ def posted_names(name: str, world: Any) -> list[str]:
 
 def baseline(name: str, world: Any) -> dict[str, str | bytes]:
     """A valid post of route NAME, into which hostile values are mixed."""
-    from tests.test_bad_input import FORMS
+    from tests.guards.test_bad_input import FORMS
 
     for spec in FORMS:
         if spec.route == name:
@@ -388,20 +388,20 @@ def baseline(name: str, world: Any) -> dict[str, str | bytes]:
 
 def probed_routes() -> dict[str, Any]:
     """The routes the probe walks: every named route but the admin's."""
-    from tests.test_access_matrix import routes
+    from tests.guards.test_access_matrix import routes
 
     return {r.name: r for r in routes() if not r.name.startswith("admin:")}
 
 
 def valid_args(name: str, world: Any) -> dict[str, str]:
     """Route NAME's path parameters for the world's case (the access matrix's)."""
-    from tests.test_access_matrix import EXPECTATIONS
+    from tests.guards.test_access_matrix import EXPECTATIONS
 
     expect = EXPECTATIONS.get(name)
     args = {k: str(v) for k, v in expect.args(world).items()} if expect else {}
     missing = set(probed_routes()[name].converters) - set(args)
     if missing:
-        pytest.fail(f"{name}: declare it, with its path parameters, in tests/test_access_matrix.py")
+        pytest.fail(f"{name}: declare it, with its path parameters, in tests/guards/test_access_matrix.py")
     return args
 
 
@@ -413,7 +413,7 @@ def path_of(route: Any, values: dict[str, str | bytes]) -> str:
 
 
 def test_every_route_is_probed() -> None:
-    from tests.test_access_matrix import EXPECTATIONS
+    from tests.guards.test_access_matrix import EXPECTATIONS
 
     found = probed_routes()
     assert len(found) >= 30
@@ -497,7 +497,7 @@ def edge_world(
     incident: Incident, lead: Any, investigator: Any, observer: Any, outsider: Any, staff: Any
 ) -> tuple[Any, dict[str, Client]]:
     """The access matrix's case (one member of each role), and a signed-in client per role."""
-    from tests.test_access_matrix import ROLES, make_world
+    from tests.guards.test_access_matrix import ROLES, make_world
 
     world = make_world(incident, lead, investigator, observer, outsider, staff)
     clients = {}
@@ -517,7 +517,7 @@ def edge_world(
 def test_no_input_makes_a_500(name: str, edge_world: Any, data: st.DataObject) -> None:
     """A random request: a role, GET or POST, hostile values in some of the path
     parameters, in up to four query parameters and four form fields, with or without HTMX."""
-    from tests.test_access_matrix import ROLES
+    from tests.guards.test_access_matrix import ROLES
 
     world, clients = edge_world
     route = probed_routes()[name]
@@ -549,7 +549,7 @@ def test_no_input_makes_a_500(name: str, edge_world: Any, data: st.DataObject) -
 def test_every_hostile_value_in_every_path_parameter(edge_world: Any) -> None:
     """The whole catalogue in every path parameter of every route, GET and POST, the
     roles in turn: a value that cannot be an id or a reference is a 404, never a 500."""
-    from tests.test_access_matrix import EXPECTATIONS, ROLES
+    from tests.guards.test_access_matrix import EXPECTATIONS, ROLES
 
     world, clients = edge_world
     probes = []
@@ -610,7 +610,7 @@ SWEEP = pytest.mark.skipif(
 def test_every_hostile_value_in_every_parameter(name: str, edge_world: Any) -> None:
     """Each value of the catalogue alone in each query parameter (GET) and each form
     field (POST) of route NAME, as the lead (anonymous for the password reset)."""
-    from tests.test_access_matrix import EXPECTATIONS
+    from tests.guards.test_access_matrix import EXPECTATIONS
 
     world, clients = edge_world
     path = path_of(probed_routes()[name], valid_args(name, world))

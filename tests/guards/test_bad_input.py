@@ -330,7 +330,7 @@ def _url(spec: FormSpec, w: World) -> str:
 
 
 def test_every_text_form_of_the_site_is_listed() -> None:
-    from tests.test_access_matrix import EXPECTATIONS
+    from tests.guards.test_access_matrix import EXPECTATIONS
 
     listed = {spec.route for spec in FORMS}
     # Write routes that take no free text: nothing hostile to push through them.
@@ -347,7 +347,7 @@ def test_every_text_form_of_the_site_is_listed() -> None:
         "password_change",
     }
     # Forms whose hostile text is tried by their own app's tests and by the property
-    # walk over every route (tests/test_properties.py), not yet listed in FORMS here.
+    # walk over every route (tests/guards/test_properties.py), not yet listed in FORMS here.
     elsewhere = {
         "account_sessions",
         "password_reset",
@@ -681,7 +681,7 @@ def test_invalid_choices_are_refused_and_change_nothing(
 
 @pytest.mark.django_db
 def test_every_write_route_refuses_a_post_without_csrf_token(world: World, lead: Any) -> None:
-    from tests.test_access_matrix import EXPECTATIONS
+    from tests.guards.test_access_matrix import EXPECTATIONS
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(lead)

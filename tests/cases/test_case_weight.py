@@ -306,7 +306,7 @@ def test_query_count_does_not_grow_with_shown_rows(
     big: list[EvidenceItem],
     django_assert_num_queries: Any,
 ) -> None:
-    from tests.test_case_page import QUERIES
+    from tests.cases.test_case_page import QUERIES
 
     client.force_login(lead)
     client.get(page_url(incident))
