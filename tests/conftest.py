@@ -137,3 +137,17 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "--disable-quic",
         ],
     }
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on a live server (the browser tests, ``transaction=True``) run last.
+
+    Their writes are committed, and the audit trail is append-only: a flush
+    after each such test empties every table but the trail. Run before the
+    others, they would leave trail rows (and, with the flush's restarted ids,
+    after-images of rows that no longer exist) to tests that read the trail.
+    pytest-django orders them so, but only by the fixtures it can see at
+    collection; this keeps the order whatever fixture brings the live server.
+    """
+    items.sort(key=lambda item: "live_server" in getattr(item, "fixturenames", ()))

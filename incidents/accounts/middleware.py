@@ -46,7 +46,7 @@ class AccountMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if getattr(request, "_session_seen", False):
+        if request.META.get("inquest.session_seen"):
             tracking.follow_key(request)
         return response
 
@@ -60,7 +60,7 @@ class AccountMiddleware:
         if not user.is_authenticated:
             return None
         tracking.seen(request, user)
-        setattr(request, "_session_seen", True)  # read back in __call__
+        request.META["inquest.session_seen"] = True  # read back in __call__
         if match is not None and match.view_name in OPEN_VIEWS:
             return None
         if twofactor.owes_code(request):

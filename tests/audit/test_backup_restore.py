@@ -28,7 +28,6 @@ from incidents.audit.models import AuditEvent
 from incidents.backup import MANIFEST, MEDIA, SUMS
 from incidents.cases.management.commands.load_demo import REFERENCE
 from incidents.evidence.models import EvidenceItem
-from tests.evidence_factories import attach
 from tests.audit.restore_drill import (
     assert_same_case,
     connected_to,
@@ -37,6 +36,7 @@ from tests.audit.restore_drill import (
     media_files,
     run,
 )
+from tests.evidence_factories import attach
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

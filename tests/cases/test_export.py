@@ -14,8 +14,8 @@ from incidents.cases.models import Incident, StatusUpdate, Tag
 from incidents.compiled import PLACEHOLDER_BASE
 from incidents.evidence.models import Annotation, CustodyEntry, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
-from tests.evidence_factories import png_bytes
 from tests.evidence.test_annotations import assert_web_annotation
+from tests.evidence_factories import png_bytes
 
 
 def url(incident) -> str:

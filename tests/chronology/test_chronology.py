@@ -70,7 +70,7 @@ def phone(incident: Incident, lead: Any) -> Clock:
     )
 
 
-# -- for the route walks of tests/guards/test_access_matrix.py and tests/guards/test_properties.py ------
+# -- for the route walks of tests/guards/test_access_matrix.py and test_properties.py --
 
 
 def probe_args(world: Any, what: str) -> dict[str, Any]:

@@ -37,7 +37,6 @@ from django.urls import reverse
 from incidents.backup import MANIFEST, MEDIA, opened
 from incidents.cases.models import Incident
 from incidents.evidence.models import CustodyEntry, EvidenceItem
-from tests.evidence_factories import attach, png_bytes
 from tests.audit.restore_drill import (
     assert_same_case,
     connected_to,
@@ -46,6 +45,7 @@ from tests.audit.restore_drill import (
     media_files,
     run,
 )
+from tests.evidence_factories import attach, png_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -29,8 +29,8 @@ from django.urls.resolvers import RoutePattern
 from incidents.cases.models import Incident
 from incidents.evidence.models import Annotation, EvidenceItem
 from incidents.hypotheses.models import Assessment, Hypothesis
-from tests.evidence_factories import png_bytes
 from tests.chronology.test_chronology import probe_args
+from tests.evidence_factories import png_bytes
 
 ROLES = ("anonymous", "outsider", "observer", "investigator", "lead", "staff")
 LOGIN = "login"

@@ -401,7 +401,9 @@ def valid_args(name: str, world: Any) -> dict[str, str]:
     args = {k: str(v) for k, v in expect.args(world).items()} if expect else {}
     missing = set(probed_routes()[name].converters) - set(args)
     if missing:
-        pytest.fail(f"{name}: declare it, with its path parameters, in tests/guards/test_access_matrix.py")
+        pytest.fail(
+            f"{name}: declare it, with its path parameters, in tests/guards/test_access_matrix.py"
+        )
     return args
 
 
