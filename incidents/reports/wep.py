@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from incidents.cases.markdown import render_markdown
@@ -63,9 +64,12 @@ def _tie(match: re.Match[str]) -> str:
     word = match.group(0)
     band = _BAND_OF[word.lower()]
     low, high = BAND_RANGES[band]
-    return (
-        f'<span class="wep wep-{band}">{word}'
-        f'<span class="wep-band"> {low}–{high}&#8239;%</span></span>'
+    return format_html(
+        '<span class="wep wep-{}">{}<span class="wep-band"> {}–{}&#8239;%</span></span>',
+        band,
+        word,
+        low,
+        high,
     )
 
 
